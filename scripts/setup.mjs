@@ -1,0 +1,67 @@
+// Shared set-up for `npm start`, `npm test` and `npm run bench`: plain Node, no dependencies, so it
+// runs on a fresh checkout before `npm install` has ever run.
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export function say(message) {
+  console.log(`[cachefront] ${message}`);
+}
+
+/** Runs a command in the repo, inheriting the terminal; returns its exit status. */
+export function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: ROOT, stdio: 'inherit', ...options });
+  if (result.error) throw result.error;
+  return result.status ?? 1;
+}
+
+function mtime(path) {
+  return existsSync(path) ? statSync(path).mtimeMs : 0;
+}
+
+/** npm dependencies: installed when missing or older than package.json / package-lock.json. */
+export function ensureNodeModules() {
+  const marker = join(ROOT, 'node_modules', '.package-lock.json');
+  const lock = join(ROOT, 'package-lock.json');
+  const stale = !existsSync(marker) || mtime(lock) > mtime(marker) || mtime(join(ROOT, 'package.json')) > mtime(marker);
+  if (!stale) return;
+  say('installing npm dependencies…');
+  const status = existsSync(lock)
+    ? run('npm', ['ci', '--no-audit', '--no-fund'])
+    : run('npm', ['install', '--no-audit', '--no-fund']);
+  if (status !== 0) {
+    console.error('[cachefront] npm could not install the dependencies (see above).');
+    process.exit(status);
+  }
+}
+
+export function hasCommand(command, args = ['--version']) {
+  const probe = spawnSync(command, args, { stdio: 'ignore' });
+  return !probe.error && probe.status === 0;
+}
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+let aptUpdated = false;
+
+/**
+ * Installs Debian packages when the command they provide is missing and we may (root with
+ * apt-get). Returns true when the command is available afterwards.
+ */
+export function ensureDebianPackage(command, packages, why) {
+  if (hasCommand(command)) return true;
+  if (!isRoot || !hasCommand('apt-get', ['--version'])) {
+    say(`${command} is not installed (${why}). Install it with: sudo apt-get install -y ${packages.join(' ')}`);
+    return false;
+  }
+  say(`installing ${packages.join(' ')} from Debian's packages (${why})…`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (!aptUpdated) {
+    run('apt-get', ['update', '-qq'], { env });
+    aptUpdated = true;
+  }
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { env });
+  return hasCommand(command);
+}

@@ -1,0 +1,93 @@
+/**
+ * @module buildEdge: the edge as a Fastify instance, without listening — tests inject or listen on
+ * port 0; main.ts listens. Every dependency with I/O (store, clock) is passed in.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Config } from './config/schema.js';
+import { Internal } from './errors.js';
+import { OriginClients } from './origin/client.js';
+import { Coalescer } from './pipeline/coalesce.js';
+import { deliverError } from './pipeline/deliver.js';
+import { type EdgeDeps, handleEdgeRequest } from './pipeline/edge-handler.js';
+import { VaryMemo } from './pipeline/lookup.js';
+import { serviceRuntimes } from './pipeline/service-runtime.js';
+import { ServiceRegistry } from './services/registry.js';
+import type { CacheStore } from './store/types.js';
+
+export interface EdgeOptions {
+  config: Config;
+  store: CacheStore;
+  now?: () => number;
+  logger?: FastifyBaseLogger | boolean;
+}
+
+/** Remembers the original request-target, which may be in absolute form (RFC 9112 §3.2.2). */
+const ORIGINAL_TARGET = Symbol('cachefront.originalTarget');
+
+export function buildEdge(options: EdgeOptions): FastifyInstance {
+  const { config, store } = options;
+  const now = options.now ?? Date.now;
+  const app = Fastify({
+    ...(typeof options.logger === 'object' ? { loggerInstance: options.logger } : { logger: options.logger ?? false }),
+    // The edge writes its own access log; Fastify's per-request lines would double it.
+    logController: new LogController({ disableRequestLogging: true }),
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    // The router only ever sees "/": the pipeline reads the original target itself, so an
+    // absolute-form target reaches it intact.
+    rewriteUrl: (req) => {
+      (req as unknown as Record<symbol, string | undefined>)[ORIGINAL_TARGET] = req.url;
+      return '/';
+    },
+  });
+  // Request bodies are streamed to the origin untouched, never parsed.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+
+  const origin = new OriginClients();
+  const log = app.log;
+  const coalescer = new Coalescer({
+    origin,
+    store,
+    now,
+    uncacheableMemoryMs: (view) => view.service.cache.uncacheableMemoryMs,
+    onStoreError: (error, view) => log.warn({ err: error, service: view.service.id }, 'storing a response failed'),
+    onUncacheable: (view, head) => {
+      if (head.decision.ok) return;
+      const reason = head.decision.reason;
+      log.info({ service: view.service.id, url: view.primary.readable, reason }, 'response not stored');
+      const until = now() + view.service.cache.uncacheableMemoryMs;
+      store
+        .markUncacheable(view.service.id, head.entryKey, { kind: 'uncacheable', until, reason }, now())
+        .catch((error: unknown) => log.warn({ err: error }, 'leaving a hit-for-miss marker failed'));
+    },
+  });
+  const deps: EdgeDeps = {
+    services: ServiceRegistry.fromConfig(config),
+    runtimeFor: serviceRuntimes(config.services),
+    store,
+    origin,
+    coalescer,
+    varyMemo: new VaryMemo(),
+    now,
+    log,
+  };
+
+  app.all('/', (request, reply) => {
+    reply.hijack();
+    const raw = request.raw;
+    raw.url = (raw as unknown as Record<symbol, string>)[ORIGINAL_TARGET] ?? raw.url;
+    handleEdgeRequest(raw, reply.raw, deps).catch((error: unknown) => {
+      log.error({ err: error, url: raw.url }, 'request failed inside the edge');
+      if (!reply.raw.headersSent) {
+        deliverError(reply.raw, Internal());
+      } else {
+        reply.raw.destroy();
+      }
+    });
+  });
+  app.addHook('onClose', async () => {
+    await origin.close();
+  });
+  return app;
+}

@@ -1,0 +1,191 @@
+/**
+ * @module The configuration file's schema: strict objects everywhere, so a misspelt key is an
+ * error and never a silent default. Units are part of the names (…Ms, …Bytes).
+ */
+import { z } from 'zod';
+import { byteSize, durationMs } from './units.js';
+
+const listen = (defaultHost: string, defaultPort: number) =>
+  z
+    .strictObject({
+      host: z.string().min(1).default(defaultHost),
+      port: z.number().int().min(0).max(65535).default(defaultPort),
+    })
+    .prefault({});
+
+const hostname = z
+  .string()
+  .transform((h) => h.toLowerCase())
+  .refine((h) => /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(h), {
+    error: 'must be a host name such as "www.example.com" or a wildcard such as "*.example.com" (no port, no scheme)',
+  });
+
+const regexSource = z.string().refine(
+  (source) => {
+    try {
+      new RegExp(source);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'is not a valid regular expression' },
+);
+
+const queryGlob = z.string().min(1).max(200);
+
+const deviceRule = z.strictObject({
+  bucket: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, { error: 'bucket names are lower-case words such as "mobile"' }),
+  pattern: regexSource,
+  caseInsensitive: z.boolean().default(true),
+});
+
+/** How `Vary: User-Agent` is turned into a small set of device buckets. */
+const device = z
+  .strictObject({
+    /** ua-parser: ua-parser-js 1.x device types; regex: the operator's own rules, first match wins. */
+    detect: z.enum(['ua-parser', 'regex']).default('ua-parser'),
+    /** With ua-parser: where tablets go. */
+    tablets: z.enum(['mobile', 'desktop', 'tablet']).default('desktop'),
+    rules: z.array(deviceRule).default([]),
+    /** Bucket for user agents no rule matches (and for requests without User-Agent). */
+    fallback: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,31}$/)
+      .default('desktop'),
+  })
+  .prefault({})
+  .refine((d) => d.detect !== 'regex' || d.rules.length > 0, {
+    error: 'detect "regex" needs at least one rule',
+    path: ['rules'],
+  });
+
+export const DEFAULT_DROP_QUERY = ['utm_*', 'fbclid', 'gclid'];
+
+const key = z
+  .strictObject({
+    /** Query parameters removed before keying and before the origin request (globs, `*` wildcard). */
+    dropQuery: z.array(queryGlob).optional(),
+    /** When set, only these parameters are kept (globs); dropQuery is then not allowed. */
+    keepQueryOnly: z.array(queryGlob).optional(),
+    device,
+    /** Send the readable key in X-Cache-Key (useful for operators, reveals the key rules). */
+    exposeKeyHeader: z.boolean().default(false),
+  })
+  .prefault({})
+  .refine((k) => !(k.dropQuery && k.keepQueryOnly), {
+    error: 'use either keepQueryOnly or dropQuery, not both',
+    path: ['keepQueryOnly'],
+  })
+  .transform((k) => ({
+    ...k,
+    dropQuery: k.keepQueryOnly ? [] : (k.dropQuery ?? DEFAULT_DROP_QUERY),
+  }));
+
+const origin = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).refine((u) => {
+    const parsed = new URL(u);
+    return parsed.search === '' && parsed.hash === '' && parsed.username === '';
+  }, 'must be a base URL without query, fragment or credentials'),
+  connectTimeoutMs: durationMs.default(2_000),
+  /** Time allowed for the origin's response headers, and then between two body chunks. */
+  responseTimeoutMs: durationMs.default(15_000),
+  maxConnections: z.number().int().min(1).max(10_000).default(128),
+});
+
+const cache = z
+  .strictObject({
+    /** Larger bodies are streamed through and never stored. */
+    maxObjectBytes: byteSize.default(8 * 1024 * 1024),
+    /** Objects kept for this service (enforced with LFU eviction). */
+    maxObjects: z.number().int().min(1).default(50_000),
+    /** RFC 9111 §4.2.2 heuristic freshness; off unless the service turns it on. */
+    heuristicFreshness: z
+      .strictObject({ enabled: z.boolean().default(false), maxSeconds: z.number().int().min(0).default(86_400) })
+      .prefault({}),
+    /** How long a response found uncacheable makes later requests skip coalescing (hit-for-miss). */
+    uncacheableMemoryMs: durationMs.default(30_000),
+  })
+  .prefault({});
+
+const serviceId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, {
+  error: 'service ids are 1-63 lower-case letters, digits, "-" or "_" (they become part of Redis keys)',
+});
+
+export const serviceSchema = z.strictObject({
+  id: serviceId,
+  hosts: z.array(hostname).min(1),
+  origin,
+  cache,
+  key,
+});
+
+const redis = z
+  .strictObject({
+    url: z
+      .string()
+      .regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' })
+      .default('redis://127.0.0.1:6379'),
+    /**
+     * What to do when Redis cannot be reached at start-up. Production edges keep "none" (refuse to
+     * start); the example config uses "local-or-embedded" so a newcomer's edge always starts.
+     */
+    fallback: z.enum(['none', 'local', 'local-or-embedded']).default('none'),
+    commandTimeoutMs: durationMs.default(500),
+  })
+  .prefault({});
+
+const l1 = z
+  .strictObject({
+    maxBytes: byteSize.default(64 * 1024 * 1024),
+    /** Entries are kept at most this long in a node's memory, which bounds how stale a purge can leave it. */
+    ttlMs: durationMs.default(1_000),
+    maxEntryBytes: byteSize.default(1024 * 1024),
+  })
+  .prefault({});
+
+export const configSchema = z
+  .strictObject({
+    edge: z
+      .strictObject({
+        listen: listen('0.0.0.0', 8080),
+        /** Worker processes; "auto" is one per CPU core. */
+        workers: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto'),
+        maxHeaderBytes: byteSize.default(16 * 1024),
+      })
+      .prefault({}),
+    admin: z.strictObject({ listen: listen('127.0.0.1', 9091) }).prefault({}),
+    redis,
+    l1,
+    services: z.array(serviceSchema).min(1, { error: 'at least one service is needed' }),
+  })
+  .superRefine((config, ctx) => {
+    const ids = new Map<string, number>();
+    const hosts = new Map<string, string>();
+    config.services.forEach((service, i) => {
+      const seen = ids.get(service.id);
+      if (seen !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `duplicate service id (also services.${seen})`,
+          path: ['services', i, 'id'],
+        });
+      }
+      ids.set(service.id, i);
+      service.hosts.forEach((host, j) => {
+        const owner = hosts.get(host);
+        if (owner !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `host "${host}" is already served by service "${owner}"`,
+            path: ['services', i, 'hosts', j],
+          });
+        }
+        hosts.set(host, service.id);
+      });
+    });
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type ServiceConfig = z.output<typeof serviceSchema>;
+export type DeviceConfig = ServiceConfig['key']['device'];

@@ -1,0 +1,53 @@
+/**
+ * @module The one registry of cachefront's error codes: each code has a fixed HTTP status and a
+ * message template. Retired codes are never reused; docs/errors.md lists every code.
+ */
+
+export class CachefrontError extends Error {
+  readonly code: string;
+  readonly statusCode: number;
+
+  constructor(code: string, statusCode: number, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CachefrontError';
+    this.code = code;
+    this.statusCode = statusCode;
+  }
+}
+
+type ErrorFactory = ((...args: string[]) => CachefrontError) & { code: string; statusCode: number };
+
+function defineError(code: string, statusCode: number, template: string): ErrorFactory {
+  const make = (...args: string[]) => {
+    let i = 0;
+    const message = template.replace(/%s/g, () => args[i++] ?? '');
+    return new CachefrontError(code, statusCode, message);
+  };
+  return Object.assign(make, { code, statusCode });
+}
+
+// Configuration
+export const ConfigInvalid = defineError('CF_ERR_CONFIG_INVALID', 500, 'invalid configuration in %s:\n%s');
+export const ConfigUnreadable = defineError('CF_ERR_CONFIG_UNREADABLE', 500, 'cannot read configuration %s: %s');
+
+// Request path
+export const UnknownService = defineError(
+  'CF_ERR_UNKNOWN_SERVICE',
+  421,
+  'no service is configured for host "%s" on this edge',
+);
+export const MissingHost = defineError('CF_ERR_MISSING_HOST', 400, 'the request has no valid Host header');
+export const BadRequestTarget = defineError('CF_ERR_BAD_REQUEST_TARGET', 400, 'the request target is not valid: %s');
+
+// Origin
+export const OriginConnect = defineError('CF_ERR_ORIGIN_CONNECT', 502, 'the origin of service %s could not be reached');
+export const OriginTimeout = defineError(
+  'CF_ERR_ORIGIN_TIMEOUT',
+  504,
+  'the origin of service %s did not answer in time',
+);
+export const OriginBroken = defineError('CF_ERR_ORIGIN_BROKEN', 502, 'the origin of service %s sent a broken response');
+
+// Store
+export const StoreUnavailable = defineError('CF_ERR_STORE_UNAVAILABLE', 503, 'the cache store is unavailable: %s');
+export const Internal = defineError('CF_ERR_INTERNAL', 500, 'internal error in the edge');

@@ -1,0 +1,60 @@
+/**
+ * @module Accept-Encoding → the canonical set of codings the edge deals in (br, gzip), in a fixed
+ * order, honouring q=0 (RFC 9110 §12.5.3). The same canonical value is what the origin receives,
+ * so a stored response can never be in a coding that another client of its bucket cannot read.
+ */
+
+/** Codings the edge keys on, in the order they are written. */
+export const KEYED_CODINGS = ['br', 'gzip'] as const;
+export type KeyedCoding = (typeof KEYED_CODINGS)[number];
+
+/** The bucket of a request that accepts nothing but identity (or sent no header at all). */
+export const IDENTITY_BUCKET = 'identity';
+
+const bucketCache = new Map<string, string>();
+const BUCKET_CACHE_LIMIT = 1024;
+
+/**
+ * Canonical bucket: "br,gzip", "br", "gzip" or "identity". A missing header is treated as identity:
+ * RFC 9110 allows any coding then, but clients that omit the header (curl, scripts) expect plain bytes.
+ */
+export function acceptEncodingBucket(header: string | undefined): string {
+  if (!header) return IDENTITY_BUCKET;
+  const cached = bucketCache.get(header);
+  if (cached !== undefined) return cached;
+  const bucket = computeBucket(header);
+  // Real traffic has a handful of distinct spellings; the cap keeps hostile ones from growing it.
+  if (bucketCache.size < BUCKET_CACHE_LIMIT) bucketCache.set(header, bucket);
+  return bucket;
+}
+
+function computeBucket(header: string): string {
+  const q = new Map<string, number>();
+  for (const item of header.split(',')) {
+    const [rawName, ...params] = item.split(';');
+    let name = (rawName ?? '').trim().toLowerCase();
+    if (name === '') continue;
+    if (name === 'x-gzip') name = 'gzip';
+    let weight = 1;
+    for (const param of params) {
+      const [k, v] = param.split('=').map((s) => s.trim().toLowerCase());
+      if (k === 'q') {
+        const parsed = Number(v);
+        weight = Number.isFinite(parsed) && parsed >= 0 && parsed <= 1 ? parsed : 0;
+      }
+    }
+    // The first mention of a coding wins, as with any repeated list member.
+    if (!q.has(name)) q.set(name, weight);
+  }
+  const star = q.get('*');
+  const accepted = KEYED_CODINGS.filter((coding) => {
+    const weight = q.get(coding) ?? star;
+    return weight !== undefined && weight > 0;
+  });
+  return accepted.length === 0 ? IDENTITY_BUCKET : accepted.join(',');
+}
+
+/** The Accept-Encoding header value sent to the origin for a bucket. */
+export function originAcceptEncoding(bucket: string): string {
+  return bucket === IDENTITY_BUCKET ? 'identity' : bucket.replace(',', ', ');
+}

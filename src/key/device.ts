@@ -1,0 +1,52 @@
+/**
+ * @module User-Agent → device bucket, used when the origin says `Vary: User-Agent`. Keying on the raw
+ * User-Agent would give every browser build its own copy; a bucket keeps one copy per layout the
+ * origin really serves. Operators may mirror their origin's own detection with regex rules.
+ */
+import UAParser from 'ua-parser-js';
+import type { DeviceConfig } from '../config/schema.js';
+
+export type DeviceClassifier = (userAgent: string | undefined) => string;
+
+const MOBILE_TYPES = new Set(['mobile', 'wearable']);
+
+/** ua-parser-js 1.x (MIT; 2.x is AGPL). Phones and wearables are mobile, tablets as configured. */
+function uaParserBucket(config: DeviceConfig): DeviceClassifier {
+  return (userAgent) => {
+    if (!userAgent) return config.fallback;
+    const type = new UAParser(userAgent).getDevice().type;
+    if (type !== undefined && MOBILE_TYPES.has(type)) return 'mobile';
+    if (type === 'tablet') return config.tablets;
+    return config.fallback;
+  };
+}
+
+function regexBucket(config: DeviceConfig): DeviceClassifier {
+  const rules = config.rules.map((rule) => ({
+    bucket: rule.bucket,
+    pattern: new RegExp(rule.pattern, rule.caseInsensitive ? 'i' : ''),
+  }));
+  return (userAgent) => {
+    if (!userAgent) return config.fallback;
+    for (const rule of rules) if (rule.pattern.test(userAgent)) return rule.bucket;
+    return config.fallback;
+  };
+}
+
+/**
+ * Builds the classifier for one service, memoised: user agents repeat heavily and parsing one
+ * costs tens of microseconds. The memo is bounded and simply restarts when full.
+ */
+export function deviceClassifier(config: DeviceConfig, memoSize = 10_000): DeviceClassifier {
+  const classify = config.detect === 'regex' ? regexBucket(config) : uaParserBucket(config);
+  let memo = new Map<string, string>();
+  return (userAgent) => {
+    if (!userAgent) return classify(userAgent);
+    const known = memo.get(userAgent);
+    if (known !== undefined) return known;
+    const bucket = classify(userAgent);
+    if (memo.size >= memoSize) memo = new Map();
+    memo.set(userAgent, bucket);
+    return bucket;
+  };
+}

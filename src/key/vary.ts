@@ -1,0 +1,66 @@
+/**
+ * @module The Vary header (RFC 9110 §12.5.5) and the per-header rules that turn request headers
+ * into the variant part of the key: Accept-Encoding → canonical bucket, User-Agent → device bucket,
+ * anything else verbatim (trimmed). A missing header is distinct from an empty one.
+ */
+import { acceptEncodingBucket } from './accept-encoding.js';
+import type { DeviceClassifier } from './device.js';
+
+export type ParsedVary = { kind: 'star' } | { kind: 'names'; names: string[] };
+
+const NO_NAMES: ParsedVary = { kind: 'names', names: [] };
+
+/**
+ * Field names lower-cased, de-duplicated and sorted so two spellings of one Vary list agree.
+ * `*` anywhere (in any line, any position) makes the response unusable for later requests.
+ */
+export function parseVary(header: string | readonly string[] | undefined): ParsedVary {
+  if (header === undefined) return NO_NAMES;
+  const lines = typeof header === 'string' ? [header] : header;
+  const names = new Set<string>();
+  for (const line of lines) {
+    for (const item of line.split(',')) {
+      const name = item.trim().toLowerCase();
+      if (name === '') continue;
+      if (name === '*') return { kind: 'star' };
+      names.add(name);
+    }
+  }
+  if (names.size === 0) return NO_NAMES;
+  return { kind: 'names', names: [...names].sort() };
+}
+
+export type RequestHeaders = Record<string, string | string[] | undefined>;
+
+export interface VaryContext {
+  classifyDevice: DeviceClassifier;
+}
+
+const ABSENT = undefined;
+
+function headerValue(headers: RequestHeaders, name: string): string | undefined {
+  const value = headers[name];
+  if (value === undefined) return ABSENT;
+  return (Array.isArray(value) ? value.join(', ') : value).trim();
+}
+
+/** The normalised value of one varied request header, or undefined when the request lacks it. */
+export function normaliseVaryValue(name: string, headers: RequestHeaders, context: VaryContext): string | undefined {
+  switch (name) {
+    case 'accept-encoding':
+      return acceptEncodingBucket(headerValue(headers, name));
+    case 'user-agent':
+      return context.classifyDevice(headerValue(headers, name));
+    default:
+      return headerValue(headers, name);
+  }
+}
+
+/** Normalised values for each name, in the order of `names`. */
+export function varyValues(
+  names: readonly string[],
+  headers: RequestHeaders,
+  context: VaryContext,
+): (string | undefined)[] {
+  return names.map((name) => normaliseVaryValue(name, headers, context));
+}

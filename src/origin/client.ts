@@ -1,0 +1,98 @@
+/**
+ * @module Keep-alive connection pools to each service's origin (undici), with the service's connect
+ * and response timeouts, and the mapping of transport failures to CF_ERR_ORIGIN_* errors.
+ */
+import type { Readable } from 'node:stream';
+import { Pool } from 'undici';
+import type { ServiceConfig } from '../config/schema.js';
+import { type CachefrontError, OriginBroken, OriginConnect, OriginTimeout } from '../errors.js';
+import type { Headers } from './hop-by-hop.js';
+
+export interface OriginRequest {
+  method: string;
+  /** Path and query as the key saw them; the origin's base path is prepended here. */
+  target: string;
+  headers: Headers;
+  body?: Readable | null;
+  signal?: AbortSignal;
+}
+
+export interface OriginResponse {
+  status: number;
+  headers: Headers;
+  body: Readable;
+}
+
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNRESET']);
+
+/** Turns an undici or socket error into the edge's own error, keeping the original as `cause`. */
+export function originError(serviceId: string, error: unknown): CachefrontError {
+  const code = (error as { code?: string }).code ?? '';
+  const made = TIMEOUT_CODES.has(code)
+    ? OriginTimeout(serviceId)
+    : CONNECT_CODES.has(code)
+      ? OriginConnect(serviceId)
+      : OriginBroken(serviceId);
+  return Object.assign(made, { cause: error });
+}
+
+class OriginPool {
+  private readonly pool: Pool;
+  private readonly basePath: string;
+
+  constructor(private readonly service: ServiceConfig) {
+    const url = new URL(service.origin.url);
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.pool = new Pool(url.origin, {
+      connections: service.origin.maxConnections,
+      connectTimeout: service.origin.connectTimeoutMs,
+      headersTimeout: service.origin.responseTimeoutMs,
+      bodyTimeout: service.origin.responseTimeoutMs,
+      keepAliveTimeout: 30_000,
+    });
+  }
+
+  async request(req: OriginRequest): Promise<OriginResponse> {
+    try {
+      const res = await this.pool.request({
+        method: req.method as 'GET',
+        path: this.basePath + req.target,
+        headers: req.headers as Record<string, string | string[]>,
+        body: req.body ?? null,
+        signal: req.signal,
+      });
+      return { status: res.statusCode, headers: res.headers as Headers, body: res.body };
+    } catch (error) {
+      throw originError(this.service.id, error);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+/** One pool per service, created on first use and closed together. */
+export class OriginClients {
+  private readonly pools = new Map<string, OriginPool>();
+
+  request(service: ServiceConfig, req: OriginRequest): Promise<OriginResponse> {
+    let pool = this.pools.get(service.id);
+    if (!pool) {
+      pool = new OriginPool(service);
+      this.pools.set(service.id, pool);
+    }
+    return pool.request(req);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((pool) => pool.close()));
+    this.pools.clear();
+  }
+}

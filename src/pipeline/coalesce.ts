@@ -1,0 +1,74 @@
+/**
+ * @module Request coalescing in one process: concurrent misses for one variant share one fill. The
+ * map cleans itself (a fill leaves it when it stops taking waiters), and keys that recently proved
+ * uncacheable skip it altogether (hit-for-miss), so such requests are never serialised.
+ */
+import { Fill, type FillDeps, type FillHead, type Waiter } from './fill.js';
+import type { RequestView } from './recv.js';
+
+export interface CoalescerDeps extends Omit<FillDeps, 'onClosed' | 'onUncacheable'> {
+  /** Hit-for-miss memory: how long a key that answered uncacheably skips coalescing. */
+  uncacheableMemoryMs: (view: RequestView) => number;
+  onUncacheable: (view: RequestView, head: FillHead) => void;
+}
+
+const RECENT_LIMIT = 10_000;
+
+export class Coalescer {
+  private readonly fills = new Map<string, Fill>();
+  private readonly recentUncacheable = new Map<string, number>();
+
+  constructor(private readonly deps: CoalescerDeps) {}
+
+  /** Fills in flight (for tests and metrics). */
+  get inFlight(): number {
+    return this.fills.size;
+  }
+
+  /**
+   * Joins the fill for a variant, starting one when none is running. `guessedNames` are the Vary
+   * names the variant key was computed with.
+   */
+  join(waiter: Waiter, variantHash: string, guessedNames: readonly string[]) {
+    const id = `${waiter.view.service.id}\n${variantHash}`;
+    const until = this.recentUncacheable.get(id);
+    if (until !== undefined) {
+      if (until > this.deps.now()) return this.alone(waiter, guessedNames);
+      this.recentUncacheable.delete(id);
+    }
+    const running = this.fills.get(id)?.attach(waiter);
+    if (running) return running;
+    const fill = this.createFill(waiter.view, guessedNames, id);
+    this.fills.set(id, fill);
+    const attached = fill.attach(waiter) as NonNullable<ReturnType<Fill['attach']>>;
+    fill.start();
+    return attached;
+  }
+
+  /** A fetch for this request only: after a release, or for a key known to be uncacheable. */
+  alone(waiter: Waiter, guessedNames: readonly string[]) {
+    const fill = this.createFill(waiter.view, guessedNames, undefined);
+    const attached = fill.attach(waiter) as NonNullable<ReturnType<Fill['attach']>>;
+    fill.start();
+    return attached;
+  }
+
+  private createFill(view: RequestView, guessedNames: readonly string[], id: string | undefined): Fill {
+    const fill: Fill = new Fill(view, guessedNames, {
+      ...this.deps,
+      onClosed: () => {
+        if (id !== undefined && this.fills.get(id) === fill) this.fills.delete(id);
+      },
+      onUncacheable: (head) => {
+        if (id !== undefined) this.rememberUncacheable(id, view);
+        this.deps.onUncacheable(view, head);
+      },
+    });
+    return fill;
+  }
+
+  private rememberUncacheable(id: string, view: RequestView): void {
+    if (this.recentUncacheable.size >= RECENT_LIMIT) this.recentUncacheable.clear();
+    this.recentUncacheable.set(id, this.deps.now() + this.deps.uncacheableMemoryMs(view));
+  }
+}

@@ -1,0 +1,292 @@
+/**
+ * @module A fill: one origin fetch whose response is streamed to every request waiting for it and,
+ * when storable, kept and stored once complete. Waiters read from the fill at their own pace (the
+ * origin is paused while any of them is full, resumed when all have drained). A response that may
+ * not be shared — not storable, or varying on a header a waiter differs in — goes only to the
+ * request that started the fill; the others are released to fetch on their own.
+ */
+import { Readable } from 'node:stream';
+import type { CachefrontError } from '../errors.js';
+import { variantKey } from '../key/cache-key.js';
+import { varyValues } from '../key/vary.js';
+import type { OriginClients } from '../origin/client.js';
+import type { Headers } from '../origin/hop-by-hop.js';
+import { endToEndHeaders } from '../origin/hop-by-hop.js';
+import { formatHttpDate } from '../policy/http-date.js';
+import { decideStorage, type StoreDecision } from '../policy/storable.js';
+import type { CachedEntry, CacheStore } from '../store/types.js';
+import { fillRequestHeaders, originTarget } from './origin-request.js';
+import type { RequestView } from './recv.js';
+
+export interface FillHead {
+  status: number;
+  /** End-to-end response headers, as delivered to clients. */
+  headers: Headers;
+  decision: StoreDecision;
+  /** The response will be stored once complete (storable, and not known to be over the size limit). */
+  storing: boolean;
+  /** Entry hash the response is stored under (its Vary names applied to the fill's request). */
+  entryKey: string;
+}
+
+export type Attachment =
+  | { kind: 'shared'; head: FillHead; body: Readable | null; collapsed: boolean }
+  | { kind: 'released' }
+  | { kind: 'failed'; error: CachefrontError };
+
+export interface Waiter {
+  view: RequestView;
+  /** HEAD requests need the head only. */
+  headOnly: boolean;
+}
+
+export interface FillDeps {
+  origin: OriginClients;
+  store: CacheStore;
+  now: () => number;
+  onStoreError: (error: unknown, view: RequestView) => void;
+  /** Called once the fill takes no more waiters (its registry entry can go). */
+  onClosed: () => void;
+  /** Called when the response turned out not to be storable (for hit-for-miss). */
+  onUncacheable: (head: FillHead) => void;
+}
+
+// Response headers that never go into a stored entry: Age is recomputed at delivery, and cookies
+// are never shared (such responses are not stored at all; this is a second lock on the door).
+const NOT_STORED_HEADERS = new Set(['age', 'set-cookie']);
+
+interface Joined {
+  waiter: Waiter;
+  resolve: (attachment: Attachment) => void;
+  stream?: Readable;
+  collapsed: boolean;
+}
+
+export class Fill {
+  private head: FillHead | undefined;
+  private failure: CachefrontError | undefined;
+  private readonly joined: Joined[] = [];
+  /** The request that started the fill: the only one an unshareable response may go to. */
+  private creator: Joined | undefined;
+  /** Body chunks kept while the body may still be stored (and served to late joiners). */
+  private chunks: Buffer[] | undefined = [];
+  private bytes = 0;
+  private complete = false;
+  private closed = false;
+  private originBody: Readable | undefined;
+  private readonly blocked = new Set<Readable>();
+
+  constructor(
+    private readonly view: RequestView,
+    /** The Vary names the fill's key was computed with (the edge's best knowledge when it started). */
+    private readonly guessedNames: readonly string[],
+    private readonly deps: FillDeps,
+  ) {}
+
+  /** Starts the origin fetch; the first waiter should be attached before. */
+  start(): this {
+    void this.run();
+    return this;
+  }
+
+  /** Joins this fill; undefined when it no longer takes waiters. */
+  attach(waiter: Waiter): Promise<Attachment> | undefined {
+    if (this.closed) return undefined;
+    return new Promise((resolve) => {
+      const joined: Joined = { waiter, resolve, collapsed: this.creator !== undefined };
+      this.creator ??= joined;
+      this.joined.push(joined);
+      if (this.failure) resolve({ kind: 'failed', error: this.failure });
+      else if (this.head) this.admit(joined, this.head);
+    });
+  }
+
+  private async run(): Promise<void> {
+    const requestTime = this.deps.now();
+    let response: Awaited<ReturnType<OriginClients['request']>>;
+    try {
+      response = await this.deps.origin.request(this.view.service, {
+        method: 'GET',
+        target: originTarget(this.view),
+        headers: fillRequestHeaders(this.view),
+      });
+    } catch (error) {
+      this.fail(error as CachefrontError);
+      return;
+    }
+    const responseTime = this.deps.now();
+    const headers = endToEndHeaders(response.headers);
+    // RFC 9110 §6.6.1: an origin without a clock sends no Date; the edge adds the receipt time.
+    headers.date ??= formatHttpDate(responseTime);
+    const decision = decideStorage({
+      method: 'GET',
+      requestHeaders: this.view.headers,
+      status: response.status,
+      responseHeaders: response.headers,
+      requestTime,
+      responseTime,
+      heuristic: this.view.service.cache.heuristicFreshness,
+    });
+    const declared = Number(response.headers['content-length']);
+    const tooLarge = Number.isFinite(declared) && declared > this.view.service.cache.maxObjectBytes;
+    const names = decision.ok ? decision.varyNames : this.guessedNames;
+    const entryKey = variantKey(
+      this.view.primary,
+      names,
+      varyValues(names, this.view.headers, this.view.runtime.vary),
+    ).hash;
+    const head: FillHead = {
+      status: response.status,
+      headers,
+      decision: tooLarge ? { ok: false, reason: 'too-large' } : decision,
+      storing: decision.ok && !tooLarge,
+      entryKey,
+    };
+    this.head = head;
+    this.originBody = response.body;
+    if (!head.storing) {
+      this.chunks = undefined;
+      this.close();
+      this.deps.onUncacheable(head);
+    }
+    for (const joined of [...this.joined]) this.admit(joined, head);
+    this.pump(response.body, head, responseTime);
+  }
+
+  /** Decides whether a waiter may share the response, and hands it its stream. */
+  private admit(joined: Joined, head: FillHead): void {
+    if (joined !== this.creator && !this.shareableWith(joined.waiter, head)) {
+      this.drop(joined);
+      joined.resolve({ kind: 'released' });
+      return;
+    }
+    if (joined.waiter.headOnly) {
+      joined.resolve({ kind: 'shared', head, body: null, collapsed: joined.collapsed });
+      this.drop(joined);
+      return;
+    }
+    {
+      const stream = new Readable({
+        read: () => this.unblock(stream),
+        destroy: (error, callback) => {
+          this.drop(joined);
+          callback(error);
+        },
+      });
+      joined.stream = stream;
+      // A late joiner first gets what has already arrived.
+      let full = false;
+      if (this.chunks) for (const chunk of this.chunks) full = !stream.push(chunk);
+      if (this.complete) stream.push(null);
+      else if (full) this.block(stream);
+      joined.resolve({ kind: 'shared', head, body: stream, collapsed: joined.collapsed });
+    }
+  }
+
+  private shareableWith(waiter: Waiter, head: FillHead): boolean {
+    if (!head.storing) return false;
+    const names = head.decision.ok ? head.decision.varyNames : [];
+    if (names.length === 0 && this.guessedNames.length === 0) return true;
+    const theirs = variantKey(
+      waiter.view.primary,
+      names,
+      varyValues(names, waiter.view.headers, waiter.view.runtime.vary),
+    );
+    return theirs.hash === head.entryKey;
+  }
+
+  private pump(body: Readable, head: FillHead, responseTime: number): void {
+    body.on('data', (chunk: Buffer) => {
+      if (this.chunks) {
+        this.bytes += chunk.length;
+        if (this.bytes > this.view.service.cache.maxObjectBytes) {
+          // Over the limit: stop keeping the body; it streams through to those already here.
+          this.chunks = undefined;
+          this.close();
+          this.deps.onUncacheable({ ...head, storing: false, decision: { ok: false, reason: 'too-large' } });
+        } else {
+          this.chunks.push(chunk);
+        }
+      }
+      for (const joined of [...this.joined]) {
+        const stream = joined.stream;
+        if (stream && !stream.destroyed && !stream.push(chunk)) this.block(stream);
+      }
+    });
+    body.on('end', () => {
+      this.complete = true;
+      for (const joined of [...this.joined]) joined.stream?.push(null);
+      if (this.chunks && head.decision.ok) void this.store(head, responseTime);
+      else this.close();
+    });
+    body.on('error', (error) => {
+      this.chunks = undefined;
+      for (const joined of [...this.joined]) joined.stream?.destroy(error);
+      this.close();
+    });
+  }
+
+  private async store(head: FillHead, responseTime: number): Promise<void> {
+    if (!head.decision.ok || !this.chunks) return;
+    const stored: [string, string][] = [];
+    for (const [name, value] of Object.entries(head.headers)) {
+      if (value === undefined || NOT_STORED_HEADERS.has(name)) continue;
+      if (Array.isArray(value)) for (const v of value) stored.push([name, v]);
+      else stored.push([name, value]);
+    }
+    const entry: CachedEntry = {
+      kind: 'entry',
+      meta: {
+        status: head.status,
+        headers: stored,
+        responseTime,
+        initialAgeSeconds: head.decision.initialAgeSeconds,
+        staleAt: head.decision.staleAt,
+        deleteAt: head.decision.staleAt,
+        varyNames: head.decision.varyNames,
+        url: this.view.primary.readable,
+      },
+      body: Buffer.concat(this.chunks, this.bytes),
+    };
+    try {
+      await this.deps.store.put(
+        { service: this.view.service.id, primaryKey: this.view.primary.hash, entryKey: head.entryKey, entry },
+        this.deps.now(),
+      );
+    } catch (error) {
+      this.deps.onStoreError(error, this.view);
+    } finally {
+      this.close();
+    }
+  }
+
+  private fail(error: CachefrontError): void {
+    this.failure = error;
+    this.close();
+    for (const joined of [...this.joined]) joined.resolve({ kind: 'failed', error });
+  }
+
+  private block(stream: Readable): void {
+    this.blocked.add(stream);
+    this.originBody?.pause();
+  }
+
+  private unblock(stream: Readable): void {
+    if (this.blocked.delete(stream) && this.blocked.size === 0) this.originBody?.resume();
+  }
+
+  /** A waiter left (released, finished or its client went away). */
+  private drop(joined: Joined): void {
+    const i = this.joined.indexOf(joined);
+    if (i !== -1) this.joined.splice(i, 1);
+    if (joined.stream) this.unblock(joined.stream);
+    // Nobody left to read a body that will not be stored: stop downloading it.
+    if (this.joined.length === 0 && !this.chunks && !this.complete) this.originBody?.destroy();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.deps.onClosed();
+  }
+}

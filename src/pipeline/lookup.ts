@@ -1,0 +1,73 @@
+/**
+ * @module LOOKUP: find the stored variant for a request in one store read. The variant key depends
+ * on the URL's Vary names, which live in the store too; each node remembers the names it has seen
+ * per URL, so a hit costs one read. Only a miss (or the first request for a varying URL on a node)
+ * reads the names and, when they differ from the guess, the variant they select.
+ */
+import { type PrimaryKey, variantKey } from '../key/cache-key.js';
+import { varyValues } from '../key/vary.js';
+import type { CachedEntry, CacheStore } from '../store/types.js';
+import type { RequestView } from './recv.js';
+
+export type LookupResult =
+  | { kind: 'hit'; entry: CachedEntry; entryKey: string; readable: string }
+  | { kind: 'uncacheable'; entryKey: string; names: readonly string[]; reason: string }
+  | { kind: 'miss'; entryKey: string; names: readonly string[]; readable: string; varyMiss: boolean };
+
+/** Bounded memory of each URL's Vary names on this node. */
+export class VaryMemo {
+  private map = new Map<string, readonly string[]>();
+
+  constructor(private readonly limit = 100_000) {}
+
+  get(service: string, primary: PrimaryKey): readonly string[] {
+    return this.map.get(`${service}\n${primary.hash}`) ?? NONE;
+  }
+
+  set(service: string, primary: PrimaryKey, names: readonly string[]): void {
+    const id = `${service}\n${primary.hash}`;
+    if (names.length === 0) {
+      this.map.delete(id);
+      return;
+    }
+    if (this.map.size >= this.limit) this.map = new Map();
+    this.map.set(id, names);
+  }
+}
+
+const NONE: readonly string[] = [];
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((name, i) => name === b[i]);
+}
+
+export async function lookup(view: RequestView, store: CacheStore, memo: VaryMemo, now: number): Promise<LookupResult> {
+  const service = view.service.id;
+  let names = memo.get(service, view.primary);
+  let variant = variantKey(view.primary, names, varyValues(names, view.headers, view.runtime.vary));
+  let record = await store.get(service, variant.hash, now);
+  if (record === undefined) {
+    const stored = await store.getVary(service, view.primary.hash, now);
+    if (stored !== undefined && !sameNames(stored, names)) {
+      names = stored;
+      memo.set(service, view.primary, names);
+      variant = variantKey(view.primary, names, varyValues(names, view.headers, view.runtime.vary));
+      record = await store.get(service, variant.hash, now);
+    }
+    if (record === undefined) {
+      // Other variants of the URL exist when its Vary names are known (RFC 9211 fwd=vary-miss).
+      return {
+        kind: 'miss',
+        entryKey: variant.hash,
+        names,
+        readable: variant.readable,
+        varyMiss: stored !== undefined && stored.length > 0,
+      };
+    }
+  }
+  if (record.kind === 'uncacheable') {
+    return { kind: 'uncacheable', entryKey: variant.hash, names, reason: record.reason };
+  }
+  if (!sameNames(record.meta.varyNames, names)) memo.set(service, view.primary, record.meta.varyNames);
+  return { kind: 'hit', entry: record, entryKey: variant.hash, readable: variant.readable };
+}

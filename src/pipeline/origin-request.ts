@@ -1,0 +1,63 @@
+/**
+ * @module The request the origin receives, built from the edge's view of the client request. The
+ * edge writes the forwarding headers itself and never passes on a client's copies of them.
+ */
+import { acceptEncodingBucket, originAcceptEncoding } from '../key/accept-encoding.js';
+import { targetString } from '../key/url.js';
+import { endToEndHeaders, type Headers } from '../origin/hop-by-hop.js';
+import type { RequestView } from './recv.js';
+
+/** Forwarding headers only the edge may set; a client's copies are dropped. */
+export const EDGE_OWNED = new Set([
+  'host',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'forwarded',
+  'x-real-ip',
+  'via',
+]);
+
+/**
+ * Validators and ranges belong to one client; a fill fetches the complete current response that
+ * every waiter can share, and the edge answers conditionals and ranges itself.
+ */
+const CLIENT_SPECIFIC = new Set([
+  'if-none-match',
+  'if-modified-since',
+  'if-match',
+  'if-unmodified-since',
+  'if-range',
+  'range',
+]);
+
+// A fill never sends a request body (a GET body has no defined meaning and is not in the key).
+const DROP_FOR_FILL = new Set([...EDGE_OWNED, ...CLIENT_SPECIFIC, 'accept-encoding', 'content-length']);
+const DROP_FOR_PASS = new Set([...EDGE_OWNED, 'accept-encoding']);
+
+function forwardingHeaders(view: RequestView, headers: Headers): Headers {
+  headers.host = view.authority;
+  headers['x-forwarded-for'] = view.clientIp;
+  headers['x-forwarded-proto'] = view.scheme;
+  headers['x-forwarded-host'] = view.authority;
+  headers.via = '1.1 cachefront';
+  // The origin sees the canonical coding set the key used, so what it sends is readable by every
+  // client that shares the entry.
+  headers['accept-encoding'] = originAcceptEncoding(acceptEncodingBucket(view.headers['accept-encoding']));
+  return headers;
+}
+
+/** Headers for a cache fill (a GET whose response may be shared). */
+export function fillRequestHeaders(view: RequestView): Headers {
+  return forwardingHeaders(view, endToEndHeaders(view.headers, DROP_FOR_FILL));
+}
+
+/** Headers for a pass (the response goes to this client only). */
+export function passRequestHeaders(view: RequestView): Headers {
+  return forwardingHeaders(view, endToEndHeaders(view.headers, DROP_FOR_PASS));
+}
+
+export function originTarget(view: RequestView): string {
+  return targetString(view.target);
+}

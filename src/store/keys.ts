@@ -1,0 +1,31 @@
+/**
+ * @module Every Redis key cachefront uses, built here and nowhere else. A service's keys share the
+ * hash tag `{<service>}`, so a service lives in one Redis Cluster slot and its scripts stay atomic.
+ */
+
+const PREFIX = 'cf:';
+
+/** `cf:{svc}:` — the part every key of a service starts with. Service ids never contain braces. */
+export function servicePrefix(service: string): string {
+  return `${PREFIX}{${service}}:`;
+}
+
+/** The packed record (entry or hit-for-miss marker) for one variant. */
+export function entryKey(service: string, entryHash: string): string {
+  return `${servicePrefix(service)}e:${entryHash}`;
+}
+
+/** The Vary names last stored for a URL (a comma-separated list, possibly empty). */
+export function varyKey(service: string, primaryHash: string): string {
+  return `${servicePrefix(service)}vary:${primaryHash}`;
+}
+
+/** The set of entry hashes stored under one URL: all its variants. */
+export function variantsKey(service: string, primaryHash: string): string {
+  return `${servicePrefix(service)}variants:${primaryHash}`;
+}
+
+/** Scripts that derive entry keys from the variants set prepend this to each member. */
+export function entryKeyPrefix(service: string): string {
+  return `${servicePrefix(service)}e:`;
+}

@@ -1,0 +1,161 @@
+/**
+ * @module The cache store in process memory, bounded in bytes with least-recently-used eviction.
+ * It is both the per-node L1 in front of Redis (short `maxTtlMs`) and the embedded store a single
+ * node runs on when no redis-server can be had. Same contract as the Redis store.
+ */
+import type { CachedRecord, CacheStore, EntryWrite, UncacheableMarker } from './types.js';
+
+export interface MemoryStoreOptions {
+  maxBytes: number;
+  /** Records are kept at most this long, whatever their own deadline (the L1's bound on staleness). */
+  maxTtlMs?: number;
+  /** Larger entries are not kept. */
+  maxEntryBytes?: number;
+}
+
+interface Slot {
+  record: CachedRecord;
+  expiresAt: number;
+  bytes: number;
+}
+
+interface VaryRecord {
+  names: string;
+  variants: Set<string>;
+  expiresAt: number;
+}
+
+// Rough fixed cost of a record besides its body: metadata, headers, map slots.
+const RECORD_OVERHEAD = 512;
+
+export class MemoryStore implements CacheStore {
+  private readonly slots = new Map<string, Slot>();
+  private readonly vary = new Map<string, VaryRecord>();
+  private bytes = 0;
+  private readonly maxTtlMs: number;
+  private readonly maxEntryBytes: number;
+
+  constructor(private readonly options: MemoryStoreOptions) {
+    this.maxTtlMs = options.maxTtlMs ?? Number.POSITIVE_INFINITY;
+    this.maxEntryBytes = options.maxEntryBytes ?? options.maxBytes;
+  }
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  get usedBytes(): number {
+    return this.bytes;
+  }
+
+  async get(service: string, entryHash: string, now: number): Promise<CachedRecord | undefined> {
+    return this.getNow(service, entryHash, now);
+  }
+
+  /** Synchronous read, so the L1 costs no promise on a hit. */
+  getNow(service: string, entryHash: string, now: number): CachedRecord | undefined {
+    const id = `${service}\n${entryHash}`;
+    const slot = this.slots.get(id);
+    if (!slot) return undefined;
+    if (slot.expiresAt <= now) {
+      this.remove(id, slot);
+      return undefined;
+    }
+    // Re-insert to mark as recently used (Map keeps insertion order).
+    this.slots.delete(id);
+    this.slots.set(id, slot);
+    return slot.record;
+  }
+
+  async getVary(service: string, primaryHash: string, now: number): Promise<string[] | undefined> {
+    const id = `${service}\n${primaryHash}`;
+    const record = this.vary.get(id);
+    if (!record) return undefined;
+    if (record.expiresAt <= now) {
+      this.vary.delete(id);
+      return undefined;
+    }
+    return record.names === '' ? [] : record.names.split(',');
+  }
+
+  async put(write: EntryWrite, now: number): Promise<void> {
+    const { service, primaryKey, entryKey: entryHash, entry } = write;
+    const expiresAt = Math.min(entry.meta.deleteAt, now + this.maxTtlMs);
+    if (expiresAt <= now) return;
+    const names = entry.meta.varyNames.join(',');
+    const varyId = `${service}\n${primaryKey}`;
+    const previous = this.vary.get(varyId);
+    if (previous && previous.expiresAt > now && previous.names !== names) {
+      for (const old of previous.variants) {
+        if (old !== entryHash) this.delete(service, old);
+      }
+      previous.variants.clear();
+    }
+    const record: VaryRecord =
+      previous && previous.expiresAt > now ? previous : { names, variants: new Set(), expiresAt };
+    record.names = names;
+    record.variants.add(entryHash);
+    record.expiresAt = Math.max(record.expiresAt, expiresAt);
+    this.vary.set(varyId, record);
+    if (this.vary.size > 2 * this.slots.size + 1024) this.sweepVary(now);
+    this.set(service, entryHash, entry, expiresAt, entry.body.length + RECORD_OVERHEAD);
+  }
+
+  async markUncacheable(service: string, entryHash: string, marker: UncacheableMarker, now: number): Promise<boolean> {
+    if (this.getNow(service, entryHash, now)) return false;
+    const expiresAt = Math.min(marker.until, now + this.maxTtlMs);
+    if (expiresAt <= now) return false;
+    this.set(service, entryHash, marker, expiresAt, RECORD_OVERHEAD);
+    return true;
+  }
+
+  /** Drops one record (used when a purge or a newer write makes it wrong). */
+  delete(service: string, entryHash: string): void {
+    const id = `${service}\n${entryHash}`;
+    const slot = this.slots.get(id);
+    if (slot) this.remove(id, slot);
+  }
+
+  /** Keeps a record fetched from the backing store (the L1 fill), without touching Vary bookkeeping. */
+  remember(service: string, entryHash: string, record: CachedRecord, now: number): void {
+    const deadline = record.kind === 'entry' ? record.meta.deleteAt : record.until;
+    const expiresAt = Math.min(deadline, now + this.maxTtlMs);
+    const bytes = (record.kind === 'entry' ? record.body.length : 0) + RECORD_OVERHEAD;
+    if (expiresAt > now) this.set(service, entryHash, record, expiresAt, bytes);
+  }
+
+  async close(): Promise<void> {
+    this.slots.clear();
+    this.vary.clear();
+    this.bytes = 0;
+  }
+
+  private set(service: string, entryHash: string, record: CachedRecord, expiresAt: number, bytes: number): void {
+    if (bytes > this.maxEntryBytes || bytes > this.options.maxBytes) return;
+    const id = `${service}\n${entryHash}`;
+    const old = this.slots.get(id);
+    if (old) this.remove(id, old);
+    this.slots.set(id, { record, expiresAt, bytes });
+    this.bytes += bytes;
+    // Evict least recently used until within budget; the first key in a Map is the oldest.
+    while (this.bytes > this.options.maxBytes) {
+      const oldest = this.slots.entries().next().value;
+      if (!oldest) break;
+      this.remove(oldest[0], oldest[1]);
+    }
+  }
+
+  /** Vary records outlive nothing they describe: drop expired ones and those with no variant left. */
+  private sweepVary(now: number): void {
+    for (const [id, record] of this.vary) {
+      const service = id.slice(0, id.indexOf('\n'));
+      const alive = [...record.variants].some((hash) => this.slots.has(`${service}\n${hash}`));
+      if (record.expiresAt <= now || !alive) this.vary.delete(id);
+    }
+  }
+
+  private remove(id: string, slot: Slot): void {
+    this.slots.delete(id);
+    this.bytes -= slot.bytes;
+  }
+}

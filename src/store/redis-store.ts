@@ -1,0 +1,58 @@
+/**
+ * @module The cache store over Redis. A hit is one GET of one packed record; writes that touch
+ * several keys go through Lua so they are atomic (and cluster-safe, all keys in one hash tag).
+ */
+import type { Redis } from 'ioredis';
+import { decodeRecord, encodeRecord } from './codec.js';
+import { entryKey, entryKeyPrefix, variantsKey, varyKey } from './keys.js';
+import { defineScripts, runScript } from './scripts.js';
+import type { CachedRecord, CacheStore, EntryWrite, UncacheableMarker } from './types.js';
+
+export class RedisStore implements CacheStore {
+  constructor(
+    readonly client: Redis,
+    private readonly ownsClient = true,
+  ) {
+    defineScripts(client);
+  }
+
+  async get(service: string, entryHash: string, now: number): Promise<CachedRecord | undefined> {
+    const packed = await this.client.getBuffer(entryKey(service, entryHash));
+    if (packed === null) return undefined;
+    const record = decodeRecord(packed);
+    if (record === undefined) return undefined;
+    // Redis expires keys lazily to the millisecond; a record past its own deadline is gone.
+    const deadline = record.kind === 'entry' ? record.meta.deleteAt : record.until;
+    return deadline > now ? record : undefined;
+  }
+
+  async getVary(service: string, primaryHash: string): Promise<string[] | undefined> {
+    const names = await this.client.get(varyKey(service, primaryHash));
+    if (names === null) return undefined;
+    return names === '' ? [] : names.split(',');
+  }
+
+  async put(write: EntryWrite, now: number): Promise<void> {
+    const ttl = write.entry.meta.deleteAt - now;
+    if (ttl <= 0) return;
+    const { service, primaryKey, entryKey: entryHash } = write;
+    await runScript(
+      this.client,
+      'storeEntry',
+      [entryKey(service, entryHash), varyKey(service, primaryKey), variantsKey(service, primaryKey)],
+      [encodeRecord(write.entry), ttl, write.entry.meta.varyNames.join(','), entryHash, entryKeyPrefix(service)],
+    );
+  }
+
+  async markUncacheable(service: string, entryHash: string, marker: UncacheableMarker, now: number): Promise<boolean> {
+    const ttl = marker.until - now;
+    if (ttl <= 0) return false;
+    // One key, so a plain SET ... NX is atomic: a stored entry is never replaced by a marker.
+    const written = await this.client.set(entryKey(service, entryHash), encodeRecord(marker), 'PX', ttl, 'NX');
+    return written === 'OK';
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) await this.client.quit().catch(() => this.client.disconnect());
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * @module A node's view of the cache: the in-process L1 in front of the shared store. A hit in the L1
+ * costs no I/O; a miss there costs one read of the shared store, whose answer the L1 then keeps
+ * for at most its short lifetime.
+ */
+import type { MemoryStore } from './memory-store.js';
+import type { CachedRecord, CacheStore, EntryWrite, UncacheableMarker } from './types.js';
+
+export class TieredStore implements CacheStore {
+  constructor(
+    readonly l1: MemoryStore,
+    readonly shared: CacheStore,
+  ) {}
+
+  async get(service: string, entryHash: string, now: number): Promise<CachedRecord | undefined> {
+    const local = this.l1.getNow(service, entryHash, now);
+    if (local) return local;
+    const record = await this.shared.get(service, entryHash, now);
+    if (record) this.l1.remember(service, entryHash, record, now);
+    return record;
+  }
+
+  getVary(service: string, primaryHash: string, now: number): Promise<string[] | undefined> {
+    return this.shared.getVary(service, primaryHash, now);
+  }
+
+  async put(write: EntryWrite, now: number): Promise<void> {
+    await this.shared.put(write, now);
+    this.l1.remember(write.service, write.entryKey, write.entry, now);
+  }
+
+  async markUncacheable(service: string, entryHash: string, marker: UncacheableMarker, now: number): Promise<boolean> {
+    const written = await this.shared.markUncacheable(service, entryHash, marker, now);
+    if (written) this.l1.remember(service, entryHash, marker, now);
+    return written;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.l1.close(), this.shared.close()]);
+  }
+}

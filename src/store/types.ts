@@ -1,0 +1,60 @@
+/**
+ * @module The store contract shared by the Redis store, the in-process L1 and the embedded store.
+ * test/contract/cache-store.contract.ts runs the same cases against each of them.
+ */
+
+/** What a cached response keeps besides its body. Times are absolute milliseconds. */
+export interface EntryMeta {
+  status: number;
+  /** Response headers as stored: no hop-by-hop fields, never Set-Cookie. */
+  headers: [string, string][];
+  /** When the edge received the response (RFC 9111 response_time). */
+  responseTime: number;
+  /** corrected_initial_age in seconds (RFC 9111 §4.2.3). */
+  initialAgeSeconds: number;
+  /** Fresh until this time. */
+  staleAt: number;
+  /** Removed from the store at this time (Redis TTL). */
+  deleteAt: number;
+  /** Normalised names of the request headers this response varies on. */
+  varyNames: string[];
+  /** Readable key, for X-Cache-Key and the admin API. */
+  url: string;
+}
+
+export interface CachedEntry {
+  kind: 'entry';
+  meta: EntryMeta;
+  body: Buffer;
+}
+
+/** Hit-for-miss: "this key answered with an uncacheable response recently; don't queue for it". */
+export interface UncacheableMarker {
+  kind: 'uncacheable';
+  until: number;
+  reason: string;
+}
+
+export type CachedRecord = CachedEntry | UncacheableMarker;
+
+export interface EntryWrite {
+  service: string;
+  primaryKey: string;
+  entryKey: string;
+  entry: CachedEntry;
+}
+
+export interface CacheStore {
+  /** The record under an entry key. The hit path: one Redis round trip. */
+  get(service: string, entryKey: string, now: number): Promise<CachedRecord | undefined>;
+  /** The Vary names last stored for a primary key, when any response under it varied. */
+  getVary(service: string, primaryKey: string, now: number): Promise<string[] | undefined>;
+  /**
+   * Stores an entry and records its Vary names for the primary key. When the names differ from
+   * those stored before, the variants stored under the old names are removed.
+   */
+  put(write: EntryWrite, now: number): Promise<void>;
+  /** Leaves a hit-for-miss marker unless a record is stored under the key; true when written. */
+  markUncacheable(service: string, entryKey: string, marker: UncacheableMarker, now: number): Promise<boolean>;
+  close(): Promise<void>;
+}

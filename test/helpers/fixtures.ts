@@ -1,0 +1,119 @@
+/**
+ * vitest fixtures: `redis` (one real redis-server per worker), `origin` (a real HTTP origin per
+ * test), and `edge` (an edge in front of that origin, on a fresh service id so tests never see
+ * each other's data, listening on a free port).
+ */
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { test as base } from 'vitest';
+import { buildEdge } from '../../src/app.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { RedisStore } from '../../src/store/redis-store.js';
+import { TieredStore } from '../../src/store/tiered-store.js';
+import type { CacheStore } from '../../src/store/types.js';
+import { type SendOptions, type Sent, send } from './http.js';
+import { startOrigin, type TestOrigin } from './origin.js';
+import { startTestRedis, type TestRedis } from './redis.js';
+
+export interface TestEdge {
+  url: string;
+  app: FastifyInstance;
+  config: Config;
+  service: string;
+  host: string;
+  store: CacheStore;
+  redis: Redis;
+  /** Sends a request with this service's Host unless headers say otherwise. */
+  get(path: string, options?: SendOptions): Promise<Sent>;
+  close(): Promise<void>;
+}
+
+export interface EdgeSetup {
+  /** Extra service settings (merged over the defaults). */
+  service?: Record<string, unknown>;
+  /** Extra top-level config. */
+  config?: Record<string, unknown>;
+  /** Without the L1, every lookup goes to Redis (for counting commands). */
+  l1?: boolean;
+  now?: () => number;
+}
+
+export function newServiceId(): string {
+  return `svc-${randomUUID().slice(0, 8)}`;
+}
+
+export async function startEdge(redisUrl: string, originUrl: string, setup: EdgeSetup = {}): Promise<TestEdge> {
+  const service = newServiceId();
+  const host = `${service}.test`;
+  const { origin: originOverride, ...serviceRest } = (setup.service ?? {}) as { origin?: Record<string, unknown> };
+  const config = parseConfig(
+    {
+      services: [{ id: service, hosts: [host], origin: { url: originUrl, ...originOverride }, ...serviceRest }],
+      ...setup.config,
+    },
+    'test',
+    {},
+  );
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  const shared = new RedisStore(redis, false);
+  const store: CacheStore =
+    setup.l1 === false
+      ? shared
+      : new TieredStore(new MemoryStore({ maxBytes: 8 * 1024 * 1024, maxTtlMs: 1000 }), shared);
+  const app = buildEdge({ config, store, ...(setup.now ? { now: setup.now } : {}) });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  return {
+    url,
+    app,
+    config,
+    service,
+    host,
+    store,
+    redis,
+    get: (path, options = {}) => send(url, { ...options, path, headers: { host, ...options.headers } }),
+    close: async () => {
+      await app.close();
+      await redis.quit();
+    },
+  };
+}
+
+export const test = base.extend<{
+  $test: { origin: TestOrigin; edge: TestEdge };
+  $worker: { redis: TestRedis };
+}>({
+  redis: [
+    // biome-ignore lint/correctness/noEmptyPattern: vitest reads the fixture's dependencies from this pattern
+    async ({}, use) => {
+      const redis = await startTestRedis();
+      try {
+        await use(redis);
+      } finally {
+        await redis.stop();
+      }
+    },
+    { scope: 'worker' },
+  ],
+  // biome-ignore lint/correctness/noEmptyPattern: as above
+  origin: async ({}, use) => {
+    const origin = await startOrigin();
+    try {
+      await use(origin);
+    } finally {
+      await origin.close();
+    }
+  },
+  edge: async ({ redis, origin }, use) => {
+    const edge = await startEdge(redis.url, origin.url);
+    try {
+      await use(edge);
+    } finally {
+      await edge.close();
+    }
+  },
+});
