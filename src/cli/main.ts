@@ -1,0 +1,69 @@
+/**
+ * @module The `cachefront` command: serve, check-config. Arguments are parsed strictly; unknown
+ * options are errors with the usage printed.
+ */
+import { parseArgs } from 'node:util';
+import { CHECK_CONFIG_HELP, checkConfig } from './check-config.js';
+import { SERVE_HELP, serve } from './serve.js';
+
+const MAIN_HELP = `Usage: cachefront <command> [options]
+
+Commands:
+  serve --config FILE      start the edge (and its admin listener)
+  check-config FILE        validate a configuration file and print every error
+
+Run \`cachefront <command> --help\` for a command's options.
+`;
+
+function fail(message: string, help: string): number {
+  console.error(`cachefront: ${message}\n\n${help}`);
+  return 2;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    console.log(MAIN_HELP);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === 'serve') {
+    let parsed: ReturnType<typeof parseServeArgs>;
+    try {
+      parsed = parseServeArgs(rest);
+    } catch (error) {
+      return fail((error as Error).message, SERVE_HELP);
+    }
+    if (parsed.values.help) {
+      console.log(SERVE_HELP);
+      return 0;
+    }
+    if (!parsed.values.config) return fail('serve needs --config FILE', SERVE_HELP);
+    const workers = parsed.values.workers === undefined ? undefined : Number(parsed.values.workers);
+    if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) {
+      return fail('--workers takes a whole number of at least 1', SERVE_HELP);
+    }
+    return serve({ configFile: parsed.values.config, workers });
+  }
+  if (command === 'check-config') {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      console.log(CHECK_CONFIG_HELP);
+      return 0;
+    }
+    if (rest.length !== 1) return fail('check-config takes exactly one FILE', CHECK_CONFIG_HELP);
+    return checkConfig(rest[0] as string);
+  }
+  return fail(`unknown command "${command}"`, MAIN_HELP);
+}
+
+function parseServeArgs(args: string[]) {
+  return parseArgs({
+    args,
+    options: {
+      config: { type: 'string', short: 'c' },
+      workers: { type: 'string', short: 'w' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+}

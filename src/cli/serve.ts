@@ -1,0 +1,201 @@
+/**
+ * @module `cachefront serve`: resolves the store (the configured Redis, a local redis-server, or the
+ * embedded in-process store, as the config's `redis.fallback` allows), then runs one edge per
+ * worker process (node:cluster shares the listening sockets) and drains them on SIGTERM/SIGINT.
+ */
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import pino, { type Logger } from 'pino';
+import { buildAdmin } from '../admin/server.js';
+import { buildEdge } from '../app.js';
+import { loadConfigFile } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { CachefrontError } from '../errors.js';
+import { createRedisClient, redisReachable } from '../redis/connect.js';
+import { findRedisServer, type LocalRedis, startLocalRedis } from '../redis/local-server.js';
+import { MemoryStore } from '../store/memory-store.js';
+import { RedisStore } from '../store/redis-store.js';
+import { TieredStore } from '../store/tiered-store.js';
+import type { CacheStore } from '../store/types.js';
+
+export const SERVE_HELP = `Usage: cachefront serve --config FILE [--workers N]
+
+Starts the edge listener and the admin listener described by FILE.
+
+Options:
+  -c, --config FILE   configuration file (YAML or JSON); see docs/config.md
+  -w, --workers N     worker processes (default: edge.workers, "auto" = one per CPU core)
+  -h, --help          this text
+
+Environment:
+  REDIS_URL               overrides redis.url
+  CACHEFRONT_EDGE_PORT    overrides edge.listen.port
+  CACHEFRONT_ADMIN_PORT   overrides admin.listen.port
+  LOG_LEVEL               pino log level (default info)
+`;
+
+/** How the primary tells its workers which store it resolved. */
+const STORE_ENV = 'CACHEFRONT_RESOLVED_STORE';
+const EMBEDDED = 'embedded';
+
+export interface ServeOptions {
+  configFile: string;
+  workers?: number | undefined;
+}
+
+function createLogger(): Logger {
+  return pino({ level: process.env.LOG_LEVEL ?? 'info', base: { pid: process.pid } });
+}
+
+function loadOrExit(file: string): Config | undefined {
+  try {
+    return loadConfigFile(file);
+  } catch (error) {
+    if (error instanceof CachefrontError) {
+      console.error(error.message);
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+interface ResolvedStore {
+  /** A Redis URL, or "embedded". */
+  target: string;
+  local?: LocalRedis;
+}
+
+/** Decides where the cache lives, saying so when it is not the configured Redis. */
+async function resolveStore(config: Config, log: Logger): Promise<ResolvedStore | undefined> {
+  const { url, fallback } = config.redis;
+  if (await redisReachable(url)) return { target: url };
+  if (fallback === 'none') {
+    log.error({ redis: url }, 'Redis is not reachable and redis.fallback is "none": refusing to start');
+    return undefined;
+  }
+  if (findRedisServer()) {
+    log.warn({ configured: url }, 'Redis is not reachable: starting a local redis-server for this edge');
+    const local = await startLocalRedis();
+    log.warn({ redis: local.url }, 'local redis-server started (it stops with the edge; nothing is persisted)');
+    return { target: local.url, local };
+  }
+  if (fallback === 'local') {
+    log.error({ redis: url }, 'Redis is not reachable and no redis-server is installed (redis.fallback is "local")');
+    return undefined;
+  }
+  const banner = '!'.repeat(78);
+  // Said twice on purpose: once plainly on the terminal, once in the structured log.
+  console.error(
+    `${banner}\n  NO REDIS: cachefront runs on the EMBEDDED IN-PROCESS STORE (single node, one worker).\n${banner}`,
+  );
+  log.warn(
+    `\n${banner}\n  NO REDIS: running on the EMBEDDED IN-PROCESS STORE.\n  This node caches alone, in its own memory, ` +
+      `with one worker; nothing is shared\n  with other nodes and everything is lost on restart. For production, ` +
+      `run Redis\n  (apt-get install redis-server) and set redis.url or REDIS_URL.\n${banner}`,
+  );
+  return { target: EMBEDDED };
+}
+
+export async function serve(options: ServeOptions): Promise<number> {
+  const log = createLogger();
+  if (cluster.isWorker) return runWorker(options, log);
+  const config = loadOrExit(options.configFile);
+  if (!config) return 2;
+  const store = await resolveStore(config, log);
+  if (!store) return 1;
+  const configured = options.workers ?? config.edge.workers;
+  const workers = store.target === EMBEDDED ? 1 : configured === 'auto' ? availableParallelism() : configured;
+
+  if (workers === 1) {
+    process.env[STORE_ENV] = store.target;
+    const code = await runWorker(options, log);
+    await store.local?.stop();
+    return code;
+  }
+  return runPrimary(workers, store, log);
+}
+
+/** Forks the workers, replaces any that die, and drains them all on a signal. */
+function runPrimary(workers: number, store: ResolvedStore, log: Logger): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const fork = () => cluster.fork({ [STORE_ENV]: store.target });
+    for (let i = 0; i < workers; i++) fork();
+    cluster.on('exit', (worker, code, signal) => {
+      if (stopping) {
+        if (Object.keys(cluster.workers ?? {}).length === 0) {
+          void (store.local?.stop() ?? Promise.resolve()).then(() => resolve(0));
+        }
+        return;
+      }
+      log.error({ worker: worker.process.pid, code, signal }, 'worker died; starting another');
+      setTimeout(fork, 500);
+    });
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping: draining workers');
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    log.info({ workers, store: store.target }, 'edge primary started');
+  });
+}
+
+function createStore(target: string, config: Config): { store: CacheStore; ready: () => Promise<boolean> } {
+  if (target === EMBEDDED) {
+    const store = new MemoryStore({ maxBytes: 256 * 1024 * 1024 });
+    return { store, ready: async () => true };
+  }
+  const client = createRedisClient({ url: target, commandTimeoutMs: config.redis.commandTimeoutMs });
+  const l1 = new MemoryStore({
+    maxBytes: config.l1.maxBytes,
+    maxTtlMs: config.l1.ttlMs,
+    maxEntryBytes: config.l1.maxEntryBytes,
+  });
+  const store = new TieredStore(l1, new RedisStore(client));
+  return { store, ready: async () => (await client.ping()) === 'PONG' };
+}
+
+async function runWorker(options: ServeOptions, log: Logger): Promise<number> {
+  const target = process.env[STORE_ENV];
+  // Workers connect to the store the primary resolved (REDIS_URL keeps any override visible).
+  const config = loadOrExit(options.configFile);
+  if (!config || !target) return 2;
+  const { store, ready } = createStore(target, config);
+  if (target !== EMBEDDED && !(await ready().catch(() => false))) {
+    log.error({ redis: target }, 'Redis did not answer');
+    await store.close();
+    return 1;
+  }
+  const edge = buildEdge({ config, store, logger: log });
+  const admin = buildAdmin({ storeReady: ready, storeKind: target === EMBEDDED ? 'embedded' : 'redis', logger: log });
+  await edge.listen({ host: config.edge.listen.host, port: config.edge.listen.port });
+  await admin.listen({ host: config.admin.listen.host, port: config.admin.listen.port });
+  log.info(
+    {
+      edge: `${config.edge.listen.host}:${config.edge.listen.port}`,
+      admin: `${config.admin.listen.host}:${config.admin.listen.port}`,
+    },
+    'edge listening',
+  );
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping: finishing in-flight requests');
+      // Bounded drain: a stuck client connection must not hold the process forever.
+      const force = setTimeout(() => {
+        edge.server.closeAllConnections();
+      }, 10_000);
+      await Promise.allSettled([edge.close(), admin.close()]);
+      clearTimeout(force);
+      await store.close();
+      resolve(0);
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  });
+}
