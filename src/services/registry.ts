@@ -24,7 +24,7 @@ export function normaliseHost(value: string | undefined, scheme: 'http' | 'https
   const name = match[1] as string;
   const port = match[3];
   if (port !== undefined && Number(port) > 65535) return undefined;
-  const isDefaultPort = port === undefined || port === (scheme === 'https' ? '443' : '80');
+  const isDefaultPort = port === undefined || Number(port) === (scheme === 'https' ? 443 : 80);
   return { name, authority: isDefaultPort ? name : `${name}:${Number(port)}` };
 }
 

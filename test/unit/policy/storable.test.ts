@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { formatHttpDate } from '../../../src/policy/http-date.js';
+import { decideStorage } from '../../../src/policy/storable.js';
+
+const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
+const decide = (
+  res: Record<string, string | string[]>,
+  { method = 'GET', status = 200, req = {} as Record<string, string> } = {},
+) =>
+  decideStorage({
+    method,
+    requestHeaders: req,
+    status,
+    responseHeaders: { date: formatHttpDate(NOW), ...res },
+    requestTime: NOW,
+    responseTime: NOW,
+    heuristic: { enabled: false, maxSeconds: 0 },
+  });
+const reason = (d: ReturnType<typeof decide>) => (d.ok ? 'stored' : d.reason);
+
+describe('decideStorage (RFC 9111 §3)', () => {
+  it.each([
+    // [why, response headers, options, expected]
+    ['fresh public response', { 'cache-control': 'max-age=60' }, {}, 'stored'],
+    ['§3 method must be understood: POST', { 'cache-control': 'max-age=60' }, { method: 'POST' }, 'method'],
+    [
+      '§3 no-store in the request',
+      { 'cache-control': 'max-age=60' },
+      { req: { 'cache-control': 'no-store' } },
+      'request-no-store',
+    ],
+    ['§3 no-store in the response', { 'cache-control': 'max-age=60, no-store' }, {}, 'no-store'],
+    ['§3 private (shared cache)', { 'cache-control': 'private, max-age=60' }, {}, 'private'],
+    [
+      '§3 private with field names is still private here',
+      { 'cache-control': 'private="x", max-age=60' },
+      {},
+      'private',
+    ],
+    [
+      '§5.2.2.4 no-cache not kept before validation exists',
+      { 'cache-control': 'no-cache, max-age=60' },
+      {},
+      'no-cache',
+    ],
+    [
+      '§3.5 Authorization without public',
+      { 'cache-control': 'max-age=60' },
+      { req: { authorization: 'Bearer x' } },
+      'authorization',
+    ],
+    [
+      '§3.5 Authorization with public',
+      { 'cache-control': 'public, max-age=60' },
+      { req: { authorization: 'Bearer x' } },
+      'stored',
+    ],
+    [
+      '§3.5 Authorization with s-maxage',
+      { 'cache-control': 's-maxage=60' },
+      { req: { authorization: 'Bearer x' } },
+      'stored',
+    ],
+    [
+      '§3.5 Authorization with must-revalidate',
+      { 'cache-control': 'must-revalidate, max-age=60' },
+      { req: { authorization: 'x' } },
+      'stored',
+    ],
+    ['Set-Cookie is never stored', { 'cache-control': 'public, max-age=60', 'set-cookie': 'a=1' }, {}, 'set-cookie'],
+    ['RFC 9110 §12.5.5 Vary: *', { 'cache-control': 'max-age=60', vary: 'Accept, *' }, {}, 'vary-star'],
+    ['max-age=0', { 'cache-control': 'max-age=0' }, {}, 'stale-on-arrival'],
+    ['max-age=0 with positive s-maxage', { 'cache-control': 'max-age=0, s-maxage=30' }, {}, 'stored'],
+    ['s-maxage=0 wins over max-age', { 'cache-control': 's-maxage=0, max-age=30' }, {}, 'stale-on-arrival'],
+    ['no explicit freshness, heuristics off', {}, {}, 'no-freshness'],
+    ['Expires in the past', { expires: formatHttpDate(NOW - 1000) }, {}, 'stale-on-arrival'],
+    ['invalid Expires', { expires: 'tomorrow' }, {}, 'stale-on-arrival'],
+    ['Age beyond max-age', { 'cache-control': 'max-age=60', age: '61' }, {}, 'stale-on-arrival'],
+    ['§3.3 206 is not a full response', { 'cache-control': 'max-age=60' }, { status: 206 }, 'partial-content'],
+    ['304 alone is not storable', { 'cache-control': 'max-age=60' }, { status: 304 }, 'status'],
+    ['404 with explicit freshness', { 'cache-control': 'max-age=60' }, { status: 404 }, 'stored'],
+    ['500 without freshness', {}, { status: 500 }, 'no-freshness'],
+  ] as const)('%s', (_why, res, options, expected) => {
+    expect(reason(decide(res as Record<string, string>, options))).toBe(expected);
+  });
+
+  it('keeps absolute times: fresh until response time + lifetime − initial age', () => {
+    const d = decide({ 'cache-control': 'max-age=100', age: '40' });
+    expect(d.ok && d.staleAt).toBe(NOW + 60_000);
+  });
+
+  it('adds Accept-Encoding to the variant rule when the origin compresses without saying so', () => {
+    const d = decide({ 'cache-control': 'max-age=60', 'content-encoding': 'gzip', vary: 'Origin' });
+    expect(d.ok && d.varyNames).toEqual(['accept-encoding', 'origin']);
+  });
+});
