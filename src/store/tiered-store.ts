@@ -26,7 +26,9 @@ export class TieredStore implements CacheStore {
 
   async put(write: EntryWrite, now: number): Promise<void> {
     await this.shared.put(write, now);
-    this.l1.remember(write.service, write.entryKey, write.entry, now);
+    // put (not remember) so this node's L1 also drops variants of an older Vary list; other nodes'
+    // L1 copies age out within the L1 lifetime.
+    await this.l1.put(write, now);
   }
 
   async markUncacheable(service: string, entryHash: string, marker: UncacheableMarker, now: number): Promise<boolean> {

@@ -1,0 +1,117 @@
+/**
+ * The store contract, run against every CacheStore: the Redis store (real redis-server), the
+ * memory store (L1 and embedded) and the tiered store. Times are passed in, never slept through.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CachedEntry, CacheStore } from '../../src/store/types.js';
+
+const NOW = 1_800_000_000_000;
+
+function entry(body: string, varyNames: string[] = [], deleteAt = NOW + 60_000): CachedEntry {
+  return {
+    kind: 'entry',
+    meta: {
+      status: 200,
+      headers: [['content-type', 'text/plain']],
+      responseTime: NOW,
+      initialAgeSeconds: 0,
+      staleAt: deleteAt,
+      deleteAt,
+      varyNames,
+      url: 'GET http://x/',
+    },
+    body: Buffer.from(body),
+  };
+}
+
+export function describeCacheStore(name: string, makeStore: () => Promise<CacheStore>, teardown?: () => Promise<void>) {
+  describe(`CacheStore contract: ${name}`, () => {
+    let store: CacheStore;
+    const svc = () => `c-${randomUUID().slice(0, 8)}`;
+    beforeAll(async () => {
+      store = await makeStore();
+    });
+    afterAll(async () => {
+      await store.close();
+      await teardown?.();
+    });
+
+    it('a key never written reads as nothing', async () => {
+      expect(await store.get(svc(), 'nope', NOW)).toBeUndefined();
+      expect(await store.getVary(svc(), 'nope', NOW)).toBeUndefined();
+    });
+
+    it('returns what was put, body bytes included', async () => {
+      const s = svc();
+      await store.put({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('hello') }, NOW);
+      const got = await store.get(s, 'e', NOW);
+      expect(got?.kind).toBe('entry');
+      expect(got?.kind === 'entry' && got.body.toString()).toBe('hello');
+      expect(got?.kind === 'entry' && got.meta.headers).toEqual([['content-type', 'text/plain']]);
+      expect(await store.getVary(s, 'p', NOW)).toEqual([]);
+    });
+
+    it('an entry is gone at its delete time', async () => {
+      const s = svc();
+      await store.put({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('x', [], NOW + 5_000) }, NOW);
+      expect(await store.get(s, 'e', NOW + 4_999)).toBeDefined();
+      expect(await store.get(s, 'e', NOW + 5_000)).toBeUndefined();
+    });
+
+    it('an entry already past its delete time is not stored', async () => {
+      const s = svc();
+      await store.put({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('x', [], NOW - 1) }, NOW);
+      expect(await store.get(s, 'e', NOW - 10)).toBeUndefined();
+    });
+
+    it('variants of one URL coexist under the same Vary names', async () => {
+      const s = svc();
+      await store.put({ service: s, primaryKey: 'p', entryKey: 'm', entry: entry('mobile', ['user-agent']) }, NOW);
+      await store.put({ service: s, primaryKey: 'p', entryKey: 'd', entry: entry('desktop', ['user-agent']) }, NOW);
+      expect(await store.getVary(s, 'p', NOW)).toEqual(['user-agent']);
+      const m = await store.get(s, 'm', NOW);
+      const d = await store.get(s, 'd', NOW);
+      expect(m?.kind === 'entry' && m.body.toString()).toBe('mobile');
+      expect(d?.kind === 'entry' && d.body.toString()).toBe('desktop');
+    });
+
+    it('a change of the Vary names removes the variants stored under the old ones', async () => {
+      const s = svc();
+      await store.put({ service: s, primaryKey: 'p', entryKey: 'm', entry: entry('mobile', ['user-agent']) }, NOW);
+      await store.put({ service: s, primaryKey: 'p', entryKey: 'd', entry: entry('desktop', ['user-agent']) }, NOW);
+      await store.put({ service: s, primaryKey: 'p', entryKey: 'l', entry: entry('fr', ['accept-language']) }, NOW);
+      expect(await store.getVary(s, 'p', NOW)).toEqual(['accept-language']);
+      expect(await store.get(s, 'm', NOW)).toBeUndefined();
+      expect(await store.get(s, 'd', NOW)).toBeUndefined();
+      expect(await store.get(s, 'l', NOW)).toBeDefined();
+    });
+
+    it('a hit-for-miss marker is written where nothing is stored, and never replaces an entry', async () => {
+      const s = svc();
+      const marker = { kind: 'uncacheable', until: NOW + 10_000, reason: 'private' } as const;
+      expect(await store.markUncacheable(s, 'u', marker, NOW)).toBe(true);
+      expect(await store.get(s, 'u', NOW)).toEqual(marker);
+      expect(await store.get(s, 'u', NOW + 10_000)).toBeUndefined();
+      await store.put({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('keep') }, NOW);
+      expect(await store.markUncacheable(s, 'e', marker, NOW)).toBe(false);
+      const kept = await store.get(s, 'e', NOW);
+      expect(kept?.kind).toBe('entry');
+    });
+
+    it('a stored entry replaces a marker', async () => {
+      const s = svc();
+      await store.markUncacheable(s, 'e', { kind: 'uncacheable', until: NOW + 10_000, reason: 'private' }, NOW);
+      await store.put({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('now cacheable') }, NOW);
+      expect((await store.get(s, 'e', NOW))?.kind).toBe('entry');
+    });
+
+    it('services never see each other’s entries', async () => {
+      const a = svc();
+      const b = svc();
+      await store.put({ service: a, primaryKey: 'p', entryKey: 'same', entry: entry('A') }, NOW);
+      expect(await store.get(b, 'same', NOW)).toBeUndefined();
+      expect(await store.getVary(b, 'p', NOW)).toBeUndefined();
+    });
+  });
+}
