@@ -45,25 +45,38 @@ export class Coalescer {
     return attached;
   }
 
-  /** A fetch for this request only: after a release, or for a key known to be uncacheable. */
-  alone(waiter: Waiter, guessedNames: readonly string[]) {
-    const fill = this.createFill(waiter.view, guessedNames, undefined);
+  /**
+   * A fetch for this request only: after a release, or for a key known to be uncacheable. With
+   * `mayStore` false (a key known to be too large) the body is not even kept while it streams.
+   */
+  alone(waiter: Waiter, guessedNames: readonly string[], mayStore = true) {
+    const fill = this.createFill(waiter.view, guessedNames, undefined, mayStore);
     const attached = fill.attach(waiter) as NonNullable<ReturnType<Fill['attach']>>;
     fill.start();
     return attached;
   }
 
-  private createFill(view: RequestView, guessedNames: readonly string[], id: string | undefined): Fill {
-    const fill: Fill = new Fill(view, guessedNames, {
-      ...this.deps,
-      onClosed: () => {
-        if (id !== undefined && this.fills.get(id) === fill) this.fills.delete(id);
+  private createFill(
+    view: RequestView,
+    guessedNames: readonly string[],
+    id: string | undefined,
+    mayStore = true,
+  ): Fill {
+    const fill: Fill = new Fill(
+      view,
+      guessedNames,
+      {
+        ...this.deps,
+        onClosed: () => {
+          if (id !== undefined && this.fills.get(id) === fill) this.fills.delete(id);
+        },
+        onUncacheable: (head) => {
+          if (id !== undefined) this.rememberUncacheable(id, view);
+          this.deps.onUncacheable(view, head);
+        },
       },
-      onUncacheable: (head) => {
-        if (id !== undefined) this.rememberUncacheable(id, view);
-        this.deps.onUncacheable(view, head);
-      },
-    });
+      mayStore,
+    );
     return fill;
   }
 

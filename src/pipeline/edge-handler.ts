@@ -73,7 +73,9 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     });
   }
   if (found.kind === 'uncacheable') {
-    const attachment = await alone(found.names)();
+    // Hit-for-miss: no queueing; the response may still be stored if it has become cacheable,
+    // unless it is known to be too large to keep at all.
+    const attachment = await deps.coalescer.alone({ view, headOnly }, found.names, found.reason !== 'too-large');
     return deliverAttachment(res, attachment, alone(found.names), {
       fwd: 'miss',
       storedStatus: 'Miss',

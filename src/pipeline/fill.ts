@@ -81,6 +81,8 @@ export class Fill {
     /** The Vary names the fill's key was computed with (the edge's best knowledge when it started). */
     private readonly guessedNames: readonly string[],
     private readonly deps: FillDeps,
+    /** False when the key is known to exceed the size limit: then nothing is kept at all. */
+    private readonly mayStore = true,
   ) {}
 
   /** Starts the origin fetch; the first waiter should be attached before. */
@@ -128,7 +130,7 @@ export class Fill {
       heuristic: this.view.service.cache.heuristicFreshness,
     });
     const declared = Number(response.headers['content-length']);
-    const tooLarge = Number.isFinite(declared) && declared > this.view.service.cache.maxObjectBytes;
+    const tooLarge = !this.mayStore || (Number.isFinite(declared) && declared > this.view.service.cache.maxObjectBytes);
     const names = decision.ok ? decision.varyNames : this.guessedNames;
     const entryKey = variantKey(
       this.view.primary,

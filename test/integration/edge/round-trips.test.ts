@@ -1,0 +1,82 @@
+import type { Redis } from 'ioredis';
+import { describe, expect } from 'vitest';
+import { startEdge, test } from '../../helpers/fixtures.js';
+
+/** Records every command the test's redis-server receives that touches one service's keys. */
+async function watchCommands(client: Redis, service: string) {
+  const seen: string[][] = [];
+  const monitor = await client.monitor();
+  monitor.on('monitor', (_time: string, args: string[]) => {
+    if (args.some((a) => a.includes(`{${service}}`))) seen.push(args);
+  });
+  return {
+    seen,
+    /** MONITOR output arrives asynchronously: a PING round trip flushes what came before it. */
+    settle: async () => {
+      await client.ping();
+      await new Promise((r) => setTimeout(r, 50));
+    },
+    stop: () => monitor.disconnect(),
+  };
+}
+
+describe('Redis round trips', () => {
+  test('a hit costs exactly one Redis command (a GET of the packed entry)', async ({ redis, origin }) => {
+    const edge = await startEdge(redis.url, origin.url, { l1: false });
+    const watcher = await watchCommands(redis.client(), edge.service);
+    try {
+      await edge.get('/one');
+      await watcher.settle();
+      watcher.seen.length = 0;
+      for (let i = 0; i < 3; i++) {
+        const hit = await edge.get('/one');
+        expect(hit.headers['x-cache-status']).toBe('Hit');
+      }
+      await watcher.settle();
+      expect(watcher.seen.map((args) => args[0]?.toLowerCase())).toEqual(['get', 'get', 'get']);
+    } finally {
+      watcher.stop();
+      await edge.close();
+    }
+  });
+
+  test('a hit on a varying URL costs one command once the node knows its Vary names', async ({ redis, origin }) => {
+    origin.handle((req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=60', vary: 'Accept-Language' });
+      res.end(`lang ${req.headers['accept-language']}`);
+    });
+    const edge = await startEdge(redis.url, origin.url, { l1: false });
+    const watcher = await watchCommands(redis.client(), edge.service);
+    try {
+      await edge.get('/v', { headers: { 'accept-language': 'fr' } });
+      await edge.get('/v', { headers: { 'accept-language': 'fr' } });
+      await watcher.settle();
+      watcher.seen.length = 0;
+      const hit = await edge.get('/v', { headers: { 'accept-language': 'fr' } });
+      expect(hit.headers['x-cache-status']).toBe('Hit');
+      await watcher.settle();
+      expect(watcher.seen).toHaveLength(1);
+      expect(watcher.seen[0]?.[0]?.toLowerCase()).toBe('get');
+    } finally {
+      watcher.stop();
+      await edge.close();
+    }
+  });
+
+  test('with the L1, a repeated hit within its lifetime costs no Redis command at all', async ({ redis, origin }) => {
+    const edge = await startEdge(redis.url, origin.url);
+    const watcher = await watchCommands(redis.client(), edge.service);
+    try {
+      await edge.get('/l1');
+      await edge.get('/l1');
+      await watcher.settle();
+      watcher.seen.length = 0;
+      expect((await edge.get('/l1')).headers['x-cache-status']).toBe('Hit');
+      await watcher.settle();
+      expect(watcher.seen).toHaveLength(0);
+    } finally {
+      watcher.stop();
+      await edge.close();
+    }
+  });
+});
