@@ -1,13 +1,13 @@
 /** @module Process entry of the `cachefront` command. */
 import { main } from './main.js';
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    // serve keeps running until a signal; other commands end here.
-    if (code !== undefined) process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  },
-);
+/** Ends the process soon after the command is done, even if a client library left a timer behind. */
+function finish(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 200).unref();
+}
+
+main(process.argv.slice(2)).then(finish, (error: unknown) => {
+  console.error(error);
+  finish(1);
+});

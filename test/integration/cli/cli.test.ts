@@ -1,0 +1,130 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect } from 'vitest';
+import { test } from '../../helpers/fixtures.js';
+import { send } from '../../helpers/http.js';
+
+const BIN = join(process.cwd(), 'bin', 'cachefront.mjs');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function writeConfig(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'cachefront-cli-')), 'config.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+async function waitForEdge(url: string, child: ChildProcess, output: () => string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`serve exited early:\n${output()}`);
+    try {
+      await send(url, { path: '/healthz' });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`serve did not start:\n${output()}`);
+}
+
+async function runServe(configFile: string, adminPort: number, env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [BIN, 'serve', '--config', configFile, '--workers', '1'], {
+    env: { ...process.env, REDIS_URL: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d) => {
+    output += d;
+  });
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  await waitForEdge(`http://127.0.0.1:${adminPort}`, child, () => output);
+  return {
+    output: () => output,
+    stop: async () => {
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+describe('the cachefront command', () => {
+  test('check-config accepts the example and lists every error of a bad file', () => {
+    const ok = spawnSync(process.execPath, [BIN, 'check-config', 'examples/cachefront.yaml'], { encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('valid');
+    const bad = writeConfig('services:\n  - id: BAD\n    hosts: []\n    origin: { url: "ftp://x" }\n    colour: blue\n');
+    const res = spawnSync(process.execPath, [BIN, 'check-config', bad], { encoding: 'utf8' });
+    expect(res.status).toBe(2);
+    expect(res.stderr).toContain('services.0.id:');
+    expect(res.stderr).toContain('services.0.hosts:');
+    expect(res.stderr).toContain('services.0.origin.url:');
+    expect(res.stderr).toContain('colour');
+  });
+
+  test('--help on each command, and a clear error for unknown ones', () => {
+    for (const args of [['--help'], ['serve', '--help'], ['check-config', '--help']]) {
+      const res = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+      expect(res.status, args.join(' ')).toBe(0);
+      expect(res.stdout).toMatch(/^Usage: cachefront/);
+    }
+    const unknown = spawnSync(process.execPath, [BIN, 'frobnicate'], { encoding: 'utf8' });
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+    const badFlag = spawnSync(process.execPath, [BIN, 'serve', '--colour'], { encoding: 'utf8' });
+    expect(badFlag.status).toBe(2);
+  });
+
+  test('serve runs an edge on the configured Redis and stops cleanly on SIGTERM', async ({ redis, origin }) => {
+    const [edgePort, adminPort] = [await freePort(), await freePort()];
+    const file = writeConfig(
+      `edge: { listen: { host: 127.0.0.1, port: ${edgePort} } }\nadmin: { listen: { port: ${adminPort} } }\n` +
+        `redis: { url: "${redis.url}" }\nservices:\n  - id: cli-test\n    hosts: [cli.test]\n    origin: { url: "${origin.url}" }\n`,
+    );
+    const serve = await runServe(file, adminPort);
+    const url = `http://127.0.0.1:${edgePort}`;
+    expect((await send(url, { path: '/x', headers: { host: 'cli.test' } })).headers['x-cache-status']).toBe('Miss');
+    expect((await send(url, { path: '/x', headers: { host: 'cli.test' } })).headers['x-cache-status']).toBe('Hit');
+    expect((await send(`http://127.0.0.1:${adminPort}`, { path: '/readyz' })).status).toBe(200);
+    expect(await serve.stop()).toBe(0);
+  });
+
+  test('with no Redis and no redis-server, the example fallback runs on the embedded store, loudly', async ({ origin }) => {
+    const [edgePort, adminPort] = [await freePort(), await freePort()];
+    const file = writeConfig(
+      `edge: { listen: { host: 127.0.0.1, port: ${edgePort} } }\nadmin: { listen: { port: ${adminPort} } }\n` +
+        `redis: { url: "redis://127.0.0.1:1", fallback: local-or-embedded }\n` +
+        `services:\n  - id: cli-embedded\n    hosts: [emb.test]\n    origin: { url: "${origin.url}" }\n`,
+    );
+    const serve = await runServe(file, adminPort, { REDIS_SERVER_BIN: '/nonexistent/redis-server' });
+    const url = `http://127.0.0.1:${edgePort}`;
+    await send(url, { path: '/e', headers: { host: 'emb.test' } });
+    expect((await send(url, { path: '/e', headers: { host: 'emb.test' } })).headers['x-cache-status']).toBe('Hit');
+    expect(serve.output()).toContain('EMBEDDED IN-PROCESS STORE');
+    expect(await serve.stop()).toBe(0);
+  });
+
+  test('with no Redis and fallback "none", serve refuses to start', async () => {
+    const file = writeConfig(
+      'redis: { url: "redis://127.0.0.1:1" }\nservices:\n  - id: x\n    hosts: [x.test]\n    origin: { url: "http://127.0.0.1:1" }\n',
+    );
+    const res = spawnSync(process.execPath, [BIN, 'serve', '--config', file], {
+      encoding: 'utf8',
+      env: { ...process.env, REDIS_URL: '' },
+    });
+    expect(res.status).toBe(1);
+    expect(res.stdout + res.stderr).toContain('refusing to start');
+  });
+});
