@@ -38,9 +38,10 @@ export function ensureNodeModules() {
   }
 }
 
-export function hasCommand(command, args = ['--version']) {
-  const probe = spawnSync(command, args, { stdio: 'ignore' });
-  return !probe.error && probe.status === 0;
+/** True when `command` is on PATH (or in /usr/sbin, where Debian puts nginx). */
+export function hasCommand(command) {
+  const probe = spawnSync('sh', ['-c', `command -v "$0" || test -x "/usr/sbin/$0"`, command], { stdio: 'ignore' });
+  return probe.status === 0;
 }
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -52,7 +53,7 @@ let aptUpdated = false;
  */
 export function ensureDebianPackage(command, packages, why) {
   if (hasCommand(command)) return true;
-  if (!isRoot || !hasCommand('apt-get', ['--version'])) {
+  if (!isRoot || !hasCommand('apt-get')) {
     say(`${command} is not installed (${why}). Install it with: sudo apt-get install -y ${packages.join(' ')}`);
     return false;
   }

@@ -4,7 +4,7 @@
  * then hashed with SHA-256. The primary key names a URL; the variant key adds the values of the
  * headers the origin varies on. A readable form is kept for X-Cache-Key and the admin API.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** Bump when the key layout changes: old entries then simply stop matching. */
 export const KEY_VERSION = 'k1';
@@ -40,8 +40,9 @@ export function serialiseParts(parts: readonly (string | undefined)[]): string {
   return out;
 }
 
+/** SHA-256 (collisions must be infeasible: a shared key is a shared response), one-shot for speed. */
 function digest(input: string): string {
-  return createHash('sha256').update(input).digest('base64url').slice(0, 27);
+  return hash('sha256', input, 'base64url').slice(0, 27);
 }
 
 export function primaryKey(input: PrimaryKeyInput): PrimaryKey {

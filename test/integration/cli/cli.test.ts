@@ -65,7 +65,9 @@ describe('the cachefront command', () => {
     const ok = spawnSync(process.execPath, [BIN, 'check-config', 'examples/cachefront.yaml'], { encoding: 'utf8' });
     expect(ok.status).toBe(0);
     expect(ok.stdout).toContain('valid');
-    const bad = writeConfig('services:\n  - id: BAD\n    hosts: []\n    origin: { url: "ftp://x" }\n    colour: blue\n');
+    const bad = writeConfig(
+      'services:\n  - id: BAD\n    hosts: []\n    origin: { url: "ftp://x" }\n    colour: blue\n',
+    );
     const res = spawnSync(process.execPath, [BIN, 'check-config', bad], { encoding: 'utf8' });
     expect(res.status).toBe(2);
     expect(res.stderr).toContain('services.0.id:');
@@ -101,7 +103,9 @@ describe('the cachefront command', () => {
     expect(await serve.stop()).toBe(0);
   });
 
-  test('with no Redis and no redis-server, the example fallback runs on the embedded store, loudly', async ({ origin }) => {
+  test('with no Redis and no redis-server, the example fallback runs on the embedded store, loudly', async ({
+    origin,
+  }) => {
     const [edgePort, adminPort] = [await freePort(), await freePort()];
     const file = writeConfig(
       `edge: { listen: { host: 127.0.0.1, port: ${edgePort} } }\nadmin: { listen: { port: ${adminPort} } }\n` +
