@@ -20,7 +20,7 @@ import type { ForwardReason, XCacheStatus } from './cache-status.js';
 import type { Coalescer } from './coalesce.js';
 import { deliverEntry, deliverError, deliverStream } from './deliver.js';
 import type { Attachment } from './fill.js';
-import { lookup, type VaryMemo } from './lookup.js';
+import { lookup, unknownVariant, type VaryMemo } from './lookup.js';
 import { originTarget, passRequestHeaders } from './origin-request.js';
 import { type RecvDeps, type RequestView, recv } from './recv.js';
 
@@ -63,7 +63,11 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     const names = deps.varyMemo.get(view.service.id, view.primary);
     return deliverAttachment(res, await alone(names)(), alone(names), { fwd: 'request', storedStatus: 'Refresh', key });
   }
-  const found = await lookup(view, deps.store, deps.varyMemo, deps.now());
+  const found = await lookup(view, deps.store, deps.varyMemo, deps.now()).catch((error: unknown) => {
+    // A store that cannot answer must not take the site down: treat it as a miss and fetch.
+    deps.log.warn({ err: error, service: view.service.id }, 'cache lookup failed; fetching from the origin');
+    return unknownVariant(view, deps.varyMemo);
+  });
   if (found.kind === 'hit') {
     const now = deps.now();
     return deliverEntry(res, found.entry, now, {

@@ -41,6 +41,16 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((name, i) => name === b[i]);
 }
 
+/**
+ * What a miss looks like when the store cannot be asked (Redis down or slow): the node's best guess
+ * of the variant, so the request still reaches the origin through the coalescer.
+ */
+export function unknownVariant(view: RequestView, memo: VaryMemo): LookupResult {
+  const names = memo.get(view.service.id, view.primary);
+  const variant = variantKey(view.primary, names, varyValues(names, view.headers, view.runtime.vary));
+  return { kind: 'miss', entryKey: variant.hash, names, readable: variant.readable, varyMiss: false };
+}
+
 export async function lookup(view: RequestView, store: CacheStore, memo: VaryMemo, now: number): Promise<LookupResult> {
   const service = view.service.id;
   let names = memo.get(service, view.primary);

@@ -263,3 +263,18 @@ describe('hosts and methods', () => {
     }
   });
 });
+
+describe('when the store cannot answer', () => {
+  test('requests still reach the origin and get its response', async ({ redis, origin }) => {
+    const edge = await startEdge(redis.url, origin.url, { l1: false });
+    try {
+      await edge.redis.quit(); // the edge's own Redis connection is gone
+      const res = await edge.get('/store-down');
+      expect(res.status).toBe(200);
+      expect(res.text).toBe('origin says hello to /store-down');
+      expect(origin.requests).toHaveLength(1);
+    } finally {
+      await edge.app.close();
+    }
+  });
+});
