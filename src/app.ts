@@ -10,6 +10,7 @@ import { Coalescer } from './pipeline/coalesce.js';
 import { deliverError } from './pipeline/deliver.js';
 import { type EdgeDeps, handleEdgeRequest } from './pipeline/edge-handler.js';
 import { VaryMemo } from './pipeline/lookup.js';
+import { RecvMemo } from './pipeline/recv.js';
 import { serviceRuntimes } from './pipeline/service-runtime.js';
 import { ServiceRegistry } from './services/registry.js';
 import type { CacheStore } from './store/types.js';
@@ -69,6 +70,7 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     origin,
     coalescer,
     varyMemo: new VaryMemo(),
+    memo: new RecvMemo(),
     now,
     log,
   };

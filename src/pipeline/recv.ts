@@ -29,6 +29,7 @@ export type RecvResult = { ok: true; view: RequestView } | { ok: false; error: C
 export interface RecvDeps {
   services: ServiceRegistry;
   runtimeFor(service: ServiceConfig): ServiceRuntime;
+  memo?: RecvMemo;
 }
 
 /**
@@ -43,17 +44,75 @@ function splitTarget(url: string): { authority?: string; target: string } | unde
   return { authority: match[1] as string, target: rest === '' || rest.startsWith('?') ? `/${rest}` : rest };
 }
 
+/** The part of the view that depends only on scheme, Host and target: memoised for hot URLs. */
+interface Resolved {
+  service: ServiceConfig;
+  runtime: ServiceRuntime;
+  authority: string;
+  target: NormalisedTarget;
+  primary: PrimaryKey;
+}
+
+const MEMO_LIMIT = 10_000;
+
+/**
+ * Remembers how recent (scheme, Host, target) triples resolved, so a hot URL is normalised and
+ * hashed once rather than per request. Bounded: it starts over when full.
+ */
+export class RecvMemo {
+  private map = new Map<string, Resolved | CachefrontError>();
+
+  get(id: string): Resolved | CachefrontError | undefined {
+    return this.map.get(id);
+  }
+
+  set(id: string, value: Resolved | CachefrontError): void {
+    if (this.map.size >= MEMO_LIMIT) this.map = new Map();
+    this.map.set(id, value);
+  }
+}
+
 export function recv(req: IncomingMessage, deps: RecvDeps): RecvResult {
   const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
-  const split = splitTarget(req.url ?? '');
-  if (!split) return { ok: false, error: BadRequestTarget('unsupported request-target form') };
-  const host = normaliseHost(split.authority ?? req.headers.host, scheme);
-  if (!host) return { ok: false, error: MissingHost() };
+  const url = req.url ?? '';
+  const memoId = `${scheme}\n${req.headers.host}\n${url}`;
+  let resolved = deps.memo?.get(memoId);
+  if (resolved === undefined) {
+    resolved = resolve(scheme, url, req.headers.host, deps);
+    deps.memo?.set(memoId, resolved);
+  }
+  if (resolved instanceof Error) return { ok: false, error: resolved };
+  const socket = req.socket;
+  return {
+    ok: true,
+    view: {
+      method: req.method ?? 'GET',
+      scheme,
+      headers: req.headers,
+      ...resolved,
+      // Read from the socket only when an origin request needs it.
+      get clientIp() {
+        return socket.remoteAddress ?? '';
+      },
+    },
+  };
+}
+
+function resolve(
+  scheme: 'http' | 'https',
+  url: string,
+  hostHeader: string | undefined,
+  deps: RecvDeps,
+): Resolved | CachefrontError {
+  const split = splitTarget(url);
+  if (!split) return BadRequestTarget('unsupported request-target form');
+  const host = normaliseHost(split.authority ?? hostHeader, scheme);
+  if (!host) return MissingHost();
   const service = deps.services.resolve(host.name);
-  if (!service) return { ok: false, error: UnknownService(host.name) };
+  if (!service) return UnknownService(host.name);
   const runtime = deps.runtimeFor(service);
   const target = normaliseTarget(split.target, runtime.queryRules);
-  if (!target) return { ok: false, error: BadRequestTarget('malformed percent-encoding or path') };
+  if (!target) return BadRequestTarget('malformed percent-encoding or path');
   const primary = primaryKey({
     service: service.id,
     scheme,
@@ -62,18 +121,5 @@ export function recv(req: IncomingMessage, deps: RecvDeps): RecvResult {
     path: target.path,
     query: target.query,
   });
-  return {
-    ok: true,
-    view: {
-      method: req.method ?? 'GET',
-      service,
-      runtime,
-      scheme,
-      authority: host.authority,
-      target,
-      headers: req.headers,
-      clientIp: req.socket.remoteAddress ?? '',
-      primary,
-    },
-  };
+  return { service, runtime, authority: host.authority, target, primary };
 }

@@ -17,7 +17,13 @@ interface Slot {
   record: CachedRecord;
   expiresAt: number;
   bytes: number;
+  /** When the slot last moved to the recently-used end. */
+  touchedAt: number;
 }
+
+// Moving a slot to the recently-used end costs a Map delete and insert; doing it at most once a
+// second per slot keeps hot hits cheap and the order good enough for eviction.
+const TOUCH_INTERVAL_MS = 1000;
 
 interface VaryRecord {
   names: string;
@@ -61,9 +67,12 @@ export class MemoryStore implements CacheStore {
       this.remove(id, slot);
       return undefined;
     }
-    // Re-insert to mark as recently used (Map keeps insertion order).
-    this.slots.delete(id);
-    this.slots.set(id, slot);
+    if (now - slot.touchedAt >= TOUCH_INTERVAL_MS) {
+      // Re-insert to mark as recently used (Map keeps insertion order).
+      slot.touchedAt = now;
+      this.slots.delete(id);
+      this.slots.set(id, slot);
+    }
     return slot.record;
   }
 
@@ -98,14 +107,14 @@ export class MemoryStore implements CacheStore {
     record.expiresAt = Math.max(record.expiresAt, expiresAt);
     this.vary.set(varyId, record);
     if (this.vary.size > 2 * this.slots.size + 1024) this.sweepVary(now);
-    this.set(service, entryHash, entry, expiresAt, entry.body.length + RECORD_OVERHEAD);
+    this.set(service, entryHash, entry, expiresAt, entry.body.length + RECORD_OVERHEAD, now);
   }
 
   async markUncacheable(service: string, entryHash: string, marker: UncacheableMarker, now: number): Promise<boolean> {
     if (this.getNow(service, entryHash, now)) return false;
     const expiresAt = Math.min(marker.until, now + this.maxTtlMs);
     if (expiresAt <= now) return false;
-    this.set(service, entryHash, marker, expiresAt, RECORD_OVERHEAD);
+    this.set(service, entryHash, marker, expiresAt, RECORD_OVERHEAD, now);
     return true;
   }
 
@@ -121,7 +130,7 @@ export class MemoryStore implements CacheStore {
     const deadline = record.kind === 'entry' ? record.meta.deleteAt : record.until;
     const expiresAt = Math.min(deadline, now + this.maxTtlMs);
     const bytes = (record.kind === 'entry' ? record.body.length : 0) + RECORD_OVERHEAD;
-    if (expiresAt > now) this.set(service, entryHash, record, expiresAt, bytes);
+    if (expiresAt > now) this.set(service, entryHash, record, expiresAt, bytes, now);
   }
 
   async close(): Promise<void> {
@@ -130,12 +139,19 @@ export class MemoryStore implements CacheStore {
     this.bytes = 0;
   }
 
-  private set(service: string, entryHash: string, record: CachedRecord, expiresAt: number, bytes: number): void {
+  private set(
+    service: string,
+    entryHash: string,
+    record: CachedRecord,
+    expiresAt: number,
+    bytes: number,
+    now: number,
+  ): void {
     if (bytes > this.maxEntryBytes || bytes > this.options.maxBytes) return;
     const id = `${service}\n${entryHash}`;
     const old = this.slots.get(id);
     if (old) this.remove(id, old);
-    this.slots.set(id, { record, expiresAt, bytes });
+    this.slots.set(id, { record, expiresAt, bytes, touchedAt: now });
     this.bytes += bytes;
     // Evict least recently used until within budget; the first key in a Map is the oldest.
     while (this.bytes > this.options.maxBytes) {

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryStore } from '../../../src/store/memory-store.js';
+import type { CachedEntry } from '../../../src/store/types.js';
+
+const NOW = 1_800_000_000_000;
+const entry = (bytes: number): CachedEntry => ({
+  kind: 'entry',
+  meta: {
+    status: 200,
+    headers: [],
+    responseTime: NOW,
+    initialAgeSeconds: 0,
+    staleAt: NOW + 60_000,
+    deleteAt: NOW + 60_000,
+    varyNames: [],
+    url: 'x',
+  },
+  body: Buffer.alloc(bytes),
+});
+const put = (store: MemoryStore, key: string, bytes: number, now = NOW) =>
+  store.put({ service: 's', primaryKey: key, entryKey: key, entry: entry(bytes) }, now);
+
+describe('MemoryStore bounds', () => {
+  it('never holds more than its byte budget; the least recently used leave first', async () => {
+    const store = new MemoryStore({ maxBytes: 12_000 }); // three entries fit (each 3,000 + overhead), four do not
+    await put(store, 'a', 3_000);
+    await put(store, 'b', 3_000);
+    await put(store, 'c', 3_000, NOW + 2_000);
+    expect(store.getNow('s', 'a', NOW + 2_000)).toBeDefined(); // a is used again, b is now the oldest
+    await put(store, 'd', 3_000, NOW + 2_000);
+    expect(store.usedBytes).toBeLessThanOrEqual(12_000);
+    expect(store.getNow('s', 'b', NOW + 2_000)).toBeUndefined();
+    expect(store.getNow('s', 'a', NOW + 2_000)).toBeDefined();
+    expect(store.getNow('s', 'd', NOW + 2_000)).toBeDefined();
+  });
+
+  it('keeps nothing longer than maxTtlMs (the L1 bound), whatever the entry’s own deadline', async () => {
+    const store = new MemoryStore({ maxBytes: 1_000_000, maxTtlMs: 1_000 });
+    await put(store, 'a', 10);
+    expect(store.getNow('s', 'a', NOW + 999)).toBeDefined();
+    expect(store.getNow('s', 'a', NOW + 1_000)).toBeUndefined();
+  });
+
+  it('does not hold entries over maxEntryBytes, and maxBytes 0 holds nothing', async () => {
+    const small = new MemoryStore({ maxBytes: 1_000_000, maxEntryBytes: 2_000 });
+    await put(small, 'big', 5_000);
+    expect(small.size).toBe(0);
+    const off = new MemoryStore({ maxBytes: 0 });
+    await put(off, 'a', 1);
+    expect(off.size).toBe(0);
+  });
+});
