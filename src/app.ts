@@ -56,10 +56,14 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     onUncacheable: (view, head) => {
       if (head.decision.ok) return;
       const reason = head.decision.reason;
-      log.info({ service: view.service.id, url: view.primary.readable, reason }, 'response not stored');
       const until = now() + view.service.cache.uncacheableMemoryMs;
       store
         .markUncacheable(view.service.id, head.entryKey, { kind: 'uncacheable', until, reason }, now())
+        .then((written) => {
+          // Logged when the marker is new: once per URL per uncacheableMemoryMs, not per request.
+          if (written)
+            log.info({ service: view.service.id, url: view.primary.readable, reason }, 'response not stored');
+        })
         .catch((error: unknown) => log.warn({ err: error }, 'leaving a hit-for-miss marker failed'));
     },
   });

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
+import { redisReachable } from './connect.js';
 
 export const REDIS_CONF = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'infra', 'redis.conf');
 
@@ -49,22 +49,7 @@ function freePort(): Promise<number> {
 async function waitForPing(port: number, deadline: number, child: ChildProcess): Promise<void> {
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`);
-    const client = new Redis({
-      host: '127.0.0.1',
-      port,
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      if ((await client.ping()) === 'PONG') return;
-    } catch {
-      // not up yet
-    } finally {
-      client.disconnect();
-    }
+    if (await redisReachable(`redis://127.0.0.1:${port}`, 500)) return;
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error('redis-server did not answer PING in time');

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import pino from 'pino';
 import { test as base } from 'vitest';
 import { buildEdge } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -40,6 +41,8 @@ export interface EdgeSetup {
   /** Without the L1, every lookup goes to Redis (for counting commands). */
   l1?: boolean;
   now?: () => number;
+  /** Collects the edge's log lines (JSON objects) here. */
+  logLines?: Record<string, unknown>[];
 }
 
 export function newServiceId(): string {
@@ -64,7 +67,11 @@ export async function startEdge(redisUrl: string, originUrl: string, setup: Edge
     setup.l1 === false
       ? shared
       : new TieredStore(new MemoryStore({ maxBytes: 8 * 1024 * 1024, maxTtlMs: 1000 }), shared);
-  const app = buildEdge({ config, store, ...(setup.now ? { now: setup.now } : {}) });
+  const lines = setup.logLines;
+  const logger = lines
+    ? pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) })
+    : undefined;
+  const app = buildEdge({ config, store, ...(setup.now ? { now: setup.now } : {}), ...(logger ? { logger } : {}) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {

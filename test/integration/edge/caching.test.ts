@@ -278,3 +278,27 @@ describe('when the store cannot answer', () => {
     }
   });
 });
+
+describe('why a response was not stored', () => {
+  test('is logged once per URL while it is remembered, with the reason', async ({ redis, origin }) => {
+    const logLines: Record<string, unknown>[] = [];
+    const edge = await startEdge(redis.url, origin.url, { logLines });
+    try {
+      origin.handle((_req, res) => {
+        res.writeHead(200, { 'cache-control': 'private, max-age=60' });
+        res.end('mine');
+      });
+      for (let i = 0; i < 3; i++) await edge.get('/mine');
+      await new Promise((r) => setTimeout(r, 50)); // the log follows the marker write
+      const notStored = logLines.filter((l) => l.msg === 'response not stored');
+      expect(notStored).toHaveLength(1);
+      expect(notStored[0]).toMatchObject({
+        reason: 'private',
+        service: edge.service,
+        url: `GET http://${edge.host}/mine`,
+      });
+    } finally {
+      await edge.close();
+    }
+  });
+});
