@@ -29,9 +29,12 @@ export function ensureNodeModules() {
   const stale = !existsSync(marker) || mtime(lock) > mtime(marker) || mtime(join(ROOT, 'package.json')) > mtime(marker);
   if (!stale) return;
   say('installing npm dependencies…');
-  const status = existsSync(lock)
-    ? run('npm', ['ci', '--no-audit', '--no-fund'])
-    : run('npm', ['install', '--no-audit', '--no-fund']);
+  let status = existsSync(lock) ? run('npm', ['ci', '--no-audit', '--no-fund']) : 1;
+  if (status !== 0) {
+    // No lock file, or one a different npm version reads differently: resolve afresh.
+    say('npm ci could not use the lock file; running npm install instead…');
+    status = run('npm', ['install', '--no-audit', '--no-fund']);
+  }
   if (status !== 0) {
     console.error('[cachefront] npm could not install the dependencies (see above).');
     process.exit(status);
