@@ -47,7 +47,4 @@ export const OriginTimeout = defineError(
   'the origin of service %s did not answer in time',
 );
 export const OriginBroken = defineError('CF_ERR_ORIGIN_BROKEN', 502, 'the origin of service %s sent a broken response');
-
-// Store
-export const StoreUnavailable = defineError('CF_ERR_STORE_UNAVAILABLE', 503, 'the cache store is unavailable: %s');
 export const Internal = defineError('CF_ERR_INTERNAL', 500, 'internal error in the edge');

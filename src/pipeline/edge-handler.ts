@@ -3,7 +3,7 @@
  *
  *   RECV ─ unknown host / bad target ─────────────────────────────► SYNTH 421 / 400
  *    ├─ not GET/HEAD, or request no-store ───────────────────────► PASS (nothing stored)
- *    ├─ request no-cache / Pragma: no-cache ─────────────────────► FILL (coalesced) → Refresh
+ *    ├─ request no-cache / Pragma: no-cache ─────────────────────► FILL alone → Refresh
  *    └─ LOOKUP ─ hit ──────────────────────────────────────────────► DELIVER (Hit)
  *               ├─ hit-for-miss marker ────────────────────────────► FILL alone (no queueing)
  *               └─ miss ─► FILL (coalesced) ─ shared ───────────────► DELIVER stream (Miss/Bypass)

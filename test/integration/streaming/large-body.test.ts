@@ -29,10 +29,13 @@ function fetchCounting(url: string, host: string, path: string) {
 }
 
 describe('large bodies stream through', () => {
-  test('a 384 MiB body passes through without the edge holding it, and is not stored', async ({ redis, origin }) => {
-    const size = 384 * MiB;
+  test('memory does not grow with the body size: 48 MiB and 384 MiB bodies stream through alike', async ({
+    redis,
+    origin,
+  }) => {
     const block = Buffer.alloc(MiB, 'x');
-    origin.handle((_req, res) => {
+    origin.handle((req, res) => {
+      const size = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('mib')) * MiB;
       res.writeHead(200, { 'cache-control': 'max-age=60', 'content-type': 'application/octet-stream' });
       let sent = 0;
       const pump = () => {
@@ -44,20 +47,27 @@ describe('large bodies stream through', () => {
       };
       pump();
     });
-    // The size limit is found mid-stream (no Content-Length): the body starts out kept, then is dropped.
+    // No Content-Length: the size limit is found mid-stream, so the body starts out kept, then is dropped.
     const edge = await startEdge(redis.url, origin.url, { service: { cache: { maxObjectBytes: '16 MiB' } } });
     try {
-      global.gc?.();
-      const before = process.memoryUsage.rss();
-      const result = await fetchCounting(edge.url, edge.host, '/huge');
-      expect(result.bytes).toBe(size);
-      expect(result.headers['x-cache-status']).toBe('Miss');
-      // Edge, origin and client all live in this process; together they stay far below the body size.
-      expect(result.peakRss - before).toBeLessThan(128 * MiB);
-      const again = await fetchCounting(edge.url, edge.host, '/huge');
-      expect(again.headers['x-cache-status']).toBe('Bypass'); // remembered as too large
+      const growth = async (mib: number) => {
+        const before = process.memoryUsage.rss();
+        const result = await fetchCounting(edge.url, edge.host, `/huge?mib=${mib}`);
+        expect(result.bytes).toBe(mib * MiB);
+        expect(result.headers['x-cache-status']).toBe('Miss');
+        return result.peakRss - before;
+      };
+      const small = await growth(48);
+      const large = await growth(384);
+      // Edge, origin and client share this process. Buffering the body would add ~336 MiB between
+      // the two; streaming leaves the peaks within allocator noise of each other (measured here:
+      // 77-95 MiB for any size from 32 MiB to 1 GiB).
+      expect(large - small).toBeLessThan(64 * MiB);
+      expect(large).toBeLessThan(192 * MiB);
+      const again = await fetchCounting(edge.url, edge.host, '/huge?mib=48');
+      expect(again.headers['x-cache-status']).toBe('Bypass'); // remembered as too large: not even kept
       expect(String(again.headers['cache-status'])).toContain('detail=too-large');
-      expect(origin.requests).toHaveLength(2);
+      expect(origin.requests).toHaveLength(3);
     } finally {
       await edge.close();
     }
