@@ -236,12 +236,14 @@ export class Fill {
       if (Array.isArray(value)) for (const v of value) stored.push([name, v]);
       else stored.push([name, value]);
     }
+    const storedAt = this.deps.now();
     const entry: CachedEntry = {
       kind: 'entry',
       meta: {
         status: head.status,
         headers: stored,
         responseTime,
+        storedAt,
         initialAgeSeconds: head.decision.initialAgeSeconds,
         staleAt: head.decision.staleAt,
         deleteAt: head.decision.staleAt,
@@ -253,7 +255,7 @@ export class Fill {
     try {
       await this.deps.store.put(
         { service: this.view.service.id, primaryKey: this.view.primary.hash, entryKey: head.entryKey, entry },
-        this.deps.now(),
+        storedAt,
       );
     } catch (error) {
       this.deps.onStoreError(error, this.view);

@@ -10,6 +10,8 @@ export interface EntryMeta {
   headers: [string, string][];
   /** When the edge received the response (RFC 9111 response_time). */
   responseTime: number;
+  /** When the entry was written to the store. */
+  storedAt: number;
   /** corrected_initial_age in seconds (RFC 9111 §4.2.3). */
   initialAgeSeconds: number;
   /** Fresh until this time. */

@@ -15,6 +15,7 @@ function entry(body: string, varyNames: string[] = [], deleteAt = NOW + 60_000):
       status: 200,
       headers: [['content-type', 'text/plain']],
       responseTime: NOW,
+      storedAt: NOW,
       initialAgeSeconds: 0,
       staleAt: deleteAt,
       deleteAt,

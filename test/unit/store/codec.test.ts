@@ -12,6 +12,7 @@ const entry: CachedEntry = {
       ['x-multi', 'b'],
     ],
     responseTime: 1,
+    storedAt: 1,
     initialAgeSeconds: 2,
     staleAt: 3,
     deleteAt: 4,

@@ -9,6 +9,7 @@ const entry = (bytes: number): CachedEntry => ({
     status: 200,
     headers: [],
     responseTime: NOW,
+    storedAt: NOW,
     initialAgeSeconds: 0,
     staleAt: NOW + 60_000,
     deleteAt: NOW + 60_000,
