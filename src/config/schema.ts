@@ -105,6 +105,13 @@ const cache = z
       .prefault({}),
     /** How long a response found uncacheable makes later requests skip coalescing (hit-for-miss). */
     uncacheableMemoryMs: durationMs.default(30_000),
+    /**
+     * How long a stale response that has a validator (ETag, Last-Modified) is kept, so the origin
+     * can answer 304 instead of sending the body again.
+     */
+    keepForRevalidationMs: durationMs.default(86_400_000),
+    /** RFC 9213: pass CDN-Cache-Control / Surrogate-Control on to clients (normally consumed here). */
+    forwardTargetedCacheControl: z.boolean().default(false),
   })
   .prefault({});
 

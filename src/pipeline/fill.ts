@@ -128,6 +128,7 @@ export class Fill {
       requestTime,
       responseTime,
       heuristic: this.view.service.cache.heuristicFreshness,
+      keepForRevalidationMs: this.view.service.cache.keepForRevalidationMs,
     });
     const declared = Number(response.headers['content-length']);
     const tooLarge = !this.mayStore || (Number.isFinite(declared) && declared > this.view.service.cache.maxObjectBytes);
@@ -246,7 +247,7 @@ export class Fill {
         storedAt,
         initialAgeSeconds: head.decision.initialAgeSeconds,
         staleAt: head.decision.staleAt,
-        deleteAt: head.decision.staleAt,
+        deleteAt: head.decision.deleteAt,
         varyNames: head.decision.varyNames,
         url: this.view.primary.readable,
       },

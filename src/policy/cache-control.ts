@@ -73,3 +73,26 @@ export function deltaSeconds(directives: Directives, name: string): number | und
 export function has(directives: Directives, name: string): boolean {
   return directives.has(name);
 }
+
+/** RFC 9213 targeted fields the edge obeys, in precedence order, before Cache-Control. */
+export const TARGETED_FIELDS = ['cdn-cache-control', 'surrogate-control'] as const;
+
+export interface ResponsePolicy {
+  directives: Directives;
+  /** Which field the directives came from. */
+  source: (typeof TARGETED_FIELDS)[number] | 'cache-control';
+}
+
+/**
+ * RFC 9213 §2.2: the first targeted field with a non-empty value decides the edge's caching, and
+ * Cache-Control and Expires are then ignored; otherwise Cache-Control decides.
+ */
+export function responsePolicy(headers: Record<string, string | string[] | undefined>): ResponsePolicy {
+  for (const field of TARGETED_FIELDS) {
+    const value = headers[field];
+    if (value === undefined) continue;
+    const directives = parseCacheControl(value);
+    if (directives.size > 0) return { directives, source: field };
+  }
+  return { directives: parseCacheControl(headers['cache-control']), source: 'cache-control' };
+}

@@ -3,7 +3,7 @@
  * the entry is fresh until `staleAt`; its Age at any moment is derived from `initialAgeSeconds`
  * and `responseTime`, never stored as a counter.
  */
-import { type Directives, deltaSeconds } from './cache-control.js';
+import { type Directives, deltaSeconds, MAX_DELTA_SECONDS } from './cache-control.js';
 import { parseHttpDate } from './http-date.js';
 
 export type HeaderMap = Record<string, string | string[] | undefined>;
@@ -38,12 +38,14 @@ export function freshnessLifetime(
   headers: HeaderMap,
   responseTime: number,
   heuristic: HeuristicSettings,
+  /** RFC 9213 §2.2: with a targeted field in charge, Expires is ignored. */
+  ignoreExpires = false,
 ): Lifetime {
   const sMaxage = deltaSeconds(directives, 's-maxage');
   if (sMaxage !== undefined) return { seconds: sMaxage, source: 's-maxage' };
   const maxAge = deltaSeconds(directives, 'max-age');
   if (maxAge !== undefined) return { seconds: maxAge, source: 'max-age' };
-  const expiresHeader = single(headers, 'expires');
+  const expiresHeader = ignoreExpires ? undefined : single(headers, 'expires');
   if (expiresHeader !== undefined) {
     // §5.3: an invalid Expires (including "0") means already expired.
     const expires = parseHttpDate(expiresHeader);
@@ -70,11 +72,18 @@ export function freshnessLifetime(
 export function correctedInitialAge(headers: HeaderMap, requestTime: number, responseTime: number): number {
   const date = parseHttpDate(single(headers, 'date'));
   const apparentAge = date === undefined ? 0 : Math.max(0, (responseTime - date) / 1000);
-  const ageHeader = single(headers, 'age');
-  // §5.1: Age is a non-negative integer; an invalid value is ignored.
-  const ageValue = ageHeader !== undefined && /^\s*\d+\s*$/.test(ageHeader) ? Number(ageHeader) : 0;
+  const ageValue = parseAge(headers);
   const responseDelay = Math.max(0, (responseTime - requestTime) / 1000);
   return Math.floor(Math.max(apparentAge, ageValue + responseDelay));
+}
+
+/**
+ * RFC 9111 §5.1: Age is a non-negative integer. A list-based value (several members or several
+ * lines) uses its first member; an invalid value is ignored (0).
+ */
+export function parseAge(headers: HeaderMap): number {
+  const first = single(headers, 'age')?.split(',')[0]?.trim();
+  return first !== undefined && /^\d+$/.test(first) ? Math.min(Number(first), MAX_DELTA_SECONDS) : 0;
 }
 
 /** Current age in whole seconds (§4.2.3 current_age), for the Age header. */

@@ -1,16 +1,18 @@
 /**
- * @module May a shared cache store this response? (RFC 9111 §3, with the edge's stricter defaults.)
- * Returns the reason for every refusal: it goes into Cache-Status `detail=` and the logs.
+ * @module May a shared cache store this response, and until when may it be used without asking the
+ * origin? (RFC 9111 §3 and §4.2, RFC 9213 for CDN-Cache-Control.) Every refusal has a reason: it
+ * goes into Cache-Status `detail=` and the logs.
  */
-
 import { parseVary } from '../key/vary.js';
-import { type Directives, parseCacheControl } from './cache-control.js';
+import { type Directives, parseCacheControl, responsePolicy } from './cache-control.js';
 import {
   correctedInitialAge,
-  freshnessLifetime,
+  HEURISTICALLY_CACHEABLE,
   type HeaderMap,
   type HeuristicSettings,
+  freshnessLifetime,
   type Lifetime,
+  single,
 } from './freshness.js';
 
 export type NotStoredReason =
@@ -18,6 +20,7 @@ export type NotStoredReason =
   | 'request-no-store'
   | 'status'
   | 'partial-content'
+  | 'must-understand'
   | 'no-store'
   | 'private'
   | 'no-cache'
@@ -36,6 +39,8 @@ export interface StoreDecisionInput {
   requestTime: number;
   responseTime: number;
   heuristic: HeuristicSettings;
+  /** How long a stale response with validators is kept for conditional revalidation (ms). */
+  keepForRevalidationMs: number;
 }
 
 export type StoreDecision =
@@ -44,13 +49,25 @@ export type StoreDecision =
       directives: Directives;
       lifetime: Lifetime;
       initialAgeSeconds: number;
-      /** Absolute time (ms) at which the response stops being fresh. */
+      /** Absolute time (ms) at which the response stops being fresh (now, for no-cache). */
       staleAt: number;
+      /** Absolute time (ms) at which the entry leaves the store. */
+      deleteAt: number;
       varyNames: string[];
     }
   | { ok: false; reason: NotStoredReason };
 
 const refuse = (reason: NotStoredReason): StoreDecision => ({ ok: false, reason });
+
+/**
+ * Status codes this cache understands (RFC 9111 §5.2.2.3 must-understand): their semantics for
+ * caching are known to it.
+ */
+const UNDERSTOOD = new Set([...HEURISTICALLY_CACHEABLE, 302, 303, 307]);
+
+export function hasValidator(headers: HeaderMap): boolean {
+  return single(headers, 'etag') !== undefined || single(headers, 'last-modified') !== undefined;
+}
 
 export function decideStorage(input: StoreDecisionInput): StoreDecision {
   const { status, responseHeaders: res, requestHeaders: req } = input;
@@ -62,14 +79,16 @@ export function decideStorage(input: StoreDecisionInput): StoreDecision {
   if (status === 206) return refuse('partial-content');
   if (status < 200 || status === 304 || status > 599) return refuse('status');
 
-  const directives = parseCacheControl(res['cache-control']);
+  const { directives, source } = responsePolicy(res);
+  // §5.2.2.3: must-understand — store only a status code whose caching semantics are known, and
+  // then ignore no-store (which it was sent with, for caches that do not understand it).
+  const mustUnderstand = directives.has('must-understand');
+  if (mustUnderstand && !UNDERSTOOD.has(status)) return refuse('must-understand');
   // §3: "the no-store cache directive is not present in the response".
-  if (directives.has('no-store')) return refuse('no-store');
+  if (directives.has('no-store') && !mustUnderstand) return refuse('no-store');
   // §3: "if the cache is shared: the private response directive is either not present or allows a
   // shared cache to store a modified response" — the edge never stores any form of it.
   if (directives.has('private')) return refuse('private');
-  // §5.2.2.4: no-cache responses must be revalidated on every use; not kept until validation exists.
-  if (directives.has('no-cache')) return refuse('no-cache');
   // §3.5: a response to a request with Authorization only if public, s-maxage or must-revalidate.
   if (
     req.authorization !== undefined &&
@@ -85,19 +104,29 @@ export function decideStorage(input: StoreDecisionInput): StoreDecision {
   const vary = parseVary(res.vary);
   if (vary.kind === 'star') return refuse('vary-star');
 
-  const lifetime = freshnessLifetime(status, directives, res, input.responseTime, input.heuristic);
-  if (lifetime.source === 'none') return refuse(status >= 200 && status < 600 ? 'no-freshness' : 'status');
-  // max-age=0 (without a positive s-maxage) or an Expires in the past: nothing to reuse.
+  const lifetime = freshnessLifetime(status, directives, res, input.responseTime, input.heuristic, source !== 'cache-control');
+  const validators = hasValidator(res);
+  // §3: storable only with explicit freshness, public, or a heuristically cacheable status.
+  if (lifetime.source === 'none' && !directives.has('public') && !HEURISTICALLY_CACHEABLE.has(status)) {
+    return refuse('no-freshness');
+  }
   const initialAgeSeconds = correctedInitialAge(res, input.requestTime, input.responseTime);
   const remaining = lifetime.seconds - initialAgeSeconds;
-  if (remaining <= 0) return refuse('stale-on-arrival');
-
+  // §5.2.2.4: no-cache (with or without field names) — never used without revalidation.
+  const noCache = directives.has('no-cache');
+  const staleAt = noCache ? input.responseTime : input.responseTime + Math.max(0, remaining) * 1000;
+  // A response that is stale on arrival (or no-cache) is worth keeping only if it can be
+  // revalidated with a conditional request; then a 304 saves sending the body again.
+  if (staleAt <= input.responseTime && !validators) {
+    return refuse(noCache ? 'no-cache' : lifetime.source === 'none' ? 'no-freshness' : 'stale-on-arrival');
+  }
   return {
     ok: true,
     directives,
     lifetime,
     initialAgeSeconds,
-    staleAt: input.responseTime + remaining * 1000,
+    staleAt,
+    deleteAt: validators ? staleAt + input.keepForRevalidationMs : staleAt,
     varyNames: withContentCodingVary(vary.names, res),
   };
 }

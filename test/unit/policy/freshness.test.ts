@@ -41,6 +41,13 @@ describe('age (RFC 9111 §4.2.3)', () => {
     expect(correctedInitialAge({ date: formatHttpDate(NOW - 30_000) }, NOW - 1_000, NOW)).toBe(30);
     expect(correctedInitialAge({ date: formatHttpDate(NOW), age: '100' }, NOW - 2_000, NOW)).toBe(102);
     expect(correctedInitialAge({ age: 'abc' }, NOW, NOW)).toBe(0); // invalid Age ignored
+    expect(correctedInitialAge({ age: '-7200' }, NOW, NOW)).toBe(0);
+    expect(correctedInitialAge({ age: '7200.0' }, NOW, NOW)).toBe(0);
+  });
+  it('a list-based Age uses its first member (§5.1)', () => {
+    expect(correctedInitialAge({ age: '7200, 0' }, NOW, NOW)).toBe(7200);
+    expect(correctedInitialAge({ age: ['7200', '0'] }, NOW, NOW)).toBe(7200);
+    expect(correctedInitialAge({ age: '0,7200' }, NOW, NOW)).toBe(0);
   });
   it('current age grows with resident time', () => {
     expect(currentAge(10, NOW, NOW + 5_500)).toBe(15);

@@ -3,6 +3,7 @@ import { formatHttpDate } from '../../../src/policy/http-date.js';
 import { decideStorage } from '../../../src/policy/storable.js';
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
+const KEEP = 3_600_000;
 const decide = (
   res: Record<string, string | string[]>,
   { method = 'GET', status = 200, req = {} as Record<string, string> } = {},
@@ -15,6 +16,7 @@ const decide = (
     requestTime: NOW,
     responseTime: NOW,
     heuristic: { enabled: false, maxSeconds: 0 },
+    keepForRevalidationMs: KEEP,
   });
 const reason = (d: ReturnType<typeof decide>) => (d.ok ? 'stored' : d.reason);
 
@@ -87,6 +89,19 @@ describe('decideStorage (RFC 9111 §3)', () => {
   it('keeps absolute times: fresh until response time + lifetime − initial age', () => {
     const d = decide({ 'cache-control': 'max-age=100', age: '40' });
     expect(d.ok && d.staleAt).toBe(NOW + 60_000);
+    expect(d.ok && d.deleteAt).toBe(NOW + 60_000); // no validator: gone when stale
+  });
+
+  it('keeps a response with a validator past its freshness, for revalidation', () => {
+    const d = decide({ 'cache-control': 'max-age=100', etag: '"a"' });
+    expect(d.ok && d.deleteAt).toBe(NOW + 100_000 + KEEP);
+    const noCache = decide({ 'cache-control': 'no-cache, max-age=100', etag: '"a"' });
+    expect(noCache.ok && noCache.staleAt).toBe(NOW); // never used without revalidation
+  });
+
+  it('CDN-Cache-Control takes precedence over Surrogate-Control and Cache-Control for freshness', () => {
+    const d = decide({ 'cache-control': 'max-age=10', 'surrogate-control': 'max-age=20', 'cdn-cache-control': 'max-age=30' });
+    expect(d.ok && d.staleAt).toBe(NOW + 30_000);
   });
 
   it('adds Accept-Encoding to the variant rule when the origin compresses without saying so', () => {
