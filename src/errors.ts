@@ -48,3 +48,8 @@ export const OriginTimeout = defineError(
 );
 export const OriginBroken = defineError('CF_ERR_ORIGIN_BROKEN', 502, 'the origin of service %s sent a broken response');
 export const Internal = defineError('CF_ERR_INTERNAL', 500, 'internal error in the edge');
+export const NotCached = defineError(
+  'CF_ERR_NOT_CACHED',
+  504,
+  'the request asked for a stored response only (only-if-cached) and none can be used',
+);

@@ -3,7 +3,7 @@
  * map cleans itself (a fill leaves it when it stops taking waiters), and keys that recently proved
  * uncacheable skip it altogether (hit-for-miss), so such requests are never serialised.
  */
-import { Fill, type FillDeps, type FillHead, type Waiter } from './fill.js';
+import { Fill, type FillDeps, type FillHead, type FillOptions, type Waiter } from './fill.js';
 import type { RequestView } from './recv.js';
 
 export interface CoalescerDeps extends Omit<FillDeps, 'onClosed' | 'onUncacheable'> {
@@ -29,16 +29,16 @@ export class Coalescer {
    * Joins the fill for a variant, starting one when none is running. `guessedNames` are the Vary
    * names the variant key was computed with.
    */
-  join(waiter: Waiter, variantHash: string, guessedNames: readonly string[]) {
+  join(waiter: Waiter, variantHash: string, guessedNames: readonly string[], options: FillOptions = {}) {
     const id = `${waiter.view.service.id}\n${variantHash}`;
     const until = this.recentUncacheable.get(id);
     if (until !== undefined) {
-      if (until > this.deps.now()) return this.alone(waiter, guessedNames);
+      if (until > this.deps.now()) return this.alone(waiter, guessedNames, options);
       this.recentUncacheable.delete(id);
     }
     const running = this.fills.get(id)?.attach(waiter);
     if (running) return running;
-    const fill = this.createFill(waiter.view, guessedNames, id);
+    const fill = this.createFill(waiter.view, guessedNames, id, options);
     this.fills.set(id, fill);
     const attached = fill.attach(waiter) as NonNullable<ReturnType<Fill['attach']>>;
     fill.start();
@@ -49,8 +49,8 @@ export class Coalescer {
    * A fetch for this request only: after a release, or for a key known to be uncacheable. With
    * `mayStore` false (a key known to be too large) the body is not even kept while it streams.
    */
-  alone(waiter: Waiter, guessedNames: readonly string[], mayStore = true) {
-    const fill = this.createFill(waiter.view, guessedNames, undefined, mayStore);
+  alone(waiter: Waiter, guessedNames: readonly string[], options: FillOptions = {}) {
+    const fill = this.createFill(waiter.view, guessedNames, undefined, options);
     const attached = fill.attach(waiter) as NonNullable<ReturnType<Fill['attach']>>;
     fill.start();
     return attached;
@@ -60,7 +60,7 @@ export class Coalescer {
     view: RequestView,
     guessedNames: readonly string[],
     id: string | undefined,
-    mayStore = true,
+    options: FillOptions,
   ): Fill {
     const fill: Fill = new Fill(
       view,
@@ -75,7 +75,7 @@ export class Coalescer {
           this.deps.onUncacheable(view, head);
         },
       },
-      mayStore,
+      options,
     );
     return fill;
   }

@@ -1,12 +1,15 @@
 /**
- * @module DELIVER and SYNTH: writing responses. Hits come from a stored entry with Age computed now;
- * streamed responses come from a fill or a pass; synthetic ones carry a CF_ERR_* code.
+ * @module DELIVER and SYNTH: writing responses. Whatever the source — a stored entry (Age computed
+ * now), a fill or a pass — the client's conditionals are answered (304 / 412) and a single byte
+ * range is served from a complete 200 (206 / 416) before anything is written.
  */
 import type { ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import type { CachefrontError } from '../errors.js';
 import type { Headers } from '../origin/hop-by-hop.js';
-import { currentAge } from '../policy/freshness.js';
+import { evaluatePreconditions, ifRangeMatches, notModifiedHeaders } from '../policy/conditional.js';
+import { currentAge, single } from '../policy/freshness.js';
+import { contentRange, decideRange, unsatisfiedRange } from '../policy/range.js';
 import type { CachedEntry } from '../store/types.js';
 import { type CacheStatusParts, formatCacheStatus, headerSafe, type XCacheStatus } from './cache-status.js';
 
@@ -15,6 +18,14 @@ export interface CacheAnnotations {
   cacheStatus: CacheStatusParts;
   /** Readable key, when the service exposes it. */
   key?: string | undefined;
+  /** RFC 9213: pass CDN-Cache-Control / Surrogate-Control on (normally consumed by the edge). */
+  forwardTargeted?: boolean;
+}
+
+/** The parts of the client request that shape the response: conditionals and Range. */
+export interface ClientRequest {
+  method: string;
+  headers: Headers;
 }
 
 /** Status codes that never have a body (RFC 9110 §6.4.1). */
@@ -23,6 +34,10 @@ function bodyless(status: number): boolean {
 }
 
 function annotate(headers: Headers, notes: CacheAnnotations): Headers {
+  if (!notes.forwardTargeted) {
+    delete headers['cdn-cache-control'];
+    delete headers['surrogate-control'];
+  }
   headers['x-cache-status'] = notes.xCacheStatus;
   const parts = notes.key === undefined ? notes.cacheStatus : { ...notes.cacheStatus, key: headerSafe(notes.key) };
   headers['cache-status'] = formatCacheStatus(parts);
@@ -31,7 +46,13 @@ function annotate(headers: Headers, notes: CacheAnnotations): Headers {
 }
 
 /** Answers from a stored entry. */
-export function deliverEntry(res: ServerResponse, entry: CachedEntry, now: number, notes: CacheAnnotations): void {
+export function deliverEntry(
+  res: ServerResponse,
+  entry: CachedEntry,
+  now: number,
+  notes: CacheAnnotations,
+  request: ClientRequest,
+): void {
   const { meta, body } = entry;
   const headers: Headers = {};
   for (const [name, value] of meta.headers) {
@@ -41,15 +62,12 @@ export function deliverEntry(res: ServerResponse, entry: CachedEntry, now: numbe
     else headers[name] = [existing, value];
   }
   headers.age = String(currentAge(meta.initialAgeSeconds, meta.responseTime, now));
-  if (bodyless(meta.status)) delete headers['content-length'];
-  else headers['content-length'] = String(body.length);
-  res.writeHead(meta.status, annotate(headers, notes));
-  res.end(bodyless(meta.status) ? undefined : body);
+  respond(res, meta.status, headers, body, notes, request);
 }
 
 /**
- * Streams a response (from a fill or a pass). When the body fails midway the connection is
- * destroyed, so the client sees a truncated response rather than a complete-looking one.
+ * Streams a response from a fill or a pass. `request` is the client request to answer
+ * conditionals and ranges for; a pass leaves them to the origin (undefined).
  */
 export function deliverStream(
   res: ServerResponse,
@@ -57,21 +75,118 @@ export function deliverStream(
   originHeaders: Headers,
   body: Readable | null,
   notes: CacheAnnotations,
+  request: ClientRequest | undefined,
 ): void {
-  const headers = annotate({ ...originHeaders }, notes);
-  res.writeHead(status, headers);
+  respond(res, status, { ...originHeaders }, body, notes, request);
+}
+
+function respond(
+  res: ServerResponse,
+  status: number,
+  headers: Headers,
+  body: Buffer | Readable | null,
+  notes: CacheAnnotations,
+  request: ClientRequest | undefined,
+): void {
+  if (request === undefined) return write(res, status, headers, body, notes);
+  const outcome = evaluatePreconditions(request.method, request.headers, status, headers);
+  if (outcome !== 'proceed') {
+    if (body !== null && !Buffer.isBuffer(body)) body.destroy();
+    if (outcome === 'not-modified') {
+      const age = headers.age;
+      const out = notModifiedHeaders(headers);
+      if (age !== undefined) out.age = age;
+      res.writeHead(304, annotate(out, notes));
+    } else {
+      res.writeHead(412, annotate({ 'content-length': '0' }, notes));
+    }
+    return void res.end();
+  }
+  const length = Buffer.isBuffer(body) ? body.length : Number(single(headers, 'content-length'));
+  const rangeable = status === 200 && Number.isFinite(length) && !bodyless(status);
+  if (rangeable) headers['accept-ranges'] ??= 'bytes';
+  // RFC 9110 §14.2: Range is defined for GET only; If-Range decides whether it still applies.
+  if (
+    rangeable &&
+    request.method === 'GET' &&
+    request.headers.range !== undefined &&
+    ifRangeMatches(request.headers, headers)
+  ) {
+    const decision = decideRange(single(request.headers, 'range'), length);
+    if (decision.kind === 'unsatisfiable') {
+      if (body !== null && !Buffer.isBuffer(body)) body.destroy();
+      delete headers['content-type'];
+      headers['content-range'] = unsatisfiedRange(length);
+      headers['content-length'] = '0';
+      res.writeHead(416, annotate(headers, notes));
+      return void res.end();
+    }
+    if (decision.kind === 'partial') {
+      const { start, end } = decision.range;
+      headers['content-range'] = contentRange(decision.range, length);
+      headers['content-length'] = String(end - start + 1);
+      status = 206;
+      body = body === null ? null : Buffer.isBuffer(body) ? body.subarray(start, end + 1) : slice(body, start, end);
+    }
+  }
+  write(res, status, headers, body, notes);
+}
+
+function write(
+  res: ServerResponse,
+  status: number,
+  headers: Headers,
+  body: Buffer | Readable | null,
+  notes: CacheAnnotations,
+): void {
+  if (Buffer.isBuffer(body)) {
+    if (bodyless(status)) delete headers['content-length'];
+    else headers['content-length'] = String(body.length);
+    res.writeHead(status, annotate(headers, notes));
+    return void res.end(bodyless(status) ? undefined : body);
+  }
+  res.writeHead(status, annotate(headers, notes));
   if (body === null || bodyless(status)) {
     body?.destroy();
-    res.end();
-    return;
+    return void res.end();
   }
-  // pipe rather than stream.pipeline: pipeline builds and aborts an AbortController per response,
-  // a measurable cost on the miss path. Failures are handled both ways by hand.
+  pipeBody(body, res);
+}
+
+/**
+ * pipe rather than stream.pipeline: pipeline builds and aborts an AbortController per response, a
+ * measurable cost on the miss path. When the body fails midway the connection is destroyed, so the
+ * client sees a truncated response rather than a complete-looking one.
+ */
+function pipeBody(body: Readable, res: ServerResponse): void {
   body.on('error', (error) => res.destroy(error));
   res.on('close', () => {
     if (!body.readableEnded) body.destroy();
   });
   body.pipe(res);
+}
+
+/** Bytes start..end (inclusive) of a stream; the source is let go once the range is complete. */
+function slice(source: Readable, start: number, end: number): Readable {
+  let offset = 0;
+  const out = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      const chunkStart = offset;
+      offset += chunk.length;
+      const from = Math.max(start - chunkStart, 0);
+      const to = Math.min(end + 1 - chunkStart, chunk.length);
+      if (to > from) this.push(chunk.subarray(from, to));
+      if (offset > end) {
+        this.push(null);
+        source.unpipe(out);
+        source.destroy();
+      }
+      callback();
+    },
+  });
+  source.on('error', (error) => out.destroy(error));
+  source.pipe(out);
+  return out;
 }
 
 /** A synthetic error response: status from the error code, a short plain-text body naming it. */

@@ -11,15 +11,16 @@
  *                                            └─ origin failed ──────► SYNTH 502 / 504
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CachefrontError } from '../errors.js';
-import type { OriginClients } from '../origin/client.js';
-import { endToEndHeaders } from '../origin/hop-by-hop.js';
-import { parseCacheControl } from '../policy/cache-control.js';
+import { type CachefrontError, NotCached } from '../errors.js';
+import type { OriginClients, OriginResponse } from '../origin/client.js';
+import { endToEndHeaders, type Headers } from '../origin/hop-by-hop.js';
+import { evaluateUse, requestDirectives } from '../policy/evaluate.js';
 import type { CacheStore } from '../store/types.js';
 import type { ForwardReason, XCacheStatus } from './cache-status.js';
 import type { Coalescer } from './coalesce.js';
-import { deliverEntry, deliverError, deliverStream } from './deliver.js';
+import { type ClientRequest, deliverEntry, deliverError, deliverStream } from './deliver.js';
 import type { Attachment } from './fill.js';
+import { invalidationTargets } from './invalidation.js';
 import { lookup, unknownVariant, type VaryMemo } from './lookup.js';
 import { originTarget, passRequestHeaders } from './origin-request.js';
 import { type RecvDeps, type RequestView, recv } from './recv.js';
@@ -35,12 +36,15 @@ export interface EdgeDeps extends RecvDeps {
 
 /** Methods never forwarded: TRACE reflects request headers (cookies, tokens) back into a page. */
 const REFUSED_METHODS = new Set(['TRACE', 'TRACK', 'CONNECT']);
+/** RFC 9110 §9.2.1 safe methods; any other method's success invalidates stored responses (RFC 9111 §4.4). */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export async function handleEdgeRequest(req: IncomingMessage, res: ServerResponse, deps: EdgeDeps): Promise<void> {
   const received = recv(req, deps);
   if (!received.ok) return deliverError(res, received.error);
   const view = received.view;
   const key = view.service.key.exposeKeyHeader ? view.primary.readable : undefined;
+  const forwardTargeted = view.service.cache.forwardTargetedCacheControl;
 
   if (REFUSED_METHODS.has(view.method)) {
     res.writeHead(405, { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS', 'content-length': '0' });
@@ -49,49 +53,72 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
   if (view.method !== 'GET' && view.method !== 'HEAD') {
     return pass(req, res, view, deps, 'method', 'method');
   }
-  const directives = parseCacheControl(view.headers['cache-control']);
+  const directives = requestDirectives(view.headers);
+  // §5.2.1.5 no-store: neither store nor serve this exchange from the cache.
   if (directives.has('no-store')) return pass(req, res, view, deps, 'bypass', 'request-no-store');
 
   const headOnly = view.method === 'HEAD';
-  // RFC 9111 §5.2.1.4 / §5.4: the client asks for a response validated with the origin.
-  const clientNoCache =
-    directives.has('no-cache') ||
-    (view.headers['cache-control'] === undefined && /no-cache/i.test(String(view.headers.pragma ?? '')));
-
-  const alone = (names: readonly string[]) => () => deps.coalescer.alone({ view, headOnly }, names);
-  if (clientNoCache) {
-    const names = deps.varyMemo.get(view.service.id, view.primary);
-    return deliverAttachment(res, await alone(names)(), alone(names), { fwd: 'request', storedStatus: 'Refresh', key });
-  }
+  const client: ClientRequest = { method: view.method, headers: view.headers };
+  const waiter = { view, headOnly };
   const found = await lookup(view, deps.store, deps.varyMemo, deps.now()).catch((error: unknown) => {
     // A store that cannot answer must not take the site down: treat it as a miss and fetch.
     deps.log.warn({ err: error, service: view.service.id }, 'cache lookup failed; fetching from the origin');
     return unknownVariant(view, deps.varyMemo);
   });
+  const onlyIfCached = directives.has('only-if-cached');
+
   if (found.kind === 'hit') {
     const now = deps.now();
-    return deliverEntry(res, found.entry, now, {
-      xCacheStatus: 'Hit',
-      cacheStatus: { hit: true, ttl: (found.entry.meta.staleAt - now) / 1000 },
+    const { meta } = found.entry;
+    const use = evaluateUse(meta, directives, now);
+    if (use.kind !== 'validate') {
+      return deliverEntry(
+        res,
+        found.entry,
+        now,
+        {
+          xCacheStatus: 'Hit',
+          cacheStatus: { hit: true, ttl: (meta.staleAt - now) / 1000 },
+          key: key && found.readable,
+          forwardTargeted,
+        },
+        client,
+      );
+    }
+    // §5.2.1.7: only-if-cached never goes to the origin.
+    if (onlyIfCached)
+      return deliverError(res, NotCached(), { xCacheStatus: 'Miss', cacheStatus: { detail: 'only-if-cached' }, key });
+    // Stale, or the client asked for validation: revalidate (conditionally when it has validators).
+    const options = { stale: found.entry };
+    const attachment = await deps.coalescer.join(waiter, found.entryKey, found.names, options);
+    return deliverAttachment(res, attachment, () => deps.coalescer.alone(waiter, found.names, options), client, {
+      fwd: use.reason === 'stale' ? 'stale' : 'request',
+      storedStatus: 'Refresh',
       key: key && found.readable,
+      forwardTargeted,
     });
   }
+  if (onlyIfCached)
+    return deliverError(res, NotCached(), { xCacheStatus: 'Miss', cacheStatus: { detail: 'only-if-cached' }, key });
   if (found.kind === 'uncacheable') {
     // Hit-for-miss: no queueing; the response may still be stored if it has become cacheable,
     // unless it is known to be too large to keep at all.
-    const attachment = await deps.coalescer.alone({ view, headOnly }, found.names, found.reason !== 'too-large');
-    return deliverAttachment(res, attachment, alone(found.names), {
+    const options = { mayStore: found.reason !== 'too-large' };
+    const attachment = await deps.coalescer.alone(waiter, found.names, options);
+    return deliverAttachment(res, attachment, () => deps.coalescer.alone(waiter, found.names, options), client, {
       fwd: 'miss',
       storedStatus: 'Miss',
       key,
       detail: found.reason,
+      forwardTargeted,
     });
   }
-  const attachment = await deps.coalescer.join({ view, headOnly }, found.entryKey, found.names);
-  return deliverAttachment(res, attachment, alone(found.names), {
+  const attachment = await deps.coalescer.join(waiter, found.entryKey, found.names);
+  return deliverAttachment(res, attachment, () => deps.coalescer.alone(waiter, found.names), client, {
     fwd: found.varyMiss ? 'vary-miss' : 'uri-miss',
     storedStatus: 'Miss',
     key: key && found.readable,
+    forwardTargeted,
   });
 }
 
@@ -101,6 +128,7 @@ interface DeliveryNotes {
   storedStatus: XCacheStatus;
   key: string | undefined;
   detail?: string;
+  forwardTargeted: boolean;
 }
 
 /**
@@ -111,6 +139,7 @@ async function deliverAttachment(
   res: ServerResponse,
   attachment: Attachment,
   fetchAlone: () => Promise<Attachment>,
+  client: ClientRequest,
   notes: DeliveryNotes,
 ): Promise<void> {
   const settled = attachment.kind === 'released' ? await fetchAlone() : attachment;
@@ -123,17 +152,25 @@ async function deliverAttachment(
     });
   }
   const { head, body, collapsed } = settled;
-  deliverStream(res, head.status, head.headers, body, {
-    xCacheStatus: head.storing ? notes.storedStatus : 'Bypass',
-    cacheStatus: {
-      fwd: notes.fwd,
-      fwdStatus: head.status,
-      stored: head.storing,
-      collapsed,
-      detail: head.decision.ok ? notes.detail : head.decision.reason,
+  deliverStream(
+    res,
+    head.status,
+    head.headers,
+    body,
+    {
+      xCacheStatus: head.storing ? notes.storedStatus : 'Bypass',
+      cacheStatus: {
+        fwd: notes.fwd,
+        fwdStatus: head.originStatus,
+        stored: head.storing,
+        collapsed,
+        detail: head.decision.ok ? notes.detail : head.decision.reason,
+      },
+      key: notes.key,
+      forwardTargeted: notes.forwardTargeted,
     },
-    key: notes.key,
-  });
+    client,
+  );
 }
 
 /** PASS: forward the request as it is (body streamed), store nothing. */
@@ -147,19 +184,42 @@ async function pass(
 ): Promise<void> {
   const key = view.service.key.exposeKeyHeader ? view.primary.readable : undefined;
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  let response: OriginResponse;
   try {
-    const response = await deps.origin.request(view.service, {
+    response = await deps.origin.request(view.service, {
       method: view.method,
       target: originTarget(view),
       headers: passRequestHeaders(view),
       body: hasBody ? req : null,
     });
-    deliverStream(res, response.status, endToEndHeaders(response.headers), response.body, {
+  } catch (error) {
+    return deliverError(res, error as CachefrontError, { xCacheStatus: 'Bypass', cacheStatus: { fwd, detail }, key });
+  }
+  // RFC 9111 §4.4: a successful unsafe request invalidates what is stored for the target URI and
+  // for same-origin Location / Content-Location, before the client can ask again.
+  if (!SAFE_METHODS.has(view.method) && response.status >= 200 && response.status < 400) {
+    await invalidate(view, response.headers, deps);
+  }
+  deliverStream(
+    res,
+    response.status,
+    endToEndHeaders(response.headers),
+    response.body,
+    {
       xCacheStatus: 'Bypass',
       cacheStatus: { fwd, fwdStatus: response.status, detail },
       key,
-    });
+      forwardTargeted: view.service.cache.forwardTargetedCacheControl,
+    },
+    undefined,
+  );
+}
+
+async function invalidate(view: RequestView, headers: Headers, deps: EdgeDeps): Promise<void> {
+  const targets = invalidationTargets(view, headers);
+  try {
+    await Promise.all(targets.map((primary) => deps.store.invalidate(view.service.id, primary.hash)));
   } catch (error) {
-    deliverError(res, error as CachefrontError, { xCacheStatus: 'Bypass', cacheStatus: { fwd, detail }, key });
+    deps.log.warn({ err: error, service: view.service.id }, 'invalidating stored responses failed');
   }
 }

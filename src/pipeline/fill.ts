@@ -12,6 +12,7 @@ import { varyValues } from '../key/vary.js';
 import type { OriginClients } from '../origin/client.js';
 import type { Headers } from '../origin/hop-by-hop.js';
 import { endToEndHeaders } from '../origin/hop-by-hop.js';
+import { headerMap, mergeNotModified, revalidationHeaders } from '../policy/conditional.js';
 import { formatHttpDate } from '../policy/http-date.js';
 import { decideStorage, type StoreDecision } from '../policy/storable.js';
 import type { CachedEntry, CacheStore } from '../store/types.js';
@@ -19,7 +20,10 @@ import { fillRequestHeaders, originTarget } from './origin-request.js';
 import type { RequestView } from './recv.js';
 
 export interface FillHead {
+  /** Status delivered to clients (the stored one after a 304). */
   status: number;
+  /** What the origin answered (304 when a stored response was revalidated). */
+  originStatus: number;
   /** End-to-end response headers, as delivered to clients. */
   headers: Headers;
   decision: StoreDecision;
@@ -49,6 +53,13 @@ export interface FillDeps {
   onClosed: () => void;
   /** Called when the response turned out not to be storable (for hit-for-miss). */
   onUncacheable: (head: FillHead) => void;
+}
+
+export interface FillOptions {
+  /** False when the key is known to exceed the size limit: then nothing is kept at all. */
+  mayStore?: boolean;
+  /** A stored response to revalidate: its validators make the fetch conditional. */
+  stale?: CachedEntry | undefined;
 }
 
 // Response headers that never go into a stored entry: Age is recomputed at delivery, and cookies
@@ -81,8 +92,7 @@ export class Fill {
     /** The Vary names the fill's key was computed with (the edge's best knowledge when it started). */
     private readonly guessedNames: readonly string[],
     private readonly deps: FillDeps,
-    /** False when the key is known to exceed the size limit: then nothing is kept at all. */
-    private readonly mayStore = true,
+    private readonly options: FillOptions = {},
   ) {}
 
   /** Starts the origin fetch; the first waiter should be attached before. */
@@ -105,12 +115,16 @@ export class Fill {
 
   private async run(): Promise<void> {
     const requestTime = this.deps.now();
+    const stale = this.options.stale;
+    const storedHeaders = stale ? headerMap(stale.meta.headers) : undefined;
+    // RFC 9111 §4.3.1: revalidate with the stored validators, so an unchanged body is not sent again.
+    const conditional = storedHeaders ? revalidationHeaders(storedHeaders) : {};
     let response: Awaited<ReturnType<OriginClients['request']>>;
     try {
       response = await this.deps.origin.request(this.view.service, {
         method: 'GET',
         target: originTarget(this.view),
-        headers: fillRequestHeaders(this.view),
+        headers: { ...fillRequestHeaders(this.view), ...conditional },
       });
     } catch (error) {
       this.fail(error as CachefrontError);
@@ -120,31 +134,16 @@ export class Fill {
     const headers = endToEndHeaders(response.headers);
     // RFC 9110 §6.6.1: an origin without a clock sends no Date; the edge adds the receipt time.
     headers.date ??= formatHttpDate(responseTime);
-    const decision = decideStorage({
-      method: 'GET',
-      requestHeaders: this.view.headers,
-      status: response.status,
-      responseHeaders: response.headers,
-      requestTime,
-      responseTime,
-      heuristic: this.view.service.cache.heuristicFreshness,
-      keepForRevalidationMs: this.view.service.cache.keepForRevalidationMs,
-    });
+    if (response.status === 304 && stale && Object.keys(conditional).length > 0) {
+      response.body.resume(); // a 304 has no body; let undici reuse the connection
+      this.refreshed(stale, headers, requestTime, responseTime);
+      return;
+    }
     const declared = Number(response.headers['content-length']);
-    const tooLarge = !this.mayStore || (Number.isFinite(declared) && declared > this.view.service.cache.maxObjectBytes);
-    const names = decision.ok ? decision.varyNames : this.guessedNames;
-    const entryKey = variantKey(
-      this.view.primary,
-      names,
-      varyValues(names, this.view.headers, this.view.runtime.vary),
-    ).hash;
-    const head: FillHead = {
-      status: response.status,
-      headers,
-      decision: tooLarge ? { ok: false, reason: 'too-large' } : decision,
-      storing: decision.ok && !tooLarge,
-      entryKey,
-    };
+    const tooLarge =
+      this.options.mayStore === false ||
+      (Number.isFinite(declared) && declared > this.view.service.cache.maxObjectBytes);
+    const head = this.headFor(response.status, response.status, headers, requestTime, responseTime, tooLarge);
     this.head = head;
     this.originBody = response.body;
     if (!head.storing) {
@@ -154,6 +153,56 @@ export class Fill {
     }
     for (const joined of [...this.joined]) this.admit(joined, head);
     this.pump(response.body, head, responseTime);
+  }
+
+  /** Decides storability and the entry key for a response head. */
+  private headFor(
+    status: number,
+    originStatus: number,
+    headers: Headers,
+    requestTime: number,
+    responseTime: number,
+    tooLarge: boolean,
+  ): FillHead {
+    const decision = decideStorage({
+      method: 'GET',
+      requestHeaders: this.view.headers,
+      status,
+      responseHeaders: headers,
+      requestTime,
+      responseTime,
+      heuristic: this.view.service.cache.heuristicFreshness,
+      keepForRevalidationMs: this.view.service.cache.keepForRevalidationMs,
+    });
+    const names = decision.ok ? decision.varyNames : this.guessedNames;
+    const values = varyValues(names, this.view.headers, this.view.runtime.vary);
+    return {
+      status,
+      originStatus,
+      headers,
+      decision: tooLarge ? { ok: false, reason: 'too-large' } : decision,
+      storing: decision.ok && !tooLarge,
+      entryKey: variantKey(this.view.primary, names, values).hash,
+    };
+  }
+
+  /**
+   * The origin answered 304: the stored body stands, with the stored headers updated from the 304
+   * (RFC 9111 §3.2 / §4.3.4) and its freshness computed anew. No body bytes came from the origin.
+   */
+  private refreshed(stale: CachedEntry, update: Headers, requestTime: number, responseTime: number): void {
+    const merged = mergeNotModified(stale.meta.headers, update);
+    const head = this.headFor(stale.meta.status, 304, merged, requestTime, responseTime, false);
+    this.head = head;
+    this.chunks = [stale.body];
+    this.bytes = stale.body.length;
+    this.complete = true;
+    if (!head.storing) {
+      this.close();
+      this.deps.onUncacheable(head);
+    }
+    for (const joined of [...this.joined]) this.admit(joined, head);
+    if (head.storing) void this.store(head, responseTime);
   }
 
   /** Decides whether a waiter may share the response, and hands it its stream. */

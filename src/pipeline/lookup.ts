@@ -10,7 +10,7 @@ import type { CachedEntry, CacheStore } from '../store/types.js';
 import type { RequestView } from './recv.js';
 
 export type LookupResult =
-  | { kind: 'hit'; entry: CachedEntry; entryKey: string; readable: string }
+  | { kind: 'hit'; entry: CachedEntry; entryKey: string; names: readonly string[]; readable: string }
   | { kind: 'uncacheable'; entryKey: string; names: readonly string[]; reason: string }
   | { kind: 'miss'; entryKey: string; names: readonly string[]; readable: string; varyMiss: boolean };
 
@@ -79,5 +79,5 @@ export async function lookup(view: RequestView, store: CacheStore, memo: VaryMem
     return { kind: 'uncacheable', entryKey: variant.hash, names, reason: record.reason };
   }
   if (!sameNames(record.meta.varyNames, names)) memo.set(service, view.primary, record.meta.varyNames);
-  return { kind: 'hit', entry: record, entryKey: variant.hash, readable: variant.readable };
+  return { kind: 'hit', entry: record, entryKey: variant.hash, names, readable: variant.readable };
 }

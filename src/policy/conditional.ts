@@ -139,3 +139,29 @@ export function ifRangeMatches(requestHeaders: HeaderMap, responseHeaders: Heade
   const lastModified = parseHttpDate(single(responseHeaders, 'last-modified'));
   return date !== undefined && lastModified !== undefined && date === lastModified;
 }
+
+/** Fields a 304 never changes in the stored response (RFC 9111 §3.2): the body's length is the stored body's. */
+const NOT_UPDATED = new Set(['content-length', 'set-cookie']);
+
+/**
+ * RFC 9111 §3.2 / §4.3.4: the stored response's headers, each field present in the 304 replacing
+ * the stored values of that field.
+ */
+export function mergeNotModified(stored: readonly [string, string][], update: HeaderMap): HeaderMap {
+  const merged: HeaderMap = {};
+  for (const [name, value] of stored) {
+    if (update[name] !== undefined && !NOT_UPDATED.has(name)) continue;
+    const existing = merged[name];
+    merged[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  for (const name in update) {
+    const value = update[name];
+    if (value !== undefined && !NOT_UPDATED.has(name)) merged[name] = value;
+  }
+  return merged;
+}
+
+/** Stored header pairs as a header map (repeated fields become arrays). */
+export function headerMap(pairs: readonly [string, string][]): HeaderMap {
+  return mergeNotModified(pairs, {});
+}

@@ -3,6 +3,7 @@
  * first? (RFC 9111 §4 and the request directives of §5.2.1.) One decision, no I/O.
  */
 import { type Directives, deltaSeconds, parseCacheControl, responsePolicy } from './cache-control.js';
+import { headerMap } from './conditional.js';
 import { currentAge, type HeaderMap } from './freshness.js';
 
 export type Use =
@@ -34,15 +35,6 @@ export function requestDirectives(headers: HeaderMap): Directives {
 
 const EMPTY: Directives = new Map();
 
-function storedHeaderMap(pairs: [string, string][]): HeaderMap {
-  const map: HeaderMap = {};
-  for (const [name, value] of pairs) {
-    const existing = map[name];
-    map[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
-  }
-  return map;
-}
-
 /**
  * §5.2.2.2 must-revalidate, §5.2.2.8 proxy-revalidate and §5.2.2.10 s-maxage (shared caches) and
  * no-cache forbid serving the response stale.
@@ -72,9 +64,10 @@ export function evaluateUse(stored: StoredTimes, request: Directives, now: numbe
   if (fresh) return FRESH;
   // §5.2.1.2 max-stale: stale is acceptable (up to N seconds past freshness, or any amount).
   if (request.has('max-stale')) {
-    const limit = request.get('max-stale') === true ? Number.POSITIVE_INFINITY : (deltaSeconds(request, 'max-stale') ?? 0);
+    const limit =
+      request.get('max-stale') === true ? Number.POSITIVE_INFINITY : (deltaSeconds(request, 'max-stale') ?? 0);
     const staleFor = (now - stored.staleAt) / 1000;
-    if (staleFor <= limit && !forbidsStale(responsePolicy(storedHeaderMap(stored.headers)).directives)) {
+    if (staleFor <= limit && !forbidsStale(responsePolicy(headerMap(stored.headers)).directives)) {
       return { kind: 'stale-accepted' };
     }
   }

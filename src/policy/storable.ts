@@ -7,10 +7,10 @@ import { parseVary } from '../key/vary.js';
 import { type Directives, parseCacheControl, responsePolicy } from './cache-control.js';
 import {
   correctedInitialAge,
+  freshnessLifetime,
   HEURISTICALLY_CACHEABLE,
   type HeaderMap,
   type HeuristicSettings,
-  freshnessLifetime,
   type Lifetime,
   single,
 } from './freshness.js';
@@ -104,7 +104,14 @@ export function decideStorage(input: StoreDecisionInput): StoreDecision {
   const vary = parseVary(res.vary);
   if (vary.kind === 'star') return refuse('vary-star');
 
-  const lifetime = freshnessLifetime(status, directives, res, input.responseTime, input.heuristic, source !== 'cache-control');
+  const lifetime = freshnessLifetime(
+    status,
+    directives,
+    res,
+    input.responseTime,
+    input.heuristic,
+    source !== 'cache-control',
+  );
   const validators = hasValidator(res);
   // §3: storable only with explicit freshness, public, or a heuristically cacheable status.
   if (lifetime.source === 'none' && !directives.has('public') && !HEURISTICALLY_CACHEABLE.has(status)) {

@@ -118,6 +118,16 @@ export class MemoryStore implements CacheStore {
     return true;
   }
 
+  async invalidate(service: string, primaryHash: string): Promise<string[]> {
+    const id = `${service}\n${primaryHash}`;
+    const record = this.vary.get(id);
+    if (!record) return [];
+    this.vary.delete(id);
+    const removed = [...record.variants];
+    for (const hash of removed) this.delete(service, hash);
+    return removed;
+  }
+
   /** Drops one record (used when a purge or a newer write makes it wrong). */
   delete(service: string, entryHash: string): void {
     const id = `${service}\n${entryHash}`;

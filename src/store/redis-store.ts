@@ -52,6 +52,16 @@ export class RedisStore implements CacheStore {
     return written === 'OK';
   }
 
+  async invalidate(service: string, primaryHash: string): Promise<string[]> {
+    const removed = await runScript(
+      this.client,
+      'invalidateUrl',
+      [varyKey(service, primaryHash), variantsKey(service, primaryHash)],
+      [entryKeyPrefix(service)],
+    );
+    return removed as string[];
+  }
+
   async close(): Promise<void> {
     if (this.ownsClient) await this.client.quit().catch(() => this.client.disconnect());
   }

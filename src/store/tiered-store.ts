@@ -37,6 +37,14 @@ export class TieredStore implements CacheStore {
     return written;
   }
 
+  async invalidate(service: string, primaryHash: string): Promise<string[]> {
+    const removed = await this.shared.invalidate(service, primaryHash);
+    // This node's L1 forgets them now; other nodes' copies age out within the L1 lifetime.
+    for (const hash of removed) this.l1.delete(service, hash);
+    await this.l1.invalidate(service, primaryHash);
+    return removed;
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.l1.close(), this.shared.close()]);
   }

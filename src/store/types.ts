@@ -58,5 +58,10 @@ export interface CacheStore {
   put(write: EntryWrite, now: number): Promise<void>;
   /** Leaves a hit-for-miss marker unless a record is stored under the key; true when written. */
   markUncacheable(service: string, entryKey: string, marker: UncacheableMarker, now: number): Promise<boolean>;
+  /**
+   * Removes every variant stored under a URL (RFC 9111 §4.4 invalidation) and its Vary record.
+   * Returns the entry hashes removed.
+   */
+  invalidate(service: string, primaryKey: string): Promise<string[]>;
   close(): Promise<void>;
 }

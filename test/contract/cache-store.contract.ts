@@ -107,6 +107,19 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
       expect((await store.get(s, 'e', NOW))?.kind).toBe('entry');
     });
 
+    it('invalidating a URL removes all its variants and its Vary record, and nothing else', async () => {
+      const s = svc();
+      await store.put({ service: s, primaryKey: 'p', entryKey: 'm', entry: entry('mobile', ['user-agent']) }, NOW);
+      await store.put({ service: s, primaryKey: 'p', entryKey: 'd', entry: entry('desktop', ['user-agent']) }, NOW);
+      await store.put({ service: s, primaryKey: 'q', entryKey: 'q', entry: entry('other url') }, NOW);
+      expect((await store.invalidate(s, 'p')).sort()).toEqual(['d', 'm']);
+      expect(await store.get(s, 'm', NOW)).toBeUndefined();
+      expect(await store.get(s, 'd', NOW)).toBeUndefined();
+      expect(await store.getVary(s, 'p', NOW)).toBeUndefined();
+      expect(await store.get(s, 'q', NOW)).toBeDefined();
+      expect(await store.invalidate(s, 'never-stored')).toEqual([]);
+    });
+
     it('services never see each other’s entries', async () => {
       const a = svc();
       const b = svc();

@@ -18,13 +18,25 @@ describe('evaluatePreconditions (RFC 9110 §13.2.2)', () => {
     // [why, method, request headers, response headers, outcome]
     ['no conditionals', 'GET', {}, res, 'proceed'],
     ['If-None-Match matches (§13.1.2)', 'GET', { 'if-none-match': '"v1"' }, res, 'not-modified'],
-    ['If-None-Match weak comparison: W/ on either side matches', 'GET', { 'if-none-match': 'W/"v1"' }, res, 'not-modified'],
+    [
+      'If-None-Match weak comparison: W/ on either side matches',
+      'GET',
+      { 'if-none-match': 'W/"v1"' },
+      res,
+      'not-modified',
+    ],
     ['If-None-Match against a weak ETag', 'GET', { 'if-none-match': '"v1"' }, weakRes, 'not-modified'],
     ['If-None-Match list', 'GET', { 'if-none-match': '"x", "v1"' }, res, 'not-modified'],
     ['If-None-Match no match', 'GET', { 'if-none-match': '"x"' }, res, 'proceed'],
     ['If-None-Match *', 'GET', { 'if-none-match': '*' }, res, 'not-modified'],
     ['If-None-Match on HEAD', 'HEAD', { 'if-none-match': '"v1"' }, res, 'not-modified'],
-    ['If-None-Match wins over If-Modified-Since (§13.1.3)', 'GET', { 'if-none-match': '"x"', 'if-modified-since': AFTER }, res, 'proceed'],
+    [
+      'If-None-Match wins over If-Modified-Since (§13.1.3)',
+      'GET',
+      { 'if-none-match': '"x"', 'if-modified-since': AFTER },
+      res,
+      'proceed',
+    ],
     ['If-Modified-Since not modified (§13.1.3)', 'GET', { 'if-modified-since': LM }, res, 'not-modified'],
     ['If-Modified-Since later date', 'GET', { 'if-modified-since': AFTER }, res, 'not-modified'],
     ['If-Modified-Since modified since', 'GET', { 'if-modified-since': BEFORE }, res, 'proceed'],
@@ -37,8 +49,20 @@ describe('evaluatePreconditions (RFC 9110 §13.2.2)', () => {
     ['If-Match *', 'GET', { 'if-match': '*' }, res, 'proceed'],
     ['If-Unmodified-Since holds (§13.1.4)', 'GET', { 'if-unmodified-since': LM }, res, 'proceed'],
     ['If-Unmodified-Since fails', 'GET', { 'if-unmodified-since': BEFORE }, res, 'precondition-failed'],
-    ['If-Match wins over If-Unmodified-Since', 'GET', { 'if-match': '"v1"', 'if-unmodified-since': BEFORE }, res, 'proceed'],
-    ['If-Match is checked before If-None-Match', 'GET', { 'if-match': '"x"', 'if-none-match': '"v1"' }, res, 'precondition-failed'],
+    [
+      'If-Match wins over If-Unmodified-Since',
+      'GET',
+      { 'if-match': '"v1"', 'if-unmodified-since': BEFORE },
+      res,
+      'proceed',
+    ],
+    [
+      'If-Match is checked before If-None-Match',
+      'GET',
+      { 'if-match': '"x"', 'if-none-match': '"v1"' },
+      res,
+      'precondition-failed',
+    ],
   ] as const)('%s', (_why, method, req, response, outcome) => {
     expect(evaluatePreconditions(method, req, 200, response)).toBe(outcome);
   });
@@ -73,7 +97,15 @@ describe('304 and revalidation headers', () => {
       'content-type': 'text/plain',
       'content-length': '10',
     });
-    expect(Object.keys(out).sort()).toEqual(['cache-control', 'content-location', 'date', 'etag', 'expires', 'last-modified', 'vary']);
+    expect(Object.keys(out).sort()).toEqual([
+      'cache-control',
+      'content-location',
+      'date',
+      'etag',
+      'expires',
+      'last-modified',
+      'vary',
+    ]);
   });
 
   it('revalidation sends the stored validators (RFC 9111 §4.3.1)', () => {

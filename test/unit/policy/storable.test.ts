@@ -100,7 +100,11 @@ describe('decideStorage (RFC 9111 §3)', () => {
   });
 
   it('CDN-Cache-Control takes precedence over Surrogate-Control and Cache-Control for freshness', () => {
-    const d = decide({ 'cache-control': 'max-age=10', 'surrogate-control': 'max-age=20', 'cdn-cache-control': 'max-age=30' });
+    const d = decide({
+      'cache-control': 'max-age=10',
+      'surrogate-control': 'max-age=20',
+      'cdn-cache-control': 'max-age=30',
+    });
     expect(d.ok && d.staleAt).toBe(NOW + 30_000);
   });
 
