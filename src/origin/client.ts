@@ -15,6 +15,8 @@ export interface OriginRequest {
   headers: Headers;
   body?: Readable | null;
   signal?: AbortSignal;
+  /** Informational (1xx) responses that arrive before the final one, e.g. 103 Early Hints. */
+  onInfo?: (info: { statusCode: number; headers: Record<string, string | string[]> }) => void;
 }
 
 export interface OriginResponse {
@@ -66,6 +68,7 @@ class OriginPool {
         headers: req.headers as Record<string, string | string[]>,
         body: req.body ?? null,
         signal: req.signal,
+        ...(req.onInfo ? { onInfo: req.onInfo } : {}),
       });
       return { status: res.statusCode, headers: res.headers as Headers, body: res.body };
     } catch (error) {

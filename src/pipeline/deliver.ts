@@ -88,7 +88,10 @@ function respond(
   notes: CacheAnnotations,
   request: ClientRequest | undefined,
 ): void {
-  if (request === undefined) return write(res, status, headers, body, notes);
+  if (request === undefined) {
+    write(res, status, headers, body, notes);
+    return;
+  }
   const outcome = evaluatePreconditions(request.method, request.headers, status, headers);
   if (outcome !== 'proceed') {
     if (body !== null && !Buffer.isBuffer(body)) body.destroy();
@@ -147,7 +150,9 @@ function write(
   }
   res.writeHead(status, annotate(headers, notes));
   if (body === null || bodyless(status)) {
-    body?.destroy();
+    // Drain rather than destroy: a destroyed origin body emits an abort error and costs the
+    // connection; an empty one read to its end goes back to the pool.
+    body?.resume();
     return void res.end();
   }
   pipeBody(body, res);

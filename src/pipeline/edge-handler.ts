@@ -19,7 +19,7 @@ import type { CacheStore } from '../store/types.js';
 import type { ForwardReason, XCacheStatus } from './cache-status.js';
 import type { Coalescer } from './coalesce.js';
 import { type ClientRequest, deliverEntry, deliverError, deliverStream } from './deliver.js';
-import type { Attachment } from './fill.js';
+import type { Attachment, Waiter } from './fill.js';
 import { invalidationTargets } from './invalidation.js';
 import { lookup, unknownVariant, type VaryMemo } from './lookup.js';
 import { originTarget, passRequestHeaders } from './origin-request.js';
@@ -59,7 +59,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
 
   const headOnly = view.method === 'HEAD';
   const client: ClientRequest = { method: view.method, headers: view.headers };
-  const waiter = { view, headOnly };
+  const waiter: Waiter = { view, headOnly, earlyHints: (hints) => sendEarlyHints(res, hints) };
   const found = await lookup(view, deps.store, deps.varyMemo, deps.now()).catch((error: unknown) => {
     // A store that cannot answer must not take the site down: treat it as a miss and fetch.
     deps.log.warn({ err: error, service: view.service.id }, 'cache lookup failed; fetching from the origin');
@@ -191,6 +191,9 @@ async function pass(
       target: originTarget(view),
       headers: passRequestHeaders(view),
       body: hasBody ? req : null,
+      onInfo: (info) => {
+        if (info.statusCode === 103) sendEarlyHints(res, endToEndHeaders(info.headers));
+      },
     });
   } catch (error) {
     return deliverError(res, error as CachefrontError, { xCacheStatus: 'Bypass', cacheStatus: { fwd, detail }, key });
@@ -213,6 +216,12 @@ async function pass(
     },
     undefined,
   );
+}
+
+/** RFC 8297: 103 Early Hints let the client start fetching linked resources while the origin works. */
+function sendEarlyHints(res: ServerResponse, hints: Headers): void {
+  if (res.headersSent || hints.link === undefined) return;
+  res.writeEarlyHints(hints as Record<string, string | string[]>);
 }
 
 async function invalidate(view: RequestView, headers: Headers, deps: EdgeDeps): Promise<void> {

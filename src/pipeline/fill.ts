@@ -42,6 +42,8 @@ export interface Waiter {
   view: RequestView;
   /** HEAD requests need the head only. */
   headOnly: boolean;
+  /** Forwards 103 Early Hints to the client (only the request that started the fill gets them). */
+  earlyHints?: (headers: Headers) => void;
 }
 
 export interface FillDeps {
@@ -125,6 +127,10 @@ export class Fill {
         method: 'GET',
         target: originTarget(this.view),
         headers: { ...fillRequestHeaders(this.view), ...conditional },
+        onInfo: (info) => {
+          // RFC 9110 §15.2: informational responses are passed on, never stored.
+          if (info.statusCode === 103) this.creator?.waiter.earlyHints?.(endToEndHeaders(info.headers));
+        },
       });
     } catch (error) {
       this.fail(error as CachefrontError);
