@@ -12,7 +12,7 @@ import { varyValues } from '../key/vary.js';
 import type { OriginClients } from '../origin/client.js';
 import type { Headers } from '../origin/hop-by-hop.js';
 import { endToEndHeaders } from '../origin/hop-by-hop.js';
-import { headerMap, mergeNotModified, revalidationHeaders } from '../policy/conditional.js';
+import { headerMap, mergeNotModified, notModifiedSelects, revalidationHeaders } from '../policy/conditional.js';
 import { formatHttpDate } from '../policy/http-date.js';
 import { decideStorage, type StoreDecision } from '../policy/storable.js';
 import type { CachedEntry, CacheStore } from '../store/types.js';
@@ -115,9 +115,9 @@ export class Fill {
     });
   }
 
-  private async run(): Promise<void> {
+  private async run(revalidate = true): Promise<void> {
     const requestTime = this.deps.now();
-    const stale = this.options.stale;
+    const stale = revalidate ? this.options.stale : undefined;
     const storedHeaders = stale ? headerMap(stale.meta.headers) : undefined;
     // RFC 9111 §4.3.1: revalidate with the stored validators, so an unchanged body is not sent again.
     const conditional = storedHeaders ? revalidationHeaders(storedHeaders) : {};
@@ -140,8 +140,10 @@ export class Fill {
     const headers = endToEndHeaders(response.headers);
     // RFC 9110 §6.6.1: an origin without a clock sends no Date; the edge adds the receipt time.
     headers.date ??= formatHttpDate(responseTime);
-    if (response.status === 304 && stale && Object.keys(conditional).length > 0) {
+    if (response.status === 304 && stale && storedHeaders && Object.keys(conditional).length > 0) {
       response.body.resume(); // a 304 has no body; let undici reuse the connection
+      // §4.3.4: a 304 whose validator names another representation updates nothing; fetch it whole.
+      if (!notModifiedSelects(storedHeaders, headers)) return this.run(false);
       this.refreshed(stale, headers, requestTime, responseTime);
       return;
     }

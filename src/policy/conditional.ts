@@ -165,3 +165,20 @@ export function mergeNotModified(stored: readonly [string, string][], update: He
 export function headerMap(pairs: readonly [string, string][]): HeaderMap {
   return mergeNotModified(pairs, {});
 }
+
+/**
+ * RFC 9111 §4.3.4: may a 304 update this stored response? Its validator, when it has one, must
+ * identify the stored response — a strong ETag by strong comparison, a weak one or Last-Modified
+ * by equality; a 304 without validators updates the response the request was made for.
+ */
+export function notModifiedSelects(stored: HeaderMap, notModified: HeaderMap): boolean {
+  const newTag = parseOne(single(notModified, 'etag'));
+  if (newTag !== undefined) {
+    const storedTag = parseOne(single(stored, 'etag'));
+    if (storedTag === undefined) return false;
+    return newTag.weak ? weakMatch(newTag, storedTag) : strongMatch(newTag, storedTag);
+  }
+  const newDate = single(notModified, 'last-modified');
+  if (newDate !== undefined) return parseHttpDate(newDate) === parseHttpDate(single(stored, 'last-modified'));
+  return true;
+}

@@ -8,6 +8,26 @@ async function timeTravelEdge(redisUrl: string, originUrl: string) {
   return { edge, clock };
 }
 
+describe('variants', () => {
+  test("a change of the origin's Vary list replaces the old variants", async ({ edge, origin }) => {
+    let vary = 'Accept-Language';
+    origin.handle((req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=600', vary });
+      res.end(`${vary}: ${req.headers['accept-language']} ${req.headers['x-team']}`);
+    });
+    await edge.get('/vv', { headers: { 'accept-language': 'fr', 'x-team': 'a' } });
+    await edge.get('/vv', { headers: { 'accept-language': 'fr', 'x-team': 'a', 'cache-control': 'no-cache' } });
+    vary = 'X-Team';
+    // a refresh stores the response under the new Vary list; the old variants are gone
+    await edge.get('/vv', { headers: { 'accept-language': 'fr', 'x-team': 'a', 'cache-control': 'no-cache' } });
+    const hit = await edge.get('/vv', { headers: { 'accept-language': 'de', 'x-team': 'a' } });
+    expect(hit.headers['x-cache-status']).toBe('Hit');
+    expect(hit.text).toBe('X-Team: fr a');
+    const other = await edge.get('/vv', { headers: { 'accept-language': 'fr', 'x-team': 'b' } });
+    expect(other.headers['x-cache-status']).not.toBe('Hit');
+  });
+});
+
 describe('revalidation with the origin (RFC 9111 §4.3)', () => {
   test('a stale entry is revalidated with If-None-Match; a 304 refreshes it without a body', async ({
     redis,
@@ -115,6 +135,29 @@ describe('revalidation with the origin (RFC 9111 §4.3)', () => {
       for (let i = 0; i < 3; i++) expect((await edge.get('/nc')).text).toBe('must ask first');
       expect(origin.requests).toHaveLength(3);
       expect(origin.requests.slice(1).every((r) => r.headers['if-none-match'] === '"nc"')).toBe(true);
+    } finally {
+      await edge.close();
+    }
+  });
+
+  test('a 304 naming another representation does not update the entry: it is fetched whole', async ({
+    redis,
+    origin,
+  }) => {
+    const { edge, clock } = await timeTravelEdge(redis.url, origin.url);
+    try {
+      origin.handle((req, res) => {
+        const date = new Date(clock.now).toUTCString();
+        if (req.headers['if-none-match']) return void res.writeHead(304, { etag: '"other"', date }).end();
+        res.writeHead(200, { etag: '"v1"', 'cache-control': 'max-age=10', date });
+        res.end(`full ${origin.requests.length}`);
+      });
+      await edge.get('/sel');
+      clock.now += 20_000;
+      const res = await edge.get('/sel');
+      expect(res.text).toBe('full 3');
+      expect(origin.requests).toHaveLength(3);
+      expect(origin.requests[2]?.headers['if-none-match']).toBeUndefined();
     } finally {
       await edge.close();
     }

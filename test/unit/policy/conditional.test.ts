@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   evaluatePreconditions,
   ifRangeMatches,
+  mergeNotModified,
   notModifiedHeaders,
+  notModifiedSelects,
   parseEntityTags,
   revalidationHeaders,
 } from '../../../src/policy/conditional.js';
@@ -124,5 +126,38 @@ describe('If-Range (§13.1.5)', () => {
     [{ 'if-range': BEFORE }, false],
   ] as const)('%j → %s', (req, ok) => {
     expect(ifRangeMatches(req, res)).toBe(ok);
+  });
+});
+
+describe('updating a stored response from a 304 (RFC 9111 §3.2, §4.3.4)', () => {
+  it.each([
+    ['same strong ETag', { etag: '"v1"' }, true],
+    ['another strong ETag', { etag: '"v2"' }, false],
+    ['weak ETag matching by weak comparison', { etag: 'W/"v1"' }, true],
+    ['same Last-Modified', { 'last-modified': LM }, true],
+    ['another Last-Modified', { 'last-modified': BEFORE }, false],
+    ['no validator', { 'cache-control': 'max-age=1' }, true],
+  ] as const)('a 304 with %s selects the stored response: %s', (_why, notModified, selects) => {
+    expect(notModifiedSelects(res, notModified)).toBe(selects);
+  });
+
+  it('replaces every field the 304 carries, keeps Content-Length and never takes Set-Cookie', () => {
+    const merged = mergeNotModified(
+      [
+        ['content-type', 'text/plain'],
+        ['content-length', '10'],
+        ['x-a', '1'],
+        ['x-a', '2'],
+        ['cache-control', 'max-age=1'],
+      ],
+      { 'x-a': 'new', 'cache-control': 'max-age=60', 'content-length': '0', 'set-cookie': 'a=b', 'x-new': 'yes' },
+    );
+    expect(merged).toEqual({
+      'content-type': 'text/plain',
+      'content-length': '10',
+      'x-a': 'new',
+      'cache-control': 'max-age=60',
+      'x-new': 'yes',
+    });
   });
 });
