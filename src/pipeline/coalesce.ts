@@ -36,7 +36,9 @@ export class Coalescer {
       if (until > this.deps.now()) return this.alone(waiter, guessedNames, options);
       this.recentUncacheable.delete(id);
     }
-    const running = this.fills.get(id)?.attach(waiter);
+    const existing = this.fills.get(id);
+    if (existing && options.unansweredOnly && existing.answered) return this.alone(waiter, guessedNames, options);
+    const running = existing?.attach(waiter);
     if (running) return running;
     const fill = this.createFill(waiter.view, guessedNames, id, options);
     this.fills.set(id, fill);

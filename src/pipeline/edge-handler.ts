@@ -89,7 +89,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     if (onlyIfCached)
       return deliverError(res, NotCached(), { xCacheStatus: 'Miss', cacheStatus: { detail: 'only-if-cached' }, key });
     // Stale, or the client asked for validation: revalidate (conditionally when it has validators).
-    const options = { stale: found.entry };
+    const options = { stale: found.entry, unansweredOnly: use.reason === 'request' };
     const attachment = await deps.coalescer.join(waiter, found.entryKey, found.names, options);
     return deliverAttachment(res, attachment, () => deps.coalescer.alone(waiter, found.names, options), client, {
       fwd: use.reason === 'stale' ? 'stale' : 'request',

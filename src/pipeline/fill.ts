@@ -62,6 +62,11 @@ export interface FillOptions {
   mayStore?: boolean;
   /** A stored response to revalidate: its validators make the fetch conditional. */
   stale?: CachedEntry | undefined;
+  /**
+   * The client asked for validation (no-cache, max-age…): it may share an origin request still
+   * under way, but not a response that had already arrived before it asked.
+   */
+  unansweredOnly?: boolean;
 }
 
 // Response headers that never go into a stored entry: Age is recomputed at delivery, and cookies
@@ -101,6 +106,11 @@ export class Fill {
   start(): this {
     void this.run();
     return this;
+  }
+
+  /** True once the origin's response head has arrived. */
+  get answered(): boolean {
+    return this.head !== undefined || this.failure !== undefined;
   }
 
   /** Joins this fill; undefined when it no longer takes waiters. */
