@@ -59,10 +59,20 @@ export function evaluatePreconditions(
   responseHeaders: HeaderMap,
 ): PreconditionOutcome {
   if (status < 200 || status > 299) return 'proceed';
+  const ifMatch = header(requestHeaders, 'if-match');
+  const ifNoneMatch = header(requestHeaders, 'if-none-match');
+  // Most requests carry no precondition: answer before parsing any validator (the hit path).
+  if (
+    ifMatch === undefined &&
+    ifNoneMatch === undefined &&
+    requestHeaders['if-modified-since'] === undefined &&
+    requestHeaders['if-unmodified-since'] === undefined
+  ) {
+    return 'proceed';
+  }
   const etag = parseOne(single(responseHeaders, 'etag'));
   const lastModified = parseHttpDate(single(responseHeaders, 'last-modified'));
 
-  const ifMatch = header(requestHeaders, 'if-match');
   if (ifMatch !== undefined) {
     // §13.1.1: true for "*" when a representation exists, else a strong match with any listed tag.
     const tags = parseEntityTags(ifMatch);
@@ -77,7 +87,6 @@ export function evaluatePreconditions(
   }
 
   const isGetOrHead = method === 'GET' || method === 'HEAD';
-  const ifNoneMatch = header(requestHeaders, 'if-none-match');
   if (ifNoneMatch !== undefined) {
     // §13.1.2: false for "*" when a representation exists, or when any listed tag weakly matches.
     const tags = parseEntityTags(ifNoneMatch);

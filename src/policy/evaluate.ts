@@ -4,7 +4,7 @@
  */
 import { type Directives, deltaSeconds, parseCacheControl, responsePolicy } from './cache-control.js';
 import { headerMap } from './conditional.js';
-import { currentAge, type HeaderMap } from './freshness.js';
+import type { HeaderMap } from './freshness.js';
 
 export type Use =
   /** Fresh, and the request's directives accept it. */
@@ -53,9 +53,10 @@ export function evaluateUse(stored: StoredTimes, request: Directives, now: numbe
   if (request.size === 0) return fresh ? FRESH : STALE;
   // §5.2.1.4 no-cache: the client wants a validated response.
   if (request.has('no-cache')) return BY_REQUEST;
-  // §5.2.1.1 max-age: not older than N seconds.
+  // §5.2.1.1 max-age: not older than N seconds — compared with the exact age, so max-age=0 asks
+  // for validation of anything not received this very millisecond.
   const maxAge = deltaSeconds(request, 'max-age');
-  if (maxAge !== undefined && currentAge(stored.initialAgeSeconds, stored.responseTime, now) > maxAge) {
+  if (maxAge !== undefined && stored.initialAgeSeconds + (now - stored.responseTime) / 1000 > maxAge) {
     return BY_REQUEST;
   }
   // §5.2.1.3 min-fresh: still fresh N seconds from now.
