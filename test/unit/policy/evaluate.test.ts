@@ -27,7 +27,12 @@ describe('evaluateUse (RFC 9111 §4, §5.2.1)', () => {
     ],
     ['§5.2.1.1 max-age above the age', stored(), { 'cache-control': 'max-age=200' }, 'fresh'],
     ['§5.2.1.1 max-age below the age', stored(), { 'cache-control': 'max-age=50' }, 'validate'],
-    ['§5.2.1.1 max-age=0 asks for validation of any aged response', stored(), { 'cache-control': 'max-age=0' }, 'validate'],
+    [
+      '§5.2.1.1 max-age=0 asks for validation of any aged response',
+      stored(),
+      { 'cache-control': 'max-age=0' },
+      'validate',
+    ],
     ['§5.2.1.3 min-fresh satisfied', stored(), { 'cache-control': 'min-fresh=100' }, 'fresh'],
     ['§5.2.1.3 min-fresh not satisfied', stored(), { 'cache-control': 'min-fresh=300' }, 'validate'],
     ['§5.2.1.2 max-stale without a value', staleStored(), { 'cache-control': 'max-stale' }, 'stale-accepted'],
