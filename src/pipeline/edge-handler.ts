@@ -151,11 +151,11 @@ async function deliverAttachment(
       key: notes.key,
     });
   }
-  const { head, body, collapsed } = settled;
+  const { head, headers, body, collapsed } = settled;
   deliverStream(
     res,
     head.status,
-    head.headers,
+    headers,
     body,
     {
       xCacheStatus: head.storing ? notes.storedStatus : 'Bypass',

@@ -24,8 +24,13 @@ export interface FillHead {
   status: number;
   /** What the origin answered (304 when a stored response was revalidated). */
   originStatus: number;
-  /** End-to-end response headers, as delivered to clients. */
+  /** End-to-end response headers, as delivered to the request that started the fill. */
   headers: Headers;
+  /**
+   * The headers every other request (and the stored copy) gets: without the fields a qualified
+   * `private="…"` or `no-cache="…"` withholds from reuse.
+   */
+  sharedHeaders: Headers;
   decision: StoreDecision;
   /** The response will be stored once complete (storable, and not known to be over the size limit). */
   storing: boolean;
@@ -34,7 +39,7 @@ export interface FillHead {
 }
 
 export type Attachment =
-  | { kind: 'shared'; head: FillHead; body: Readable | null; collapsed: boolean }
+  | { kind: 'shared'; head: FillHead; headers: Headers; body: Readable | null; collapsed: boolean }
   | { kind: 'released' }
   | { kind: 'failed'; error: CachefrontError };
 
@@ -194,10 +199,12 @@ export class Fill {
     });
     const names = decision.ok ? decision.varyNames : this.guessedNames;
     const values = varyValues(names, this.view.headers, this.view.runtime.vary);
+    const omit = decision.ok ? decision.omitFields : [];
     return {
       status,
       originStatus,
       headers,
+      sharedHeaders: omit.length === 0 ? headers : endToEndHeaders(headers, new Set(omit)),
       decision: tooLarge ? { ok: false, reason: 'too-large' } : decision,
       storing: decision.ok && !tooLarge,
       entryKey: variantKey(this.view.primary, names, values).hash,
@@ -231,7 +238,13 @@ export class Fill {
       return;
     }
     if (joined.waiter.headOnly) {
-      joined.resolve({ kind: 'shared', head, body: null, collapsed: joined.collapsed });
+      joined.resolve({
+        kind: 'shared',
+        head,
+        headers: this.headersFor(joined, head),
+        body: null,
+        collapsed: joined.collapsed,
+      });
       this.drop(joined);
       return;
     }
@@ -249,8 +262,18 @@ export class Fill {
       if (this.chunks) for (const chunk of this.chunks) full = !stream.push(chunk);
       if (this.complete) stream.push(null);
       else if (full) this.block(stream);
-      joined.resolve({ kind: 'shared', head, body: stream, collapsed: joined.collapsed });
+      joined.resolve({
+        kind: 'shared',
+        head,
+        headers: this.headersFor(joined, head),
+        body: stream,
+        collapsed: joined.collapsed,
+      });
     }
+  }
+
+  private headersFor(joined: Joined, head: FillHead): Headers {
+    return joined === this.creator ? head.headers : head.sharedHeaders;
   }
 
   private shareableWith(waiter: Waiter, head: FillHead): boolean {
@@ -299,7 +322,7 @@ export class Fill {
   private async store(head: FillHead, responseTime: number): Promise<void> {
     if (!head.decision.ok || !this.chunks) return;
     const stored: [string, string][] = [];
-    for (const [name, value] of Object.entries(head.headers)) {
+    for (const [name, value] of Object.entries(head.sharedHeaders)) {
       if (value === undefined || NOT_STORED_HEADERS.has(name)) continue;
       if (Array.isArray(value)) for (const v of value) stored.push([name, v]);
       else stored.push([name, value]);

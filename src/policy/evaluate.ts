@@ -44,7 +44,7 @@ export function forbidsStale(directives: Directives): boolean {
     directives.has('must-revalidate') ||
     directives.has('proxy-revalidate') ||
     directives.has('s-maxage') ||
-    directives.has('no-cache')
+    directives.get('no-cache') === true
   );
 }
 

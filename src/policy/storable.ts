@@ -54,6 +54,11 @@ export type StoreDecision =
       /** Absolute time (ms) at which the entry leaves the store. */
       deleteAt: number;
       varyNames: string[];
+      /**
+       * Header fields the stored (shared) copy must not carry: those named by a qualified
+       * `private="…"` (§5.2.2.7) or `no-cache="…"` (§5.2.2.4).
+       */
+      omitFields: string[];
     }
   | { ok: false; reason: NotStoredReason };
 
@@ -87,8 +92,10 @@ export function decideStorage(input: StoreDecisionInput): StoreDecision {
   // §3: "the no-store cache directive is not present in the response".
   if (directives.has('no-store') && !mustUnderstand) return refuse('no-store');
   // §3: "if the cache is shared: the private response directive is either not present or allows a
-  // shared cache to store a modified response" — the edge never stores any form of it.
-  if (directives.has('private')) return refuse('private');
+  // shared cache to store a modified response": with field names (§5.2.2.7) the rest may be
+  // stored, without those fields; unqualified private never is.
+  const privateFields = fieldNames(directives.get('private'));
+  if (privateFields === undefined && directives.has('private')) return refuse('private');
   // §3.5: a response to a request with Authorization only if public, s-maxage or must-revalidate.
   if (
     req.authorization !== undefined &&
@@ -119,8 +126,10 @@ export function decideStorage(input: StoreDecisionInput): StoreDecision {
   }
   const initialAgeSeconds = correctedInitialAge(res, input.requestTime, input.responseTime);
   const remaining = lifetime.seconds - initialAgeSeconds;
-  // §5.2.2.4: no-cache (with or without field names) — never used without revalidation.
-  const noCache = directives.has('no-cache');
+  // §5.2.2.4: unqualified no-cache — never used without revalidation; with field names only those
+  // fields are withheld from reuse, and the response is otherwise cached as usual.
+  const noCache = directives.get('no-cache') === true;
+  const noCacheFields = fieldNames(directives.get('no-cache')) ?? [];
   const staleAt = noCache ? input.responseTime : input.responseTime + Math.max(0, remaining) * 1000;
   // A response that is stale on arrival (or no-cache) is worth keeping only if it can be
   // revalidated with a conditional request; then a 304 saves sending the body again.
@@ -135,7 +144,18 @@ export function decideStorage(input: StoreDecisionInput): StoreDecision {
     staleAt,
     deleteAt: validators ? staleAt + input.keepForRevalidationMs : staleAt,
     varyNames: withContentCodingVary(vary.names, res),
+    omitFields: [...(privateFields ?? []), ...noCacheFields],
   };
+}
+
+/** Field names in a qualified directive (`private="a, b"`), lower-cased; undefined when unqualified. */
+function fieldNames(value: string | true | undefined): string[] | undefined {
+  if (typeof value !== 'string') return undefined;
+  const names = value
+    .split(',')
+    .map((n) => n.trim().toLowerCase())
+    .filter((n) => n !== '');
+  return names.length > 0 ? names : undefined;
 }
 
 /**

@@ -109,3 +109,22 @@ describe('range requests (RFC 9110 §14)', () => {
     expect(origin.requests).toHaveLength(2);
   });
 });
+
+describe('fields withheld from the shared copy', () => {
+  test.for([
+    ['no-cache="a"', ['a'], ['b']],
+    ['no-cache="a, b"', ['a', 'b'], ['c']],
+    ['private="a"', ['a'], ['b']],
+  ] as const)('Cache-Control: %s', async ([directive, withheld, kept], { edge, origin }) => {
+    origin.handle((_req, res) => {
+      res.writeHead(200, { 'cache-control': `max-age=3600, ${directive}`, a: '1', b: '2', c: '3' });
+      res.end('partly shared');
+    });
+    const first = await edge.get('/f');
+    for (const name of withheld) expect(first.headers[name]).toBeDefined(); // the requester gets it
+    const hit = await edge.get('/f');
+    expect(hit.headers['x-cache-status']).toBe('Hit');
+    for (const name of withheld) expect(hit.headers[name]).toBeUndefined();
+    for (const name of kept) expect(hit.headers[name]).toBeDefined();
+  });
+});

@@ -34,16 +34,53 @@ describe('decideStorage (RFC 9111 §3)', () => {
     ['§3 no-store in the response', { 'cache-control': 'max-age=60, no-store' }, {}, 'no-store'],
     ['§3 private (shared cache)', { 'cache-control': 'private, max-age=60' }, {}, 'private'],
     [
-      '§3 private with field names is still private here',
+      '§5.2.2.7 private with field names: the rest is stored',
       { 'cache-control': 'private="x", max-age=60' },
       {},
-      'private',
+      'stored',
     ],
     [
-      '§5.2.2.4 no-cache not kept before validation exists',
+      '§5.2.2.4 no-cache without a validator: nothing to revalidate with',
       { 'cache-control': 'no-cache, max-age=60' },
       {},
       'no-cache',
+    ],
+    [
+      '§5.2.2.4 no-cache with an ETag is kept for revalidation',
+      { 'cache-control': 'no-cache', etag: '"v1"' },
+      {},
+      'stored',
+    ],
+    [
+      '§5.2.2.4 no-cache with field names is cached as usual',
+      { 'cache-control': 'no-cache="x", max-age=60' },
+      {},
+      'stored',
+    ],
+    [
+      'max-age=0 with Last-Modified is kept for revalidation',
+      { 'cache-control': 'max-age=0', 'last-modified': 'Sun, 06 Nov 1994 08:49:37 GMT' },
+      {},
+      'stored',
+    ],
+    ['§3 no explicit freshness, 200 with a validator: stored, revalidated on use', { etag: '"v1"' }, {}, 'stored'],
+    [
+      '§3 no explicit freshness, 500 with a validator: not heuristically cacheable',
+      { etag: '"v1"' },
+      { status: 500 },
+      'no-freshness',
+    ],
+    [
+      '§5.2.2.3 must-understand on an understood status overrides no-store',
+      { 'cache-control': 'must-understand, no-store, max-age=60' },
+      {},
+      'stored',
+    ],
+    [
+      '§5.2.2.3 must-understand on a status the cache does not know',
+      { 'cache-control': 'must-understand, no-store, max-age=60' },
+      { status: 299 },
+      'must-understand',
     ],
     [
       '§3.5 Authorization without public',
@@ -82,6 +119,42 @@ describe('decideStorage (RFC 9111 §3)', () => {
     ['304 alone is not storable', { 'cache-control': 'max-age=60' }, { status: 304 }, 'status'],
     ['404 with explicit freshness', { 'cache-control': 'max-age=60' }, { status: 404 }, 'stored'],
     ['500 without freshness', {}, { status: 500 }, 'no-freshness'],
+    [
+      'RFC 9213 CDN-Cache-Control decides over Cache-Control: store',
+      { 'cache-control': 'no-store', 'cdn-cache-control': 'max-age=60' },
+      {},
+      'stored',
+    ],
+    [
+      'RFC 9213 CDN-Cache-Control decides over Cache-Control: no-store',
+      { 'cache-control': 'max-age=60', 'cdn-cache-control': 'no-store' },
+      {},
+      'no-store',
+    ],
+    [
+      'RFC 9213 CDN-Cache-Control private',
+      { 'cache-control': 'public, max-age=60', 'cdn-cache-control': 'private' },
+      {},
+      'private',
+    ],
+    [
+      'RFC 9213 an empty CDN-Cache-Control is ignored',
+      { 'cache-control': 'max-age=60', 'cdn-cache-control': '' },
+      {},
+      'stored',
+    ],
+    [
+      'Surrogate-Control decides when there is no CDN-Cache-Control',
+      { 'cache-control': 'no-store', 'surrogate-control': 'max-age=60' },
+      {},
+      'stored',
+    ],
+    [
+      'RFC 9213 §2.2 Expires is ignored under a targeted field',
+      { 'cdn-cache-control': 'public', expires: formatHttpDate(NOW + 60_000) },
+      {},
+      'no-freshness',
+    ],
   ] as const)('%s', (_why, res, options, expected) => {
     expect(reason(decide(res as Record<string, string>, options))).toBe(expected);
   });
@@ -97,6 +170,12 @@ describe('decideStorage (RFC 9111 §3)', () => {
     expect(d.ok && d.deleteAt).toBe(NOW + 100_000 + KEEP);
     const noCache = decide({ 'cache-control': 'no-cache, max-age=100', etag: '"a"' });
     expect(noCache.ok && noCache.staleAt).toBe(NOW); // never used without revalidation
+  });
+
+  it('qualified private and no-cache name the fields the stored copy must not carry', () => {
+    const d = decide({ 'cache-control': 'max-age=60, private="X-User", no-cache="X-A, x-b"' });
+    expect(d.ok && d.omitFields).toEqual(['x-user', 'x-a', 'x-b']);
+    expect(d.ok && d.staleAt).toBe(NOW + 60_000); // a qualified no-cache does not force revalidation
   });
 
   it('CDN-Cache-Control takes precedence over Surrogate-Control and Cache-Control for freshness', () => {
