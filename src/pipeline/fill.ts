@@ -218,6 +218,9 @@ export class Fill {
   private refreshed(stale: CachedEntry, update: Headers, requestTime: number, responseTime: number): void {
     const merged = mergeNotModified(stale.meta.headers, update);
     const head = this.headFor(stale.meta.status, 304, merged, requestTime, responseTime, false);
+    // The response now comes from the cache: its Age is the refreshed entry's, not the 304's.
+    if (head.decision.ok) merged.age = String(head.decision.initialAgeSeconds);
+    else delete merged.age;
     this.head = head;
     this.chunks = [stale.body];
     this.bytes = stale.body.length;
