@@ -34,6 +34,8 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     exposeHeadRoutes: false,
     return503OnClosing: true,
+    // Request line and headers together; Node answers 431 beyond it, before the edge sees anything.
+    http: { maxHeaderSize: config.edge.maxHeaderBytes } as never,
     // The router only ever sees "/": the pipeline reads the original target itself, so an
     // absolute-form target reaches it intact.
     rewriteUrl: (req) => {
@@ -75,6 +77,8 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     coalescer,
     varyMemo: new VaryMemo(),
     memo: new RecvMemo(),
+    limits: { maxUrlBytes: config.edge.maxUrlBytes, maxHeaderCount: config.edge.maxHeaderCount },
+    maxBodyBytes: config.edge.maxBodyBytes,
     now,
     log,
   };

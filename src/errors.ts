@@ -38,6 +38,10 @@ export const UnknownService = defineError(
 );
 export const MissingHost = defineError('CF_ERR_MISSING_HOST', 400, 'the request has no valid Host header');
 export const BadRequestTarget = defineError('CF_ERR_BAD_REQUEST_TARGET', 400, 'the request target is not valid: %s');
+export const AmbiguousRequest = defineError('CF_ERR_AMBIGUOUS_REQUEST', 400, 'the request is ambiguous: %s');
+export const UrlTooLong = defineError('CF_ERR_URL_TOO_LONG', 414, 'the request target is longer than %s bytes');
+export const TooManyHeaders = defineError('CF_ERR_TOO_MANY_HEADERS', 431, 'the request has more than %s header fields');
+export const BodyTooLarge = defineError('CF_ERR_BODY_TOO_LARGE', 413, 'the request body is larger than %s bytes');
 
 // Origin
 export const OriginConnect = defineError('CF_ERR_ORIGIN_CONNECT', 502, 'the origin of service %s could not be reached');

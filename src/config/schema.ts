@@ -71,6 +71,18 @@ const key = z
     device,
     /** Send the readable key in X-Cache-Key (useful for operators, reveals the key rules). */
     exposeKeyHeader: z.boolean().default(false),
+    /**
+     * Request headers the origin's response depends on that must be part of the key (and are
+     * then forwarded, even those the edge otherwise strips, such as X-Forwarded-Host).
+     */
+    headers: z
+      .array(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: 'must be a header name' })
+          .transform((h) => h.toLowerCase()),
+      )
+      .default([]),
   })
   .prefault({})
   .refine((k) => !(k.dropQuery && k.keepQueryOnly), {
@@ -158,7 +170,14 @@ export const configSchema = z
         listen: listen('0.0.0.0', 8080),
         /** Worker processes; "auto" is one per CPU core. */
         workers: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto'),
+        /** Request line and headers together (Node answers 431 beyond it). */
         maxHeaderBytes: byteSize.default(16 * 1024),
+        /** More request header lines than this: 431. */
+        maxHeaderCount: z.number().int().min(8).max(1000).default(100),
+        /** A longer request-target: 414. */
+        maxUrlBytes: byteSize.default(8 * 1024),
+        /** Request bodies (passed to the origin) larger than this: 413. */
+        maxBodyBytes: byteSize.default(16 * 1024 * 1024),
       })
       .prefault({}),
     admin: z.strictObject({ listen: listen('127.0.0.1', 9091) }).prefault({}),

@@ -82,3 +82,24 @@ export function variantKey(
   });
   return { hash: digest(serialiseParts(parts)), readable };
 }
+
+/**
+ * A primary key extended with request headers the service keys on (`key.headers`): as much a part
+ * of the URL's identity as the query, whatever the origin's Vary says.
+ */
+export function keyedPrimary(
+  primary: PrimaryKey,
+  names: readonly string[],
+  values: readonly (string | undefined)[],
+): PrimaryKey {
+  if (names.length === 0) return primary;
+  const parts: (string | undefined)[] = [primary.serialised, 'h', String(names.length)];
+  let readable = primary.readable;
+  names.forEach((name, i) => {
+    const value = values[i];
+    parts.push(name, value);
+    readable += ` | ${name}=${value === undefined ? '(none)' : JSON.stringify(value)}`;
+  });
+  const serialised = serialiseParts(parts);
+  return { hash: digest(serialised), serialised, readable };
+}

@@ -11,7 +11,8 @@
  *                                            └─ origin failed ──────► SYNTH 502 / 504
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type CachefrontError, NotCached } from '../errors.js';
+import { type Readable, Transform } from 'node:stream';
+import { BodyTooLarge, type CachefrontError, NotCached } from '../errors.js';
 import type { OriginClients, OriginResponse } from '../origin/client.js';
 import { endToEndHeaders, type Headers } from '../origin/hop-by-hop.js';
 import { evaluateUse, requestDirectives } from '../policy/evaluate.js';
@@ -32,6 +33,8 @@ export interface EdgeDeps extends RecvDeps {
   varyMemo: VaryMemo;
   now: () => number;
   log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+  /** Request bodies larger than this are refused with 413 (edge.maxBodyBytes). */
+  maxBodyBytes?: number;
 }
 
 /** Methods never forwarded: TRACE reflects request headers (cookies, tokens) back into a page. */
@@ -184,19 +187,32 @@ async function pass(
 ): Promise<void> {
   const key = view.service.key.exposeKeyHeader ? view.primary.readable : undefined;
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  const limit = deps.maxBodyBytes ?? Number.POSITIVE_INFINITY;
+  if (Number(req.headers['content-length'] ?? 0) > limit) {
+    // Refused before reading a byte of it; the connection closes rather than drain the body.
+    res.setHeader('connection', 'close');
+    return deliverError(res, BodyTooLarge(String(limit)), {
+      xCacheStatus: 'Bypass',
+      cacheStatus: { fwd, detail },
+      key,
+    });
+  }
   let response: OriginResponse;
   try {
     response = await deps.origin.request(view.service, {
       method: view.method,
       target: originTarget(view),
       headers: passRequestHeaders(view),
-      body: hasBody ? req : null,
+      body: hasBody ? limitBody(req, limit) : null,
       onInfo: (info) => {
         if (info.statusCode === 103) sendEarlyHints(res, endToEndHeaders(info.headers));
       },
     });
   } catch (error) {
-    return deliverError(res, error as CachefrontError, { xCacheStatus: 'Bypass', cacheStatus: { fwd, detail }, key });
+    const tooLarge = (error as { cause?: unknown }).cause instanceof BodyLimitError;
+    if (tooLarge) res.setHeader('connection', 'close');
+    const refused = tooLarge ? BodyTooLarge(String(limit)) : (error as CachefrontError);
+    return deliverError(res, refused, { xCacheStatus: 'Bypass', cacheStatus: { fwd, detail }, key });
   }
   // RFC 9111 §4.4: a successful unsafe request invalidates what is stored for the target URI and
   // for same-origin Location / Content-Location, before the client can ask again.
@@ -216,6 +232,22 @@ async function pass(
     },
     undefined,
   );
+}
+
+class BodyLimitError extends Error {}
+
+/** A chunked body is counted as it streams to the origin and cut off past the limit. */
+function limitBody(body: IncomingMessage, limit: number): Readable {
+  if (!Number.isFinite(limit)) return body;
+  let seen = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      seen += chunk.length;
+      callback(seen > limit ? new BodyLimitError('request body over the limit') : null, chunk);
+    },
+  });
+  body.on('error', (error) => counted.destroy(error));
+  return body.pipe(counted);
 }
 
 /** RFC 8297: 103 Early Hints let the client start fetching linked resources while the origin works. */

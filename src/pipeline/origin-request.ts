@@ -6,6 +6,7 @@ import { acceptEncodingBucket, originAcceptEncoding } from '../key/accept-encodi
 import { targetString } from '../key/url.js';
 import { endToEndHeaders, type Headers } from '../origin/hop-by-hop.js';
 import type { RequestView } from './recv.js';
+import { UNKEYED_OVERRIDES } from './unkeyed-headers.js';
 
 /** Forwarding headers only the edge may set; a client's copies are dropped. */
 export const EDGE_OWNED = new Set([
@@ -33,8 +34,23 @@ const CLIENT_SPECIFIC = new Set([
 ]);
 
 // A fill never sends a request body (a GET body has no defined meaning and is not in the key).
-const DROP_FOR_FILL = new Set([...EDGE_OWNED, ...CLIENT_SPECIFIC, 'accept-encoding', 'content-length']);
-const DROP_FOR_PASS = new Set([...EDGE_OWNED, 'accept-encoding']);
+const DROP_FOR_FILL = new Set([
+  ...EDGE_OWNED,
+  ...UNKEYED_OVERRIDES,
+  ...CLIENT_SPECIFIC,
+  'accept-encoding',
+  'content-length',
+]);
+const DROP_FOR_PASS = new Set([...EDGE_OWNED, ...UNKEYED_OVERRIDES, 'accept-encoding']);
+
+/** The drop list for one service: a header it keys on is forwarded (it is part of the key). */
+function dropList(base: Set<string>, view: RequestView): Set<string> {
+  const keyed = view.service.key.headers;
+  if (keyed.length === 0) return base;
+  const list = new Set(base);
+  for (const name of keyed) if (!EDGE_OWNED.has(name)) list.delete(name);
+  return list;
+}
 
 function forwardingHeaders(view: RequestView, headers: Headers): Headers {
   headers.host = view.authority;
@@ -50,12 +66,12 @@ function forwardingHeaders(view: RequestView, headers: Headers): Headers {
 
 /** Headers for a cache fill (a GET whose response may be shared). */
 export function fillRequestHeaders(view: RequestView): Headers {
-  return forwardingHeaders(view, endToEndHeaders(view.headers, DROP_FOR_FILL));
+  return forwardingHeaders(view, endToEndHeaders(view.headers, dropList(DROP_FOR_FILL, view)));
 }
 
 /** Headers for a pass (the response goes to this client only). */
 export function passRequestHeaders(view: RequestView): Headers {
-  return forwardingHeaders(view, endToEndHeaders(view.headers, DROP_FOR_PASS));
+  return forwardingHeaders(view, endToEndHeaders(view.headers, dropList(DROP_FOR_PASS, view)));
 }
 
 export function originTarget(view: RequestView): string {

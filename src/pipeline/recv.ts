@@ -5,9 +5,18 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { ServiceConfig } from '../config/schema.js';
-import { BadRequestTarget, type CachefrontError, MissingHost, UnknownService } from '../errors.js';
-import { type PrimaryKey, primaryKey } from '../key/cache-key.js';
+import {
+  AmbiguousRequest,
+  BadRequestTarget,
+  type CachefrontError,
+  MissingHost,
+  TooManyHeaders,
+  UnknownService,
+  UrlTooLong,
+} from '../errors.js';
+import { keyedPrimary, type PrimaryKey, primaryKey } from '../key/cache-key.js';
 import { type NormalisedTarget, normaliseTarget } from '../key/url.js';
+import { varyValues } from '../key/vary.js';
 import { normaliseHost, type ServiceRegistry } from '../services/registry.js';
 import type { ServiceRuntime } from './service-runtime.js';
 
@@ -26,10 +35,16 @@ export interface RequestView {
 
 export type RecvResult = { ok: true; view: RequestView } | { ok: false; error: CachefrontError };
 
+export interface RequestLimits {
+  maxUrlBytes: number;
+  maxHeaderCount: number;
+}
+
 export interface RecvDeps {
   services: ServiceRegistry;
   runtimeFor(service: ServiceConfig): ServiceRuntime;
   memo?: RecvMemo;
+  limits?: RequestLimits;
 }
 
 /**
@@ -72,7 +87,27 @@ export class RecvMemo {
   }
 }
 
+/**
+ * Request hygiene the HTTP parser does not already enforce (it rejects conflicting framing, bare
+ * CR/LF/NUL and obs-fold itself): limits, and a second Host header, which Node would silently drop.
+ */
+function hygiene(req: IncomingMessage, limits: RequestLimits): CachefrontError | undefined {
+  if (Buffer.byteLength(req.url ?? '') > limits.maxUrlBytes) return UrlTooLong(String(limits.maxUrlBytes));
+  const raw = req.rawHeaders;
+  if (raw.length / 2 > limits.maxHeaderCount) return TooManyHeaders(String(limits.maxHeaderCount));
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+  }
+  return hosts > 1 ? AmbiguousRequest('more than one Host header') : undefined;
+}
+
 export function recv(req: IncomingMessage, deps: RecvDeps): RecvResult {
+  if (deps.limits) {
+    const refused = hygiene(req, deps.limits);
+    if (refused) return { ok: false, error: refused };
+  }
   const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
   const url = req.url ?? '';
   const memoId = `${scheme}\n${req.headers.host}\n${url}`;
@@ -83,6 +118,12 @@ export function recv(req: IncomingMessage, deps: RecvDeps): RecvResult {
   }
   if (resolved instanceof Error) return { ok: false, error: resolved };
   const socket = req.socket;
+  // Headers the service declared part of its key (key.headers) extend the URL's identity.
+  const keyed = resolved.service.key.headers;
+  const primary =
+    keyed.length === 0
+      ? resolved.primary
+      : keyedPrimary(resolved.primary, keyed, varyValues(keyed, req.headers, resolved.runtime.vary));
   return {
     ok: true,
     view: {
@@ -90,6 +131,7 @@ export function recv(req: IncomingMessage, deps: RecvDeps): RecvResult {
       scheme,
       headers: req.headers,
       ...resolved,
+      primary,
       // Read from the socket only when an origin request needs it.
       get clientIp() {
         return socket.remoteAddress ?? '';
