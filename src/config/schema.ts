@@ -124,6 +124,11 @@ const cache = z
     keepForRevalidationMs: durationMs.default(86_400_000),
     /** RFC 9213: pass CDN-Cache-Control / Surrogate-Control on to clients (normally consumed here). */
     forwardTargetedCacheControl: z.boolean().default(false),
+    /**
+     * Store responses that carry Set-Cookie, with the cookie removed from the stored copy (only the
+     * request that fetched it receives the cookie). Off: such responses are never stored.
+     */
+    stripSetCookie: z.boolean().default(false),
   })
   .prefault({});
 

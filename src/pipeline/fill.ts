@@ -187,16 +187,22 @@ export class Fill {
     responseTime: number,
     tooLarge: boolean,
   ): FillHead {
-    const decision = decideStorage({
-      method: 'GET',
-      requestHeaders: this.view.headers,
-      status,
-      responseHeaders: headers,
-      requestTime,
-      responseTime,
-      heuristic: this.view.service.cache.heuristicFreshness,
-      keepForRevalidationMs: this.view.service.cache.keepForRevalidationMs,
-    });
+    const stored = this.options.stale?.meta.status;
+    // CPDoS: a stored success being revalidated is never replaced by an error response.
+    const decision: StoreDecision =
+      stored !== undefined && stored < 400 && status >= 400
+        ? { ok: false, reason: 'error-over-success' }
+        : decideStorage({
+            method: 'GET',
+            requestHeaders: this.view.headers,
+            status,
+            responseHeaders: headers,
+            requestTime,
+            responseTime,
+            heuristic: this.view.service.cache.heuristicFreshness,
+            keepForRevalidationMs: this.view.service.cache.keepForRevalidationMs,
+            stripSetCookie: this.view.service.cache.stripSetCookie,
+          });
     const names = decision.ok ? decision.varyNames : this.guessedNames;
     const values = varyValues(names, this.view.headers, this.view.runtime.vary);
     const omit = decision.ok ? decision.omitFields : [];

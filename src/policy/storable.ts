@@ -29,7 +29,9 @@ export type NotStoredReason =
   | 'vary-star'
   | 'no-freshness'
   | 'stale-on-arrival'
-  | 'too-large';
+  | 'too-large'
+  | 'request-error'
+  | 'error-over-success';
 
 export interface StoreDecisionInput {
   method: string;
@@ -41,6 +43,8 @@ export interface StoreDecisionInput {
   heuristic: HeuristicSettings;
   /** How long a stale response with validators is kept for conditional revalidation (ms). */
   keepForRevalidationMs: number;
+  /** The service opted in to storing Set-Cookie responses with the cookie removed from the copy. */
+  stripSetCookie?: boolean;
 }
 
 export type StoreDecision =
@@ -64,6 +68,9 @@ export type StoreDecision =
 
 const refuse = (reason: NotStoredReason): StoreDecision => ({ ok: false, reason });
 
+/** RFC 9110 statuses that describe the request, not the resource: 400, 411, 413, 414, 417, 431. */
+const REQUEST_ERRORS = new Set([400, 411, 413, 414, 417, 431]);
+
 /**
  * Status codes this cache understands (RFC 9111 §5.2.2.3 must-understand): their semantics for
  * caching are known to it.
@@ -83,6 +90,9 @@ export function decideStorage(input: StoreDecisionInput): StoreDecision {
   // §3: "the response status code is final"; 206 is never stored as a full object (§3.3).
   if (status === 206) return refuse('partial-content');
   if (status < 200 || status === 304 || status > 599) return refuse('status');
+  // CPDoS: errors a request can provoke on purpose (malformed or oversized headers, overlong URLs)
+  // must never be stored and served to everyone else, whatever their freshness says.
+  if (REQUEST_ERRORS.has(status)) return refuse('request-error');
 
   const { directives, source } = responsePolicy(res);
   // §5.2.2.3: must-understand — store only a status code whose caching semantics are known, and
@@ -106,7 +116,9 @@ export function decideStorage(input: StoreDecisionInput): StoreDecision {
     return refuse('authorization');
   }
   // A response that sets a cookie is personal; storing it would hand one visitor's session to all.
-  if (res['set-cookie'] !== undefined) return refuse('set-cookie');
+  // A service may opt in to storing such responses without the cookie (the requester keeps it).
+  const setsCookie = res['set-cookie'] !== undefined;
+  if (setsCookie && !input.stripSetCookie) return refuse('set-cookie');
   // RFC 9110 §12.5.5: Vary "*" can never be matched by a later request.
   const vary = parseVary(res.vary);
   if (vary.kind === 'star') return refuse('vary-star');
@@ -144,7 +156,7 @@ export function decideStorage(input: StoreDecisionInput): StoreDecision {
     staleAt,
     deleteAt: validators ? staleAt + input.keepForRevalidationMs : staleAt,
     varyNames: withContentCodingVary(vary.names, res),
-    omitFields: [...(privateFields ?? []), ...noCacheFields],
+    omitFields: [...(privateFields ?? []), ...noCacheFields, ...(setsCookie ? ['set-cookie'] : [])],
   };
 }
 
