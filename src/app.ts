@@ -56,7 +56,7 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     uncacheableMemoryMs: (view) => view.service.cache.uncacheableMemoryMs,
     onStoreError: (error, view) => log.warn({ err: error, service: view.service.id }, 'storing a response failed'),
     onUncacheable: (view, head) => {
-      if (head.decision.ok) return;
+      if (head.decision.ok || head.decision.reason === 'error-over-success') return;
       const reason = head.decision.reason;
       const until = now() + view.service.cache.uncacheableMemoryMs;
       store

@@ -73,7 +73,9 @@ export class Coalescer {
           if (id !== undefined && this.fills.get(id) === fill) this.fills.delete(id);
         },
         onUncacheable: (head) => {
-          if (id !== undefined) this.rememberUncacheable(id, view);
+          // An error met while revalidating says nothing about the URL's cacheability: keep coalescing.
+          const transient = !head.decision.ok && head.decision.reason === 'error-over-success';
+          if (id !== undefined && !transient) this.rememberUncacheable(id, view);
           this.deps.onUncacheable(view, head);
         },
       },
