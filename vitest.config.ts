@@ -13,7 +13,12 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/contract/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/regressions/**/*.test.ts'],
+          include: [
+            'test/contract/**/*.test.ts',
+            'test/integration/**/*.test.ts',
+            'test/security/**/*.test.ts',
+            'test/regressions/**/*.test.ts',
+          ],
           // Each fork owns its own redis-server (worker-scoped fixture), so files run in parallel.
           pool: 'forks',
           testTimeout: 30_000,

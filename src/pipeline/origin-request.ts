@@ -8,17 +8,17 @@ import { endToEndHeaders, type Headers } from '../origin/hop-by-hop.js';
 import type { RequestView } from './recv.js';
 import { UNKEYED_OVERRIDES } from './unkeyed-headers.js';
 
-/** Forwarding headers only the edge may set; a client's copies are dropped. */
-export const EDGE_OWNED = new Set([
-  'host',
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'x-forwarded-port',
-  'forwarded',
-  'x-real-ip',
-  'via',
-]);
+/**
+ * Headers the edge always writes itself: the origin must be able to trust who connected (and as
+ * which host). No service setting lets a client supply them.
+ */
+export const EDGE_OWNED = new Set(['host', 'x-forwarded-for', 'x-real-ip', 'via']);
+
+/**
+ * Forwarding headers the edge writes unless a service keys on them (key.headers) — for an origin
+ * behind another proxy layer that needs the client's value; it is then part of the key.
+ */
+const EDGE_DEFAULTED = new Set(['x-forwarded-proto', 'x-forwarded-host']);
 
 /**
  * Validators and ranges belong to one client; a fill fetches the complete current response that
@@ -55,9 +55,12 @@ function dropList(base: Set<string>, view: RequestView): Set<string> {
 function forwardingHeaders(view: RequestView, headers: Headers): Headers {
   headers.host = view.authority;
   headers['x-forwarded-for'] = view.clientIp;
-  headers['x-forwarded-proto'] = view.scheme;
-  headers['x-forwarded-host'] = view.authority;
   headers.via = '1.1 cachefront';
+  const keyed = view.service.key.headers;
+  for (const name of EDGE_DEFAULTED) {
+    if (keyed.includes(name) && headers[name] !== undefined) continue;
+    headers[name] = name === 'x-forwarded-proto' ? view.scheme : view.authority;
+  }
   // The origin sees the canonical coding set the key used, so what it sends is readable by every
   // client that shares the entry.
   headers['accept-encoding'] = originAcceptEncoding(acceptEncodingBucket(view.headers['accept-encoding']));

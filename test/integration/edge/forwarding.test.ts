@@ -1,21 +1,6 @@
-import { connect } from 'node:net';
 import { describe, expect } from 'vitest';
 import { test } from '../../helpers/fixtures.js';
-
-/** Sends raw bytes (node:http refuses to send some of these headers) and returns the raw reply. */
-function rawRequest(url: string, request: string): Promise<string> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    // write, not end: the request says "Connection: close" and the server closes after replying
-    const socket = connect(Number(port), hostname, () => socket.write(request));
-    let reply = '';
-    socket.on('data', (d) => {
-      reply += d.toString('latin1');
-    });
-    socket.on('end', () => resolve(reply));
-    socket.on('error', reject);
-  });
-}
+import { rawRequest } from '../../helpers/raw.js';
 
 describe('headers crossing the edge', () => {
   test('hop-by-hop and Connection-listed request headers never reach the origin', async ({ edge, origin }) => {

@@ -1,0 +1,48 @@
+/** Request limits: oversized requests are refused up front with the right status, clearly. */
+import { describe, expect } from 'vitest';
+import { startEdge, test } from '../helpers/fixtures.js';
+import { rawRequest, statusOf } from '../helpers/raw.js';
+
+describe('request limits', () => {
+  test('an overlong URL gets 414', async ({ edge, origin }) => {
+    const res = await edge.get(`/${'a'.repeat(9000)}`);
+    expect(res.status).toBe(414);
+    expect(res.text).toContain('CF_ERR_URL_TOO_LONG');
+    expect(origin.requests).toHaveLength(0);
+  });
+
+  test('too many header fields get 431', async ({ edge, origin }) => {
+    const headers = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`x-h${i}`, '1']));
+    const res = await edge.get('/', { headers });
+    expect(res.status).toBe(431);
+    expect(res.text).toContain('CF_ERR_TOO_MANY_HEADERS');
+    expect(origin.requests).toHaveLength(0);
+  });
+
+  test('oversized headers get 431 from the HTTP parser', async ({ edge, origin }) => {
+    const reply = await rawRequest(
+      edge.url,
+      `GET / HTTP/1.1\r\nHost: ${edge.host}\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`,
+    );
+    expect(statusOf(reply)).toBe(431);
+    expect(origin.requests).toHaveLength(0);
+  });
+
+  test('a body over the limit gets 413, declared or chunked', async ({ redis, origin }) => {
+    const edge = await startEdge(redis.url, origin.url, { config: { edge: { maxBodyBytes: 1024 } } });
+    try {
+      const declared = await edge.get('/upload', { method: 'POST', body: Buffer.alloc(2048) });
+      expect(declared.status).toBe(413);
+      expect(declared.text).toContain('CF_ERR_BODY_TOO_LARGE');
+      const chunked = await rawRequest(
+        edge.url,
+        `POST /upload HTTP/1.1\r\nHost: ${edge.host}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n800\r\n${'c'.repeat(2048)}\r\n0\r\n\r\n`,
+      );
+      expect(statusOf(chunked)).toBe(413);
+      const small = await edge.get('/upload', { method: 'POST', body: 'small' });
+      expect(small.status).toBe(200);
+    } finally {
+      await edge.close();
+    }
+  });
+});
