@@ -13,11 +13,12 @@ import { VaryMemo } from './pipeline/lookup.js';
 import { RecvMemo } from './pipeline/recv.js';
 import { serviceRuntimes } from './pipeline/service-runtime.js';
 import { ServiceRegistry } from './services/registry.js';
-import type { CacheStore } from './store/types.js';
+import type { CacheStore, RateLimitStore } from './store/types.js';
+import { compileCidrs } from './waap/cidr.js';
 
 export interface EdgeOptions {
   config: Config;
-  store: CacheStore;
+  store: CacheStore & Partial<RateLimitStore>;
   now?: () => number;
   logger?: FastifyBaseLogger | boolean;
 }
@@ -79,6 +80,8 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     memo: new RecvMemo(),
     limits: { maxUrlBytes: config.edge.maxUrlBytes, maxHeaderCount: config.edge.maxHeaderCount },
     maxBodyBytes: config.edge.maxBodyBytes,
+    trustedProxies: compileCidrs(config.edge.trustedProxies),
+    ...(store.hit ? { rateLimits: store as RateLimitStore } : {}),
     now,
     log,
   };

@@ -43,6 +43,18 @@ export const UrlTooLong = defineError('CF_ERR_URL_TOO_LONG', 414, 'the request t
 export const TooManyHeaders = defineError('CF_ERR_TOO_MANY_HEADERS', 431, 'the request has more than %s header fields');
 export const BodyTooLarge = defineError('CF_ERR_BODY_TOO_LARGE', 413, 'the request body is larger than %s bytes');
 
+// WAAP
+export const Forbidden = defineError(
+  'CF_ERR_FORBIDDEN',
+  403,
+  'requests from this address are not allowed for this site',
+);
+export const RateLimited = defineError(
+  'CF_ERR_RATE_LIMITED',
+  429,
+  'too many requests: at most %s every %s ms per client',
+);
+
 // Origin
 export const OriginConnect = defineError('CF_ERR_ORIGIN_CONNECT', 502, 'the origin of service %s could not be reached');
 export const OriginTimeout = defineError(

@@ -3,6 +3,7 @@
  * error and never a silent default. Units are part of the names (…Ms, …Bytes).
  */
 import { z } from 'zod';
+import { parseCidr } from '../waap/cidr.js';
 import { byteSize, durationMs } from './units.js';
 
 const listen = (defaultHost: string, defaultPort: number) =>
@@ -132,6 +133,27 @@ const cache = z
   })
   .prefault({});
 
+const cidr = z.string().refine((value) => parseCidr(value) !== undefined, {
+  error: 'must be an IP address or CIDR block such as "10.0.0.0/8" or "2001:db8::/32"',
+});
+
+/** Per-service access rules and rate limits (WAAP basics). */
+const waap = z
+  .strictObject({
+    /** When non-empty, only clients in these blocks are served (403 otherwise). */
+    allow: z.array(cidr).default([]),
+    /** Clients in these blocks get 403. Checked before `allow`. */
+    deny: z.array(cidr).default([]),
+    /** Requests per client address per window, shared by every edge node (429 beyond it). */
+    rateLimit: z
+      .strictObject({
+        requests: z.number().int().min(1),
+        windowMs: durationMs.default(10_000).refine((ms) => ms >= 100, { error: 'at least 100 ms' }),
+      })
+      .optional(),
+  })
+  .prefault({});
+
 const serviceId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, {
   error: 'service ids are 1-63 lower-case letters, digits, "-" or "_" (they become part of Redis keys)',
 });
@@ -142,6 +164,7 @@ export const serviceSchema = z.strictObject({
   origin,
   cache,
   key,
+  waap,
 });
 
 const redis = z
@@ -183,6 +206,11 @@ export const configSchema = z
         maxUrlBytes: byteSize.default(8 * 1024),
         /** Request bodies (passed to the origin) larger than this: 413. */
         maxBodyBytes: byteSize.default(16 * 1024 * 1024),
+        /**
+         * Load balancers or proxies in front of the edge: only when the connection comes from one
+         * of these is X-Forwarded-For read for the client address.
+         */
+        trustedProxies: z.array(cidr).default([]),
       })
       .prefault({}),
     admin: z.strictObject({ listen: listen('127.0.0.1', 9091) }).prefault({}),

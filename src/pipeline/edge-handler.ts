@@ -12,11 +12,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Readable, Transform } from 'node:stream';
-import { BodyTooLarge, type CachefrontError, NotCached } from '../errors.js';
+import { BodyTooLarge, type CachefrontError, Forbidden, NotCached, RateLimited } from '../errors.js';
 import type { OriginClients, OriginResponse } from '../origin/client.js';
 import { endToEndHeaders, type Headers } from '../origin/hop-by-hop.js';
 import { evaluateUse, requestDirectives } from '../policy/evaluate.js';
-import type { CacheStore } from '../store/types.js';
+import type { CacheStore, RateLimitStore } from '../store/types.js';
+import { contains } from '../waap/cidr.js';
 import type { ForwardReason, XCacheStatus } from './cache-status.js';
 import type { Coalescer } from './coalesce.js';
 import { type ClientRequest, deliverEntry, deliverError, deliverStream } from './deliver.js';
@@ -35,6 +36,8 @@ export interface EdgeDeps extends RecvDeps {
   log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
   /** Request bodies larger than this are refused with 413 (edge.maxBodyBytes). */
   maxBodyBytes?: number;
+  /** Shared request counters for services with a rate limit. */
+  rateLimits?: RateLimitStore;
 }
 
 /** Methods never forwarded: TRACE reflects request headers (cookies, tokens) back into a page. */
@@ -48,6 +51,8 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
   const view = received.view;
   const key = view.service.key.exposeKeyHeader ? view.primary.readable : undefined;
   const forwardTargeted = view.service.cache.forwardTargetedCacheControl;
+  const refused = await guard(view, res, deps);
+  if (refused) return deliverError(res, refused, { xCacheStatus: 'Bypass', cacheStatus: { fwd: 'bypass' }, key });
 
   if (REFUSED_METHODS.has(view.method)) {
     res.writeHead(405, { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS', 'content-length': '0' });
@@ -232,6 +237,30 @@ async function pass(
     },
     undefined,
   );
+}
+
+/**
+ * WAAP checks before anything else: the service's deny and allow lists, then its rate limit,
+ * counted per client address across all edge nodes. A rate-limit store that cannot answer lets the
+ * request through (failing closed would turn a Redis hiccup into an outage).
+ */
+async function guard(view: RequestView, res: ServerResponse, deps: EdgeDeps): Promise<CachefrontError | undefined> {
+  const { allow, deny } = view.runtime;
+  const limit = view.service.waap.rateLimit;
+  if (!allow && !deny && !limit) return undefined;
+  const client = view.clientIp;
+  if (deny && contains(deny, client)) return Forbidden();
+  if (allow && !contains(allow, client)) return Forbidden();
+  if (!limit || !deps.rateLimits) return undefined;
+  try {
+    const decision = await deps.rateLimits.hit(view.service.id, client, limit.requests, limit.windowMs, deps.now());
+    if (decision.allowed) return undefined;
+    res.setHeader('retry-after', String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))));
+    return RateLimited(String(limit.requests), String(limit.windowMs));
+  } catch (error) {
+    deps.log.warn({ err: error, service: view.service.id }, 'rate limit check failed; request let through');
+    return undefined;
+  }
 }
 
 class BodyLimitError extends Error {}

@@ -4,6 +4,7 @@
  * built from this view, never from the raw request.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { BlockList } from 'node:net';
 import type { ServiceConfig } from '../config/schema.js';
 import {
   AmbiguousRequest,
@@ -18,6 +19,7 @@ import { keyedPrimary, type PrimaryKey, primaryKey } from '../key/cache-key.js';
 import { type NormalisedTarget, normaliseTarget } from '../key/url.js';
 import { varyValues } from '../key/vary.js';
 import { normaliseHost, type ServiceRegistry } from '../services/registry.js';
+import { clientAddress } from '../waap/client-address.js';
 import type { ServiceRuntime } from './service-runtime.js';
 
 export interface RequestView {
@@ -45,6 +47,8 @@ export interface RecvDeps {
   runtimeFor(service: ServiceConfig): ServiceRuntime;
   memo?: RecvMemo;
   limits?: RequestLimits;
+  /** Proxies whose X-Forwarded-For is believed (edge.trustedProxies). */
+  trustedProxies?: BlockList | undefined;
 }
 
 /**
@@ -132,9 +136,10 @@ export function recv(req: IncomingMessage, deps: RecvDeps): RecvResult {
       headers: req.headers,
       ...resolved,
       primary,
-      // Read from the socket only when an origin request needs it.
+      // Worked out only when needed (origin request, access rules): the socket's address, or the
+      // client behind a trusted proxy.
       get clientIp() {
-        return socket.remoteAddress ?? '';
+        return clientAddress(socket.remoteAddress ?? '', req.headers['x-forwarded-for'], deps.trustedProxies);
       },
     },
   };

@@ -2,20 +2,26 @@
  * @module What each service needs precompiled at start-up (query globs, the device classifier),
  * built once per configuration snapshot so the request path never compiles a regex.
  */
+import type { BlockList } from 'node:net';
 import type { ServiceConfig } from '../config/schema.js';
 import { deviceClassifier } from '../key/device.js';
 import { type CompiledQueryRules, compileQueryRules } from '../key/url.js';
 import type { VaryContext } from '../key/vary.js';
+import { compileCidrs } from '../waap/cidr.js';
 
 export interface ServiceRuntime {
   queryRules: CompiledQueryRules;
   vary: VaryContext;
+  allow: BlockList | undefined;
+  deny: BlockList | undefined;
 }
 
 export function buildServiceRuntime(service: ServiceConfig): ServiceRuntime {
   return {
     queryRules: compileQueryRules({ drop: service.key.dropQuery, keepOnly: service.key.keepQueryOnly }),
     vary: { classifyDevice: deviceClassifier(service.key.device) },
+    allow: compileCidrs(service.waap.allow),
+    deny: compileCidrs(service.waap.deny),
   };
 }
 

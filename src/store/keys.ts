@@ -29,3 +29,8 @@ export function variantsKey(service: string, primaryHash: string): string {
 export function entryKeyPrefix(service: string): string {
   return `${servicePrefix(service)}e:`;
 }
+
+/** A client's request counter for one rate-limit window. */
+export function rateLimitKey(service: string, client: string, window: number): string {
+  return `${servicePrefix(service)}rl:${client}:${window}`;
+}

@@ -3,7 +3,7 @@
  * It is both the per-node L1 in front of Redis (short `maxTtlMs`) and the embedded store a single
  * node runs on when no redis-server can be had. Same contract as the Redis store.
  */
-import type { CachedRecord, CacheStore, EntryWrite, UncacheableMarker } from './types.js';
+import type { CachedRecord, CacheStore, EntryWrite, RateDecision, RateLimitStore, UncacheableMarker } from './types.js';
 
 export interface MemoryStoreOptions {
   maxBytes: number;
@@ -34,10 +34,11 @@ interface VaryRecord {
 // Rough fixed cost of a record besides its body: metadata, headers, map slots.
 const RECORD_OVERHEAD = 512;
 
-export class MemoryStore implements CacheStore {
+export class MemoryStore implements CacheStore, RateLimitStore {
   private readonly slots = new Map<string, Slot>();
   private readonly vary = new Map<string, VaryRecord>();
   private bytes = 0;
+  private counters = new Map<string, number>();
   private readonly maxTtlMs: number;
   private readonly maxEntryBytes: number;
 
@@ -126,6 +127,25 @@ export class MemoryStore implements CacheStore {
     const removed = [...record.variants];
     for (const hash of removed) this.delete(service, hash);
     return removed;
+  }
+
+  /** The same two-window estimate as lua/rateLimit-2.lua, for the embedded store's single node. */
+  async hit(service: string, client: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
+    const window = Math.floor(now / windowMs);
+    const id = (w: number) => `${service}\n${client}\n${w}`;
+    if (this.counters.size > 100_000) this.counters = new Map(); // bounded; a reset only forgives
+    const current = this.counters.get(id(window)) ?? 0;
+    const previous = this.counters.get(id(window - 1)) ?? 0;
+    const elapsed = now - window * windowMs;
+    const estimate = (previous * (windowMs - elapsed)) / windowMs + current;
+    if (estimate + 1 > limit) {
+      let wait = windowMs - elapsed;
+      if (previous > 0) wait = Math.min(wait, Math.ceil(((estimate + 1 - limit) / previous) * windowMs));
+      return { allowed: false, retryAfterMs: Math.max(1, wait) };
+    }
+    this.counters.set(id(window), current + 1);
+    this.counters.delete(id(window - 2));
+    return { allowed: true, retryAfterMs: 0 };
   }
 
   /** Drops one record (used when a purge or a newer write makes it wrong). */

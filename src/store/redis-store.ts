@@ -4,11 +4,11 @@
  */
 import type { Redis } from 'ioredis';
 import { decodeRecord, encodeRecord } from './codec.js';
-import { entryKey, entryKeyPrefix, variantsKey, varyKey } from './keys.js';
+import { entryKey, entryKeyPrefix, rateLimitKey, variantsKey, varyKey } from './keys.js';
 import { defineScripts, runScript } from './scripts.js';
-import type { CachedRecord, CacheStore, EntryWrite, UncacheableMarker } from './types.js';
+import type { CachedRecord, CacheStore, EntryWrite, RateDecision, RateLimitStore, UncacheableMarker } from './types.js';
 
-export class RedisStore implements CacheStore {
+export class RedisStore implements CacheStore, RateLimitStore {
   constructor(
     readonly client: Redis,
     private readonly ownsClient = true,
@@ -60,6 +60,17 @@ export class RedisStore implements CacheStore {
       [entryKeyPrefix(service)],
     );
     return removed as string[];
+  }
+
+  async hit(service: string, client: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
+    const window = Math.floor(now / windowMs);
+    const [allowed, retryAfterMs] = (await runScript(
+      this.client,
+      'rateLimit',
+      [rateLimitKey(service, client, window), rateLimitKey(service, client, window - 1)],
+      [limit, windowMs, now - window * windowMs],
+    )) as [number, number];
+    return { allowed: allowed === 1, retryAfterMs };
   }
 
   async close(): Promise<void> {

@@ -4,13 +4,18 @@
  * for at most its short lifetime.
  */
 import type { MemoryStore } from './memory-store.js';
-import type { CachedRecord, CacheStore, EntryWrite, UncacheableMarker } from './types.js';
+import type { CachedRecord, CacheStore, EntryWrite, RateDecision, RateLimitStore, UncacheableMarker } from './types.js';
 
-export class TieredStore implements CacheStore {
+export class TieredStore implements CacheStore, RateLimitStore {
   constructor(
     readonly l1: MemoryStore,
-    readonly shared: CacheStore,
+    readonly shared: CacheStore & RateLimitStore,
   ) {}
+
+  /** Counters live in the shared store only: every node must see every request. */
+  hit(service: string, client: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
+    return this.shared.hit(service, client, limit, windowMs, now);
+  }
 
   async get(service: string, entryHash: string, now: number): Promise<CachedRecord | undefined> {
     const local = this.l1.getNow(service, entryHash, now);

@@ -65,3 +65,14 @@ export interface CacheStore {
   invalidate(service: string, primaryKey: string): Promise<string[]>;
   close(): Promise<void>;
 }
+
+export interface RateDecision {
+  allowed: boolean;
+  /** When not allowed: milliseconds until a request would be. */
+  retryAfterMs: number;
+}
+
+/** Counts requests per client across every edge node (sliding window). */
+export interface RateLimitStore {
+  hit(service: string, client: string, limit: number, windowMs: number, now: number): Promise<RateDecision>;
+}

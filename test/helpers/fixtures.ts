@@ -43,6 +43,8 @@ export interface EdgeSetup {
   now?: () => number;
   /** Collects the edge's log lines (JSON objects) here. */
   logLines?: Record<string, unknown>[];
+  /** Reuse a service id (a second edge node for the same service). */
+  serviceId?: string;
 }
 
 export function newServiceId(): string {
@@ -50,7 +52,7 @@ export function newServiceId(): string {
 }
 
 export async function startEdge(redisUrl: string, originUrl: string, setup: EdgeSetup = {}): Promise<TestEdge> {
-  const service = newServiceId();
+  const service = setup.serviceId ?? newServiceId();
   const host = `${service}.test`;
   const { origin: originOverride, ...serviceRest } = (setup.service ?? {}) as { origin?: Record<string, unknown> };
   const config = parseConfig(
