@@ -136,6 +136,9 @@ export function decideStorage(input: StoreDecisionInput): StoreDecision {
   if (lifetime.source === 'none' && !directives.has('public') && !HEURISTICALLY_CACHEABLE.has(status)) {
     return refuse('no-freshness');
   }
+  // CPDoS: an error is stored only when the origin gave it explicit freshness, never heuristically
+  // or merely to be revalidated.
+  if (status >= 400 && (lifetime.source === 'none' || lifetime.source === 'heuristic')) return refuse('no-freshness');
   const initialAgeSeconds = correctedInitialAge(res, input.requestTime, input.responseTime);
   const remaining = lifetime.seconds - initialAgeSeconds;
   // §5.2.2.4: unqualified no-cache — never used without revalidation; with field names only those

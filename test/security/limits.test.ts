@@ -4,6 +4,13 @@ import { startEdge, test } from '../helpers/fixtures.js';
 import { rawRequest, statusOf } from '../helpers/raw.js';
 
 describe('request limits', () => {
+  test.afterEach(async ({ edge }) => {
+    // after every refused request, a clean one still gets the origin's genuine response
+    const victim = await edge.get('/victim');
+    expect(victim.status).toBe(200);
+    expect(victim.text).toBe('origin says hello to /victim');
+  });
+
   test('an overlong URL gets 414', async ({ edge, origin }) => {
     const res = await edge.get(`/${'a'.repeat(9000)}`);
     expect(res.status).toBe(414);

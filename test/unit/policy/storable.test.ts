@@ -120,6 +120,15 @@ describe('decideStorage (RFC 9111 §3)', () => {
     ['404 with explicit freshness', { 'cache-control': 'max-age=60' }, { status: 404 }, 'stored'],
     ['500 without freshness', {}, { status: 500 }, 'no-freshness'],
     [
+      'CPDoS: 400 never, even with explicit freshness',
+      { 'cache-control': 'max-age=60' },
+      { status: 400 },
+      'request-error',
+    ],
+    ['CPDoS: 431 never', { 'cache-control': 'max-age=60' }, { status: 431 }, 'request-error'],
+    ['CPDoS: 404 with a validator but no explicit freshness', { etag: '"x"' }, { status: 404 }, 'no-freshness'],
+    ['CPDoS: 502 with explicit freshness', { 'cache-control': 'max-age=5' }, { status: 502 }, 'stored'],
+    [
       'RFC 9213 CDN-Cache-Control decides over Cache-Control: store',
       { 'cache-control': 'no-store', 'cdn-cache-control': 'max-age=60' },
       {},
@@ -157,6 +166,24 @@ describe('decideStorage (RFC 9111 §3)', () => {
     ],
   ] as const)('%s', (_why, res, options, expected) => {
     expect(reason(decide(res as Record<string, string>, options))).toBe(expected);
+  });
+
+  it('CPDoS: errors are never stored on heuristic freshness', () => {
+    const lastModified = formatHttpDate(NOW - 10 * 86_400_000);
+    const heuristic = (status: number) =>
+      decideStorage({
+        method: 'GET',
+        requestHeaders: {},
+        status,
+        responseHeaders: { date: formatHttpDate(NOW), 'last-modified': lastModified },
+        requestTime: NOW,
+        responseTime: NOW,
+        heuristic: { enabled: true, maxSeconds: 3600 },
+        keepForRevalidationMs: KEEP,
+      });
+    expect(heuristic(200).ok).toBe(true);
+    expect(heuristic(404)).toEqual({ ok: false, reason: 'no-freshness' });
+    expect(heuristic(410)).toEqual({ ok: false, reason: 'no-freshness' });
   });
 
   it('keeps absolute times: fresh until response time + lifetime − initial age', () => {
