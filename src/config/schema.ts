@@ -110,8 +110,10 @@ const cache = z
   .strictObject({
     /** Larger bodies are streamed through and never stored. */
     maxObjectBytes: byteSize.default(8 * 1024 * 1024),
-    /** Objects kept for this service (enforced with LFU eviction). */
+    /** Objects kept for this service: past it, its least frequently used entries are evicted. */
     maxObjects: z.number().int().min(1).default(50_000),
+    /** How fast hits fade for LFU eviction: a hit this long ago counts half as much as one now. */
+    lfuHalfLifeMs: durationMs.default(86_400_000).refine((ms) => ms >= 1000, { error: 'at least 1 s' }),
     /** RFC 9111 §4.2.2 heuristic freshness; off unless the service turns it on. */
     heuristicFreshness: z
       .strictObject({ enabled: z.boolean().default(false), maxSeconds: z.number().int().min(0).default(86_400) })

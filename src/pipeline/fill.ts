@@ -354,7 +354,14 @@ export class Fill {
     };
     try {
       await this.deps.store.put(
-        { service: this.view.service.id, primaryKey: this.view.primary.hash, entryKey: head.entryKey, entry },
+        {
+          service: this.view.service.id,
+          primaryKey: this.view.primary.hash,
+          entryKey: head.entryKey,
+          entry,
+          maxObjects: this.view.service.cache.maxObjects,
+          lfuHalfLifeMs: this.view.service.cache.lfuHalfLifeMs,
+        },
         storedAt,
       );
     } catch (error) {

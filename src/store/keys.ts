@@ -34,3 +34,14 @@ export function entryKeyPrefix(service: string): string {
 export function rateLimitKey(service: string, client: string, window: number): string {
   return `${servicePrefix(service)}rl:${client}:${window}`;
 }
+
+/** Per-service indexes: decayed hit score, delete time, and the URL each entry belongs to. */
+export function indexKeys(service: string): { freq: string; expiry: string; owner: string } {
+  const prefix = servicePrefix(service);
+  return { freq: `${prefix}idx:freq`, expiry: `${prefix}idx:expiry`, owner: `${prefix}idx:primary` };
+}
+
+/** Counters shared by every edge node (evictions, …). */
+export function statsKey(service: string): string {
+  return `${servicePrefix(service)}stats`;
+}

@@ -129,6 +129,12 @@ export class MemoryStore implements CacheStore, RateLimitStore {
     return removed;
   }
 
+  /**
+   * The embedded store is bounded in bytes (least recently used go first) rather than by a
+   * per-service count: it serves one node, and memory is what runs out there.
+   */
+  async touch(): Promise<void> {}
+
   /** The same two-window estimate as lua/rateLimit-2.lua, for the embedded store's single node. */
   async hit(service: string, client: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
     const window = Math.floor(now / windowMs);

@@ -4,7 +4,8 @@
  */
 import type { Redis } from 'ioredis';
 import { decodeRecord, encodeRecord } from './codec.js';
-import { entryKey, entryKeyPrefix, rateLimitKey, variantsKey, varyKey } from './keys.js';
+import { entryKey, indexKeys, rateLimitKey, servicePrefix, statsKey, variantsKey, varyKey } from './keys.js';
+import { hitScore } from './lfu.js';
 import { defineScripts, runScript } from './scripts.js';
 import type { CachedRecord, CacheStore, EntryWrite, RateDecision, RateLimitStore, UncacheableMarker } from './types.js';
 
@@ -36,11 +37,30 @@ export class RedisStore implements CacheStore, RateLimitStore {
     const ttl = write.entry.meta.deleteAt - now;
     if (ttl <= 0) return;
     const { service, primaryKey, entryKey: entryHash } = write;
+    const idx = indexKeys(service);
     await runScript(
       this.client,
       'storeEntry',
-      [entryKey(service, entryHash), varyKey(service, primaryKey), variantsKey(service, primaryKey)],
-      [encodeRecord(write.entry), ttl, write.entry.meta.varyNames.join(','), entryHash, entryKeyPrefix(service)],
+      [
+        entryKey(service, entryHash),
+        varyKey(service, primaryKey),
+        variantsKey(service, primaryKey),
+        idx.freq,
+        idx.expiry,
+        idx.owner,
+        statsKey(service),
+      ],
+      [
+        encodeRecord(write.entry),
+        ttl,
+        write.entry.meta.varyNames.join(','),
+        entryHash,
+        primaryKey,
+        servicePrefix(service),
+        now,
+        hitScore(now, write.lfuHalfLifeMs),
+        write.maxObjects,
+      ],
     );
   }
 
@@ -53,13 +73,21 @@ export class RedisStore implements CacheStore, RateLimitStore {
   }
 
   async invalidate(service: string, primaryHash: string): Promise<string[]> {
+    const idx = indexKeys(service);
     const removed = await runScript(
       this.client,
       'invalidateUrl',
-      [varyKey(service, primaryHash), variantsKey(service, primaryHash)],
-      [entryKeyPrefix(service)],
+      [varyKey(service, primaryHash), variantsKey(service, primaryHash), idx.freq, idx.expiry, idx.owner],
+      [servicePrefix(service)],
     );
     return removed as string[];
+  }
+
+  async touch(service: string, hits: ReadonlyMap<string, number>, now: number, lfuHalfLifeMs: number): Promise<void> {
+    if (hits.size === 0) return;
+    const args: (string | number)[] = [hitScore(now, lfuHalfLifeMs)];
+    for (const [hash, count] of hits) args.push(hash, count);
+    await runScript(this.client, 'touchEntries', [indexKeys(service).freq], args);
   }
 
   async hit(service: string, client: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {

@@ -16,24 +16,32 @@ export interface ScriptFile {
   source: string;
 }
 
+/** Replaces each `--- @include "includes/<name>"` line with that fragment (one level, no cycles). */
+function expandIncludes(source: string, dir: string, file: string): string {
+  return source.replace(/^--- @include "([\w/]+)"$/gm, (_line, name: string) => {
+    try {
+      return readFileSync(join(dir, `${name}.lua`), 'utf8');
+    } catch {
+      throw new Error(`lua/${file}: included fragment "${name}.lua" not found`);
+    }
+  });
+}
+
 export function readScripts(dir = LUA_DIR): ScriptFile[] {
   return readdirSync(dir)
     .filter((file) => file.endsWith('.lua'))
     .map((file) => {
       const match = /^([A-Za-z]+)-(\d+)\.lua$/.exec(file);
       if (!match) throw new Error(`lua/${file}: script files are named <name>-<numberOfKeys>.lua`);
-      return {
-        name: match[1] as string,
-        numberOfKeys: Number(match[2]),
-        source: readFileSync(join(dir, file), 'utf8'),
-      };
+      const source = expandIncludes(readFileSync(join(dir, file), 'utf8'), dir, file);
+      return { name: match[1] as string, numberOfKeys: Number(match[2]), source };
     });
 }
 
 // Read once per process: every client defines the same scripts.
 let scripts: ScriptFile[] | undefined;
 
-type ScriptName = 'storeEntry' | 'invalidateUrl' | 'rateLimit';
+type ScriptName = 'storeEntry' | 'invalidateUrl' | 'rateLimit' | 'touchEntries';
 
 /** Defines every script on a client; idempotent. */
 export function defineScripts(client: Redis): void {

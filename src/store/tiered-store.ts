@@ -50,6 +50,10 @@ export class TieredStore implements CacheStore, RateLimitStore {
     return removed;
   }
 
+  touch(service: string, hits: ReadonlyMap<string, number>, now: number, lfuHalfLifeMs: number): Promise<void> {
+    return this.shared.touch(service, hits, now, lfuHalfLifeMs);
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.l1.close(), this.shared.close()]);
   }

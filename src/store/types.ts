@@ -44,6 +44,9 @@ export interface EntryWrite {
   primaryKey: string;
   entryKey: string;
   entry: CachedEntry;
+  /** The service's object cap and LFU half-life: the write evicts to stay within the cap. */
+  maxObjects: number;
+  lfuHalfLifeMs: number;
 }
 
 export interface CacheStore {
@@ -63,6 +66,8 @@ export interface CacheStore {
    * Returns the entry hashes removed.
    */
   invalidate(service: string, primaryKey: string): Promise<string[]>;
+  /** Adds hits counted on this node to the entries' decaying frequency (LFU eviction order). */
+  touch(service: string, hits: ReadonlyMap<string, number>, now: number, lfuHalfLifeMs: number): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CachedEntry, CacheStore } from '../../src/store/types.js';
 
+const LIMITS = { maxObjects: 50_000, lfuHalfLifeMs: 86_400_000 };
 const NOW = 1_800_000_000_000;
 
 function entry(body: string, varyNames: string[] = [], deleteAt = NOW + 60_000): CachedEntry {
@@ -45,7 +46,7 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
 
     it('returns what was put, body bytes included', async () => {
       const s = svc();
-      await store.put({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('hello') }, NOW);
+      await store.put({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('hello'), ...LIMITS }, NOW);
       const got = await store.get(s, 'e', NOW);
       expect(got?.kind).toBe('entry');
       expect(got?.kind === 'entry' && got.body.toString()).toBe('hello');
@@ -55,21 +56,30 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
 
     it('an entry is gone at its delete time', async () => {
       const s = svc();
-      await store.put({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('x', [], NOW + 5_000) }, NOW);
+      await store.put(
+        { service: s, primaryKey: 'p', entryKey: 'e', entry: entry('x', [], NOW + 5_000), ...LIMITS },
+        NOW,
+      );
       expect(await store.get(s, 'e', NOW + 4_999)).toBeDefined();
       expect(await store.get(s, 'e', NOW + 5_000)).toBeUndefined();
     });
 
     it('an entry already past its delete time is not stored', async () => {
       const s = svc();
-      await store.put({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('x', [], NOW - 1) }, NOW);
+      await store.put({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('x', [], NOW - 1), ...LIMITS }, NOW);
       expect(await store.get(s, 'e', NOW - 10)).toBeUndefined();
     });
 
     it('variants of one URL coexist under the same Vary names', async () => {
       const s = svc();
-      await store.put({ service: s, primaryKey: 'p', entryKey: 'm', entry: entry('mobile', ['user-agent']) }, NOW);
-      await store.put({ service: s, primaryKey: 'p', entryKey: 'd', entry: entry('desktop', ['user-agent']) }, NOW);
+      await store.put(
+        { service: s, primaryKey: 'p', entryKey: 'm', entry: entry('mobile', ['user-agent']), ...LIMITS },
+        NOW,
+      );
+      await store.put(
+        { service: s, primaryKey: 'p', entryKey: 'd', entry: entry('desktop', ['user-agent']), ...LIMITS },
+        NOW,
+      );
       expect(await store.getVary(s, 'p', NOW)).toEqual(['user-agent']);
       const m = await store.get(s, 'm', NOW);
       const d = await store.get(s, 'd', NOW);
@@ -79,9 +89,18 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
 
     it('a change of the Vary names removes the variants stored under the old ones', async () => {
       const s = svc();
-      await store.put({ service: s, primaryKey: 'p', entryKey: 'm', entry: entry('mobile', ['user-agent']) }, NOW);
-      await store.put({ service: s, primaryKey: 'p', entryKey: 'd', entry: entry('desktop', ['user-agent']) }, NOW);
-      await store.put({ service: s, primaryKey: 'p', entryKey: 'l', entry: entry('fr', ['accept-language']) }, NOW);
+      await store.put(
+        { service: s, primaryKey: 'p', entryKey: 'm', entry: entry('mobile', ['user-agent']), ...LIMITS },
+        NOW,
+      );
+      await store.put(
+        { service: s, primaryKey: 'p', entryKey: 'd', entry: entry('desktop', ['user-agent']), ...LIMITS },
+        NOW,
+      );
+      await store.put(
+        { service: s, primaryKey: 'p', entryKey: 'l', entry: entry('fr', ['accept-language']), ...LIMITS },
+        NOW,
+      );
       expect(await store.getVary(s, 'p', NOW)).toEqual(['accept-language']);
       expect(await store.get(s, 'm', NOW)).toBeUndefined();
       expect(await store.get(s, 'd', NOW)).toBeUndefined();
@@ -94,7 +113,7 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
       expect(await store.markUncacheable(s, 'u', marker, NOW)).toBe(true);
       expect(await store.get(s, 'u', NOW)).toEqual(marker);
       expect(await store.get(s, 'u', NOW + 10_000)).toBeUndefined();
-      await store.put({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('keep') }, NOW);
+      await store.put({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('keep'), ...LIMITS }, NOW);
       expect(await store.markUncacheable(s, 'e', marker, NOW)).toBe(false);
       const kept = await store.get(s, 'e', NOW);
       expect(kept?.kind).toBe('entry');
@@ -103,15 +122,21 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
     it('a stored entry replaces a marker', async () => {
       const s = svc();
       await store.markUncacheable(s, 'e', { kind: 'uncacheable', until: NOW + 10_000, reason: 'private' }, NOW);
-      await store.put({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('now cacheable') }, NOW);
+      await store.put({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('now cacheable'), ...LIMITS }, NOW);
       expect((await store.get(s, 'e', NOW))?.kind).toBe('entry');
     });
 
     it('invalidating a URL removes all its variants and its Vary record, and nothing else', async () => {
       const s = svc();
-      await store.put({ service: s, primaryKey: 'p', entryKey: 'm', entry: entry('mobile', ['user-agent']) }, NOW);
-      await store.put({ service: s, primaryKey: 'p', entryKey: 'd', entry: entry('desktop', ['user-agent']) }, NOW);
-      await store.put({ service: s, primaryKey: 'q', entryKey: 'q', entry: entry('other url') }, NOW);
+      await store.put(
+        { service: s, primaryKey: 'p', entryKey: 'm', entry: entry('mobile', ['user-agent']), ...LIMITS },
+        NOW,
+      );
+      await store.put(
+        { service: s, primaryKey: 'p', entryKey: 'd', entry: entry('desktop', ['user-agent']), ...LIMITS },
+        NOW,
+      );
+      await store.put({ service: s, primaryKey: 'q', entryKey: 'q', entry: entry('other url'), ...LIMITS }, NOW);
       expect((await store.invalidate(s, 'p')).sort()).toEqual(['d', 'm']);
       expect(await store.get(s, 'm', NOW)).toBeUndefined();
       expect(await store.get(s, 'd', NOW)).toBeUndefined();
@@ -123,7 +148,7 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
     it('services never see each other’s entries', async () => {
       const a = svc();
       const b = svc();
-      await store.put({ service: a, primaryKey: 'p', entryKey: 'same', entry: entry('A') }, NOW);
+      await store.put({ service: a, primaryKey: 'p', entryKey: 'same', entry: entry('A'), ...LIMITS }, NOW);
       expect(await store.get(b, 'same', NOW)).toBeUndefined();
       expect(await store.getVary(b, 'p', NOW)).toBeUndefined();
     });

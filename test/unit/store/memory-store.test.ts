@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import type { CachedEntry } from '../../../src/store/types.js';
 
+const LIMITS = { maxObjects: 50_000, lfuHalfLifeMs: 86_400_000 };
 const NOW = 1_800_000_000_000;
 const entry = (bytes: number): CachedEntry => ({
   kind: 'entry',
@@ -19,7 +20,7 @@ const entry = (bytes: number): CachedEntry => ({
   body: Buffer.alloc(bytes),
 });
 const put = (store: MemoryStore, key: string, bytes: number, now = NOW) =>
-  store.put({ service: 's', primaryKey: key, entryKey: key, entry: entry(bytes) }, now);
+  store.put({ service: 's', primaryKey: key, entryKey: key, entry: entry(bytes), ...LIMITS }, now);
 
 describe('MemoryStore bounds', () => {
   it('never holds more than its byte budget; the least recently used leave first', async () => {
