@@ -9,6 +9,7 @@ import { OriginClients } from './origin/client.js';
 import { Coalescer } from './pipeline/coalesce.js';
 import { deliverError } from './pipeline/deliver.js';
 import { type EdgeDeps, handleEdgeRequest } from './pipeline/edge-handler.js';
+import { HitCounter } from './pipeline/hit-counter.js';
 import { VaryMemo } from './pipeline/lookup.js';
 import { RecvMemo } from './pipeline/recv.js';
 import { serviceRuntimes } from './pipeline/service-runtime.js';
@@ -21,6 +22,8 @@ export interface EdgeOptions {
   store: CacheStore & Partial<RateLimitStore>;
   now?: () => number;
   logger?: FastifyBaseLogger | boolean;
+  /** How often hits are added to the LFU frequencies in the store (default 1 s). */
+  hitFlushMs?: number;
 }
 
 /** Remembers the original request-target, which may be in absolute form (RFC 9112 §3.2.2). */
@@ -70,6 +73,12 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
         .catch((error: unknown) => log.warn({ err: error }, 'leaving a hit-for-miss marker failed'));
     },
   });
+  const hits = new HitCounter(
+    store,
+    now,
+    (error) => log.warn({ err: error }, 'recording hits for LFU eviction failed'),
+    options.hitFlushMs,
+  );
   const deps: EdgeDeps = {
     services: ServiceRegistry.fromConfig(config),
     runtimeFor: serviceRuntimes(config.services),
@@ -80,6 +89,7 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     memo: new RecvMemo(),
     limits: { maxUrlBytes: config.edge.maxUrlBytes, maxHeaderCount: config.edge.maxHeaderCount },
     maxBodyBytes: config.edge.maxBodyBytes,
+    hits,
     trustedProxies: compileCidrs(config.edge.trustedProxies),
     ...(store.hit ? { rateLimits: store as RateLimitStore } : {}),
     now,
@@ -100,6 +110,7 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     });
   });
   app.addHook('onClose', async () => {
+    await hits.close();
     await origin.close();
   });
   return app;

@@ -22,6 +22,7 @@ import type { ForwardReason, XCacheStatus } from './cache-status.js';
 import type { Coalescer } from './coalesce.js';
 import { type ClientRequest, deliverEntry, deliverError, deliverStream } from './deliver.js';
 import type { Attachment, Waiter } from './fill.js';
+import type { HitCounter } from './hit-counter.js';
 import { invalidationTargets } from './invalidation.js';
 import { lookup, unknownVariant, type VaryMemo } from './lookup.js';
 import { originTarget, passRequestHeaders } from './origin-request.js';
@@ -38,6 +39,8 @@ export interface EdgeDeps extends RecvDeps {
   maxBodyBytes?: number;
   /** Shared request counters for services with a rate limit. */
   rateLimits?: RateLimitStore;
+  /** Counts hits for LFU eviction. */
+  hits?: HitCounter;
 }
 
 /** Methods never forwarded: TRACE reflects request headers (cookies, tokens) back into a page. */
@@ -80,6 +83,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     const { meta } = found.entry;
     const use = evaluateUse(meta, directives, now);
     if (use.kind !== 'validate') {
+      deps.hits?.record(view.service, found.entryKey);
       return deliverEntry(
         res,
         found.entry,

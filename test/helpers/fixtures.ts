@@ -45,6 +45,7 @@ export interface EdgeSetup {
   logLines?: Record<string, unknown>[];
   /** Reuse a service id (a second edge node for the same service). */
   serviceId?: string;
+  hitFlushMs?: number;
 }
 
 export function newServiceId(): string {
@@ -73,7 +74,13 @@ export async function startEdge(redisUrl: string, originUrl: string, setup: Edge
   const logger = lines
     ? pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) })
     : undefined;
-  const app = buildEdge({ config, store, ...(setup.now ? { now: setup.now } : {}), ...(logger ? { logger } : {}) });
+  const app = buildEdge({
+    config,
+    store,
+    ...(setup.now ? { now: setup.now } : {}),
+    ...(logger ? { logger } : {}),
+    ...(setup.hitFlushMs ? { hitFlushMs: setup.hitFlushMs } : {}),
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {

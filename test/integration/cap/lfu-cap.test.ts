@@ -1,0 +1,142 @@
+/**
+ * The per-service object cap with LFU eviction: several edge nodes filling one service at once
+ * never leave it above its cap, the hot set survives a Zipf workload, and old hits fade.
+ */
+import { Redis } from 'ioredis';
+import { describe, expect } from 'vitest';
+import { indexKeys } from '../../../src/store/keys.js';
+import { RedisStore } from '../../../src/store/redis-store.js';
+import type { CachedEntry } from '../../../src/store/types.js';
+import { newServiceId, startEdge, type TestEdge, test } from '../../helpers/fixtures.js';
+
+/** Ranks 1..n with P(rank) ∝ 1/rank (Zipf, s = 1), from a seeded generator so runs repeat. */
+function zipf(n: number, seed: number): () => number {
+  const weights = Array.from({ length: n }, (_, i) => 1 / (i + 1));
+  const total = weights.reduce((a, b) => a + b, 0);
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    let r = (state / 2 ** 31) * total;
+    for (let i = 0; i < n; i++) {
+      r -= weights[i] as number;
+      if (r <= 0) return i + 1;
+    }
+    return n;
+  };
+}
+
+async function countEntries(client: Redis, service: string): Promise<number> {
+  let cursor = '0';
+  let count = 0;
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `cf:{${service}}:e:*`, 'COUNT', 1000);
+    cursor = next;
+    count += keys.length;
+  } while (cursor !== '0');
+  return count;
+}
+
+describe('per-service object cap with LFU eviction', () => {
+  test('four edge nodes filling at once never exceed the cap, and the hot set survives', async ({ redis, origin }) => {
+    const CAP = 40;
+    const service = newServiceId();
+    const setup = { serviceId: service, service: { cache: { maxObjects: CAP } }, hitFlushMs: 50 };
+    const nodes: TestEdge[] = [];
+    for (let i = 0; i < 4; i++) nodes.push(await startEdge(redis.url, origin.url, setup));
+    const client = redis.client();
+    const freq = indexKeys(service).freq;
+    let peak = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        peak = Math.max(peak, await client.zcard(freq), await countEntries(client, service));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    try {
+      const next = zipf(400, 42);
+      const workers = Array.from({ length: 8 }, async (_, w) => {
+        for (let i = 0; i < 150; i++) await (nodes[(w + i) % 4] as TestEdge).get(`/item/${next()}`);
+      });
+      await Promise.all(workers);
+      await new Promise((r) => setTimeout(r, 100)); // the last hit flushes
+      sampling = false;
+      await sampler;
+      expect(peak).toBeLessThanOrEqual(CAP);
+      expect(await client.zcard(freq)).toBeLessThanOrEqual(CAP);
+      const evictions = Number(await client.hget(`cf:{${service}}:stats`, 'evictions'));
+      expect(evictions).toBeGreaterThan(0);
+      // The hottest items (ranks 1-5 carry about a third of all requests) are still cached.
+      for (let rank = 1; rank <= 5; rank++) {
+        expect((await (nodes[0] as TestEdge).get(`/item/${rank}`)).headers['x-cache-status'], `rank ${rank}`).toBe(
+          'Hit',
+        );
+      }
+    } finally {
+      sampling = false;
+      for (const node of nodes) await node.close();
+    }
+  });
+
+  test('old hits fade: yesterday’s hot object leaves before today’s', async ({ redis }) => {
+    const client = new Redis(redis.url);
+    const store = new RedisStore(client);
+    const service = newServiceId();
+    const HALF_LIFE = 1000;
+    const t0 = Date.now();
+    const entry = (now: number): CachedEntry => ({
+      kind: 'entry',
+      meta: {
+        status: 200,
+        headers: [],
+        responseTime: now,
+        storedAt: now,
+        initialAgeSeconds: 0,
+        staleAt: now + 3_600_000,
+        deleteAt: now + 3_600_000,
+        varyNames: [],
+        url: 'x',
+      },
+      body: Buffer.from('x'),
+    });
+    const put = (key: string, now: number, maxObjects: number) =>
+      store.put(
+        { service, primaryKey: key, entryKey: key, entry: entry(now), maxObjects, lfuHalfLifeMs: HALF_LIFE },
+        now,
+      );
+    try {
+      await put('old-hot', t0, 2);
+      await store.touch(service, new Map([['old-hot', 1000]]), t0, HALF_LIFE); // ~2^10 worth of hits
+      await put('fresh-1', t0, 2);
+      await put('fresh-2', t0, 2); // same moment: the cold fresh-1 is evicted, not old-hot
+      expect(await store.get(service, 'old-hot', t0)).toBeDefined();
+      expect(await store.get(service, 'fresh-1', t0)).toBeUndefined();
+      // 20 half-lives later a single new hit outweighs a thousand old ones
+      const later = t0 + 20 * HALF_LIFE;
+      await store.touch(service, new Map([['fresh-2', 1]]), later, HALF_LIFE);
+      await put('new', later, 2);
+      expect(await store.get(service, 'old-hot', later)).toBeUndefined();
+      expect(await store.get(service, 'fresh-2', later)).toBeDefined();
+      expect(await store.get(service, 'new', later)).toBeDefined();
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('invalidation and Vary changes keep the indexes consistent', async ({ redis, origin }) => {
+    const edge = await startEdge(redis.url, origin.url);
+    try {
+      await edge.get('/a');
+      await edge.get('/b');
+      const client = redis.client();
+      const idx = indexKeys(edge.service);
+      expect(await client.zcard(idx.freq)).toBe(2);
+      await edge.get('/a', { method: 'DELETE' });
+      expect(await client.zcard(idx.freq)).toBe(1);
+      expect(await client.hlen(idx.owner)).toBe(1);
+      expect(await client.zcard(idx.expiry)).toBe(1);
+    } finally {
+      await edge.close();
+    }
+  });
+});
