@@ -1,0 +1,72 @@
+/** Redis's own memory limit: infra/redis.conf's policy, and a store filled well past maxmemory. */
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { indexKeys } from '../../../src/store/keys.js';
+import { RedisStore } from '../../../src/store/redis-store.js';
+import type { CachedEntry } from '../../../src/store/types.js';
+import { startTestRedis } from '../../helpers/redis.js';
+
+const entry = (now: number, bytes: number): CachedEntry => ({
+  kind: 'entry',
+  meta: {
+    status: 200,
+    headers: [],
+    responseTime: now,
+    storedAt: now,
+    initialAgeSeconds: 0,
+    staleAt: now + 3_600_000,
+    deleteAt: now + 3_600_000,
+    varyNames: [],
+    url: 'x',
+  },
+  body: Buffer.alloc(bytes, 'z'),
+});
+
+describe('Redis memory limits', () => {
+  it('runs with infra/redis.conf: volatile-lfu, nothing persisted', async () => {
+    const redis = await startTestRedis();
+    const client = new Redis(redis.url);
+    try {
+      expect(await client.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'volatile-lfu']);
+      expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'no']);
+    } finally {
+      client.disconnect();
+      await redis.stop();
+    }
+  });
+
+  it('filled well past maxmemory, writes keep succeeding and the indexes are never evicted', async () => {
+    const redis = await startTestRedis(['--maxmemory', '3mb']);
+    const client = new Redis(redis.url);
+    const store = new RedisStore(client, false);
+    const now = Date.now();
+    try {
+      for (let i = 0; i < 1500; i++) {
+        await store.put(
+          {
+            service: 'mem',
+            primaryKey: `p${i}`,
+            entryKey: `e${i}`,
+            entry: entry(now, 4096),
+            maxObjects: 50_000,
+            lfuHalfLifeMs: 86_400_000,
+          },
+          now,
+        );
+      }
+      // ~6 MB of bodies into 3 MB: Redis evicted entries on its own …
+      const alive = (await Promise.all(Array.from({ length: 1500 }, (_, i) => store.get('mem', `e${i}`, now)))).filter(
+        Boolean,
+      );
+      expect(alive.length).toBeGreaterThan(0);
+      expect(alive.length).toBeLessThan(1500);
+      // … but never the indexes (no TTL under volatile-lfu), so the cap's bookkeeping survives
+      expect(await client.zcard(indexKeys('mem').freq)).toBe(1500);
+      expect(await client.exists(indexKeys('mem').owner)).toBe(1);
+      expect(Number((await client.info('stats')).match(/evicted_keys:(\d+)/)?.[1])).toBeGreaterThan(0);
+    } finally {
+      client.disconnect();
+      await redis.stop();
+    }
+  });
+});
