@@ -143,10 +143,13 @@ function runPrimary(workers: number, store: ResolvedStore, log: Logger): Promise
   });
 }
 
-function createStore(target: string, config: Config): { store: CacheStore; ready: () => Promise<boolean> } {
+function createStore(
+  target: string,
+  config: Config,
+): { store: CacheStore; ready: () => Promise<boolean>; start: () => Promise<void> } {
   if (target === EMBEDDED) {
     const store = new MemoryStore({ maxBytes: 256 * 1024 * 1024 });
-    return { store, ready: async () => true };
+    return { store, ready: async () => true, start: async () => undefined };
   }
   const client = createRedisClient({ url: target, commandTimeoutMs: config.redis.commandTimeoutMs });
   const l1 = new MemoryStore({
@@ -155,7 +158,11 @@ function createStore(target: string, config: Config): { store: CacheStore; ready
     maxEntryBytes: config.l1.maxEntryBytes,
   });
   const store = new TieredStore(l1, new RedisStore(client));
-  return { store, ready: async () => (await client.ping()) === 'PONG' };
+  return {
+    store,
+    ready: async () => (await client.ping()) === 'PONG',
+    start: () => store.listenForPurges(client),
+  };
 }
 
 async function runWorker(options: ServeOptions, log: Logger): Promise<number> {
@@ -163,12 +170,13 @@ async function runWorker(options: ServeOptions, log: Logger): Promise<number> {
   // Workers connect to the store the primary resolved (REDIS_URL keeps any override visible).
   const config = loadOrExit(options.configFile);
   if (!config || !target) return 2;
-  const { store, ready } = createStore(target, config);
+  const { store, ready, start } = createStore(target, config);
   if (target !== EMBEDDED && !(await ready().catch(() => false))) {
     log.error({ redis: target }, 'Redis did not answer');
     await store.close();
     return 1;
   }
+  await start();
   const edge = buildEdge({ config, store, logger: log });
   const admin = buildAdmin({ storeReady: ready, storeKind: target === EMBEDDED ? 'embedded' : 'redis', logger: log });
   await edge.listen({ host: config.edge.listen.host, port: config.edge.listen.port });

@@ -45,3 +45,6 @@ export function indexKeys(service: string): { freq: string; expiry: string; owne
 export function statsKey(service: string): string {
   return `${servicePrefix(service)}stats`;
 }
+
+/** Pub/sub channel on which removals are announced, so every node drops its L1 copies at once. */
+export const PURGE_CHANNEL = 'cf:purge';

@@ -3,14 +3,28 @@
  * costs no I/O; a miss there costs one read of the shared store, whose answer the L1 then keeps
  * for at most its short lifetime.
  */
+import type { Redis } from 'ioredis';
 import type { MemoryStore } from './memory-store.js';
+import { PurgeBroadcast } from './purge-broadcast.js';
 import type { CachedRecord, CacheStore, EntryWrite, RateDecision, RateLimitStore, UncacheableMarker } from './types.js';
 
 export class TieredStore implements CacheStore, RateLimitStore {
+  private broadcast: PurgeBroadcast | undefined;
+
   constructor(
     readonly l1: MemoryStore,
     readonly shared: CacheStore & RateLimitStore,
   ) {}
+
+  /**
+   * Listens for removals announced by any node (over the shared store's Redis) and drops them from
+   * this node's L1; this node's own removals are announced too.
+   */
+  async listenForPurges(redis: Redis): Promise<void> {
+    this.broadcast = await PurgeBroadcast.start(redis, ({ service, entries }) => {
+      for (const hash of entries) this.l1.delete(service, hash);
+    });
+  }
 
   /** Counters live in the shared store only: every node must see every request. */
   hit(service: string, client: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
@@ -44,9 +58,11 @@ export class TieredStore implements CacheStore, RateLimitStore {
 
   async invalidate(service: string, primaryHash: string): Promise<string[]> {
     const removed = await this.shared.invalidate(service, primaryHash);
-    // This node's L1 forgets them now; other nodes' copies age out within the L1 lifetime.
+    // This node's L1 forgets them now, every other node when the announcement arrives (and at
+    // the latest when its L1 lifetime ends, should the message be lost).
     for (const hash of removed) this.l1.delete(service, hash);
     await this.l1.invalidate(service, primaryHash);
+    await this.broadcast?.announce({ service, entries: removed }).catch(() => undefined);
     return removed;
   }
 
@@ -55,6 +71,7 @@ export class TieredStore implements CacheStore, RateLimitStore {
   }
 
   async close(): Promise<void> {
+    await this.broadcast?.close();
     await Promise.all([this.l1.close(), this.shared.close()]);
   }
 }

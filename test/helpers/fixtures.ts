@@ -46,6 +46,8 @@ export interface EdgeSetup {
   /** Reuse a service id (a second edge node for the same service). */
   serviceId?: string;
   hitFlushMs?: number;
+  /** L1 lifetime (default 1 s). */
+  l1TtlMs?: number;
 }
 
 export function newServiceId(): string {
@@ -66,10 +68,13 @@ export async function startEdge(redisUrl: string, originUrl: string, setup: Edge
   );
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   const shared = new RedisStore(redis, false);
-  const store: CacheStore =
-    setup.l1 === false
-      ? shared
-      : new TieredStore(new MemoryStore({ maxBytes: 8 * 1024 * 1024, maxTtlMs: 1000 }), shared);
+  let store: CacheStore = shared;
+  if (setup.l1 !== false) {
+    const l1 = new MemoryStore({ maxBytes: 8 * 1024 * 1024, maxTtlMs: setup.l1TtlMs ?? 1000 });
+    const tiered = new TieredStore(l1, shared);
+    await tiered.listenForPurges(redis);
+    store = tiered;
+  }
   const lines = setup.logLines;
   const logger = lines
     ? pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) })
@@ -94,7 +99,8 @@ export async function startEdge(redisUrl: string, originUrl: string, setup: Edge
     get: (path, options = {}) => send(url, { ...options, path, headers: { host, ...options.headers } }),
     close: async () => {
       await app.close();
-      await redis.quit();
+      if (store instanceof TieredStore) await store.close(); // its purge subscription
+      await redis.quit().catch(() => undefined);
     },
   };
 }

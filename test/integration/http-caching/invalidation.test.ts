@@ -1,5 +1,5 @@
 import { describe, expect } from 'vitest';
-import { test } from '../../helpers/fixtures.js';
+import { startEdge, test } from '../../helpers/fixtures.js';
 
 describe('invalidation by unsafe methods (RFC 9111 §4.4)', () => {
   test.for(['POST', 'PUT', 'DELETE', 'PATCH'] as const)(
@@ -83,5 +83,35 @@ describe('targeted cache control (RFC 9213)', () => {
     const hit = await edge.get('/sc');
     expect(hit.headers['x-cache-status']).toBe('Hit');
     expect(hit.headers['surrogate-control']).toBeUndefined();
+  });
+});
+
+describe('other nodes’ L1 after an invalidation', () => {
+  test('every node drops its in-process copy at once (pub/sub), not after its L1 lifetime', async ({
+    redis,
+    origin,
+  }) => {
+    let version = 1;
+    origin.handle((req, res) => {
+      if (req.method !== 'GET') return void res.writeHead(204).end();
+      res.writeHead(200, { 'cache-control': 'max-age=600' });
+      res.end(`version ${version}`);
+    });
+    // A long L1 lifetime: only the broadcast can explain node B seeing the change.
+    const a = await startEdge(redis.url, origin.url, { l1TtlMs: 60_000 });
+    const b = await startEdge(redis.url, origin.url, { l1TtlMs: 60_000, serviceId: a.service });
+    try {
+      await a.get('/doc');
+      expect((await b.get('/doc')).text).toBe('version 1'); // now in B's L1
+      version = 2;
+      await a.get('/doc', { method: 'PUT', body: 'new' });
+      await new Promise((r) => setTimeout(r, 50)); // the announcement crosses Redis
+      const after = await b.get('/doc');
+      expect(after.text).toBe('version 2');
+      expect(after.headers['x-cache-status']).toBe('Miss');
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 });

@@ -1,0 +1,44 @@
+/**
+ * @module Removals announced to every edge node over Redis pub/sub, so each drops its L1 copies at
+ * once instead of serving them for up to `l1.ttlMs`. Pub/sub is fire-and-forget: a lost message
+ * only means a node's copy lives out its (short) L1 lifetime.
+ */
+import type { Redis } from 'ioredis';
+import { PURGE_CHANNEL } from './keys.js';
+
+export interface PurgeMessage {
+  service: string;
+  entries: string[];
+}
+
+export class PurgeBroadcast {
+  private constructor(
+    private readonly publisher: Redis,
+    private readonly subscriber: Redis,
+  ) {}
+
+  /** Subscribes a dedicated connection; `onPurge` runs for every announcement, this node's included. */
+  static async start(publisher: Redis, onPurge: (message: PurgeMessage) => void): Promise<PurgeBroadcast> {
+    const subscriber = publisher.duplicate();
+    subscriber.on('error', () => undefined); // reconnects by itself; the L1 lifetime bounds the gap
+    subscriber.on('message', (_channel: string, text: string) => {
+      try {
+        const message = JSON.parse(text) as PurgeMessage;
+        if (typeof message.service === 'string' && Array.isArray(message.entries)) onPurge(message);
+      } catch {
+        // not ours
+      }
+    });
+    await subscriber.subscribe(PURGE_CHANNEL);
+    return new PurgeBroadcast(publisher, subscriber);
+  }
+
+  async announce(message: PurgeMessage): Promise<void> {
+    if (message.entries.length === 0) return;
+    await this.publisher.publish(PURGE_CHANNEL, JSON.stringify(message));
+  }
+
+  async close(): Promise<void> {
+    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+  }
+}
