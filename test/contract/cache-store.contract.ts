@@ -4,28 +4,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CachedEntry, CacheStore } from '../../src/store/types.js';
+import type { CacheStore } from '../../src/store/types.js';
+import { makeEntry } from '../helpers/entries.js';
 
 const LIMITS = { maxObjects: 50_000, lfuHalfLifeMs: 86_400_000 };
 const NOW = 1_800_000_000_000;
 
-function entry(body: string, varyNames: string[] = [], deleteAt = NOW + 60_000): CachedEntry {
-  return {
-    kind: 'entry',
-    meta: {
-      status: 200,
-      headers: [['content-type', 'text/plain']],
-      responseTime: NOW,
-      storedAt: NOW,
-      initialAgeSeconds: 0,
-      staleAt: deleteAt,
-      deleteAt,
-      varyNames,
-      url: 'GET http://x/',
-    },
-    body: Buffer.from(body),
-  };
-}
+const entry = (body: string, varyNames: string[] = [], deleteAt = NOW + 60_000) =>
+  makeEntry(body, { now: NOW, deleteAt, varyNames });
 
 export function describeCacheStore(name: string, makeStore: () => Promise<CacheStore>, teardown?: () => Promise<void>) {
   describe(`CacheStore contract: ${name}`, () => {

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
 import { indexKeys } from '../../../src/store/keys.js';
 import { RedisStore } from '../../../src/store/redis-store.js';
-import type { CachedEntry } from '../../../src/store/types.js';
+import { makeEntry } from '../../helpers/entries.js';
 import { newServiceId, startEdge, type TestEdge, test } from '../../helpers/fixtures.js';
 
 /** Ranks 1..n with P(rank) ∝ 1/rank (Zipf, s = 1), from a seeded generator so runs repeat. */
@@ -84,24 +84,16 @@ describe('per-service object cap with LFU eviction', () => {
     const service = newServiceId();
     const HALF_LIFE = 1000;
     const t0 = Date.now();
-    const entry = (now: number): CachedEntry => ({
-      kind: 'entry',
-      meta: {
-        status: 200,
-        headers: [],
-        responseTime: now,
-        storedAt: now,
-        initialAgeSeconds: 0,
-        staleAt: now + 3_600_000,
-        deleteAt: now + 3_600_000,
-        varyNames: [],
-        url: 'x',
-      },
-      body: Buffer.from('x'),
-    });
     const put = (key: string, now: number, maxObjects: number) =>
       store.put(
-        { service, primaryKey: key, entryKey: key, entry: entry(now), maxObjects, lfuHalfLifeMs: HALF_LIFE },
+        {
+          service,
+          primaryKey: key,
+          entryKey: key,
+          entry: makeEntry('x', { now }),
+          maxObjects,
+          lfuHalfLifeMs: HALF_LIFE,
+        },
         now,
       );
     try {

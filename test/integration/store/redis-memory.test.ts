@@ -3,24 +3,8 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { indexKeys } from '../../../src/store/keys.js';
 import { RedisStore } from '../../../src/store/redis-store.js';
-import type { CachedEntry } from '../../../src/store/types.js';
+import { makeEntry } from '../../helpers/entries.js';
 import { startTestRedis } from '../../helpers/redis.js';
-
-const entry = (now: number, bytes: number): CachedEntry => ({
-  kind: 'entry',
-  meta: {
-    status: 200,
-    headers: [],
-    responseTime: now,
-    storedAt: now,
-    initialAgeSeconds: 0,
-    staleAt: now + 3_600_000,
-    deleteAt: now + 3_600_000,
-    varyNames: [],
-    url: 'x',
-  },
-  body: Buffer.alloc(bytes, 'z'),
-});
 
 describe('Redis memory limits', () => {
   it('runs with infra/redis.conf: volatile-lfu, nothing persisted', async () => {
@@ -47,7 +31,7 @@ describe('Redis memory limits', () => {
             service: 'mem',
             primaryKey: `p${i}`,
             entryKey: `e${i}`,
-            entry: entry(now, 4096),
+            entry: makeEntry(Buffer.alloc(4096, 'z'), { now }),
             maxObjects: 50_000,
             lfuHalfLifeMs: 86_400_000,
           },

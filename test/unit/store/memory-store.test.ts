@@ -1,26 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../../src/store/memory-store.js';
-import type { CachedEntry } from '../../../src/store/types.js';
+import { makeEntry } from '../../helpers/entries.js';
 
 const LIMITS = { maxObjects: 50_000, lfuHalfLifeMs: 86_400_000 };
 const NOW = 1_800_000_000_000;
-const entry = (bytes: number): CachedEntry => ({
-  kind: 'entry',
-  meta: {
-    status: 200,
-    headers: [],
-    responseTime: NOW,
-    storedAt: NOW,
-    initialAgeSeconds: 0,
-    staleAt: NOW + 60_000,
-    deleteAt: NOW + 60_000,
-    varyNames: [],
-    url: 'x',
-  },
-  body: Buffer.alloc(bytes),
-});
 const put = (store: MemoryStore, key: string, bytes: number, now = NOW) =>
-  store.put({ service: 's', primaryKey: key, entryKey: key, entry: entry(bytes), ...LIMITS }, now);
+  store.put(
+    {
+      service: 's',
+      primaryKey: key,
+      entryKey: key,
+      entry: makeEntry(Buffer.alloc(bytes), { now: NOW, deleteAt: NOW + 60_000 }),
+      ...LIMITS,
+    },
+    now,
+  );
 
 describe('MemoryStore bounds', () => {
   it('never holds more than its byte budget; the least recently used leave first', async () => {
