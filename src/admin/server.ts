@@ -1,20 +1,50 @@
 /**
- * @module The admin listener (loopback by default), apart from the data plane. For now it answers
- * health and readiness; the admin API (list, purge, stats) is built on this instance.
+ * @module The admin listener (loopback by default), apart from the data plane: health and
+ * readiness for load balancers, and the admin API under /v1 behind bearer tokens (operator tokens
+ * for every service, service tokens for one), answering JSON errors with stable codes.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import { z } from 'zod';
+import type { Config } from '../config/schema.js';
+import type { CacheStore } from '../store/types.js';
+import { compileCidrs, contains } from '../waap/cidr.js';
+import { type Caller, mayAccess, TokenAuthority } from './auth.js';
 
 export interface AdminOptions {
+  config: Config;
+  store: CacheStore;
   /** Checks the store answers; readiness fails while it does not. */
   storeReady: () => Promise<boolean>;
   storeKind: 'redis' | 'embedded';
   logger?: FastifyBaseLogger | boolean;
 }
 
+function fail(reply: FastifyReply, status: number, code: string, message: string) {
+  return reply.code(status).send({ error: { code, message } });
+}
+
+const serviceParams = z.strictObject({ service: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/) });
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller?: Caller;
+  }
+}
+
 export function buildAdmin(options: AdminOptions): FastifyInstance {
+  const { config, store } = options;
   const app = Fastify(
     typeof options.logger === 'object' ? { loggerInstance: options.logger } : { logger: options.logger ?? false },
   );
+  const allow = compileCidrs(config.admin.allow);
+  if (allow) {
+    app.addHook('onRequest', async (request, reply) => {
+      if (!contains(allow, request.socket.remoteAddress ?? '')) {
+        return fail(reply, 403, 'CF_ERR_ADMIN_FORBIDDEN', 'this address may not use the admin listener');
+      }
+    });
+  }
+
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const ready = await options.storeReady().catch(() => false);
@@ -22,5 +52,47 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
       .code(ready ? 200 : 503)
       .send({ status: ready ? 'ready' : 'store unavailable', store: options.storeKind });
   });
+
+  const authority = new TokenAuthority(config.admin.tokens);
+  const services = new Set(config.services.map((s) => s.id));
+
+  // The API lives in its own encapsulated scope, so its auth hook never reaches health checks.
+  app.register(
+    async (api) => {
+      api.addHook('onRequest', async (request, reply) => {
+        const caller = authority.identify(request.headers.authorization);
+        if (!caller) {
+          reply.header('www-authenticate', 'Bearer');
+          return fail(reply, 401, 'CF_ERR_ADMIN_UNAUTHENTICATED', 'a valid bearer token is required');
+        }
+        request.caller = caller;
+      });
+
+      api.get('/services/:service/stats', async (request, reply) => {
+        const params = serviceParams.safeParse(request.params);
+        if (!params.success || !services.has(params.data.service)) {
+          return fail(reply, 404, 'CF_ERR_ADMIN_UNKNOWN_SERVICE', 'no such service');
+        }
+        const { service } = params.data;
+        if (!mayAccess(request.caller as Caller, service)) {
+          return fail(reply, 403, 'CF_ERR_ADMIN_FORBIDDEN', `this token may not read service "${service}"`);
+        }
+        const stats = await store.readStats(service);
+        const hits = stats.hits ?? 0;
+        const misses = stats.misses ?? 0;
+        return {
+          service,
+          entries: stats.entries ?? 0,
+          hits,
+          misses,
+          bypasses: stats.bypasses ?? 0,
+          hitRatio: hits + misses === 0 ? 0 : hits / (hits + misses),
+          bytesFromCache: stats.bytesFromCache ?? 0,
+          evictions: stats.evictions ?? 0,
+        };
+      });
+    },
+    { prefix: '/v1' },
+  );
   return app;
 }

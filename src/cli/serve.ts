@@ -178,7 +178,13 @@ async function runWorker(options: ServeOptions, log: Logger): Promise<number> {
   }
   await start();
   const edge = buildEdge({ config, store, logger: log });
-  const admin = buildAdmin({ storeReady: ready, storeKind: target === EMBEDDED ? 'embedded' : 'redis', logger: log });
+  const admin = buildAdmin({
+    config,
+    store,
+    storeReady: ready,
+    storeKind: target === EMBEDDED ? 'embedded' : 'redis',
+    logger: log,
+  });
   await edge.listen({ host: config.edge.listen.host, port: config.edge.listen.port });
   await admin.listen({ host: config.admin.listen.host, port: config.admin.listen.port });
   log.info(

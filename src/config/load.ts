@@ -22,6 +22,12 @@ function applyEnvironment(raw: unknown, env: Environment): unknown {
   if (env.CACHEFRONT_EDGE_PORT) {
     set('edge', 'listen', { ...(config.edge?.listen as object), port: port(env.CACHEFRONT_EDGE_PORT) });
   }
+  if (env.CACHEFRONT_ADMIN_TOKEN) {
+    // An operator token from the environment, added to those in the file (secrets stay out of it).
+    const admin = (config.admin ?? {}) as { tokens?: { operator?: unknown[] } };
+    const tokens = admin.tokens ?? {};
+    set('admin', 'tokens', { ...tokens, operator: [...(tokens.operator ?? []), env.CACHEFRONT_ADMIN_TOKEN] });
+  }
   if (env.CACHEFRONT_ADMIN_PORT) {
     set('admin', 'listen', { ...(config.admin?.listen as object), port: port(env.CACHEFRONT_ADMIN_PORT) });
   }

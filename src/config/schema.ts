@@ -156,6 +156,8 @@ const waap = z
   })
   .prefault({});
 
+const adminToken = z.string().min(16, { error: 'admin tokens are at least 16 characters' });
+
 const serviceId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, {
   error: 'service ids are 1-63 lower-case letters, digits, "-" or "_" (they become part of Redis keys)',
 });
@@ -215,12 +217,34 @@ export const configSchema = z
         trustedProxies: z.array(cidr).default([]),
       })
       .prefault({}),
-    admin: z.strictObject({ listen: listen('127.0.0.1', 9091) }).prefault({}),
+    admin: z
+      .strictObject({
+        listen: listen('127.0.0.1', 9091),
+        /** Bearer tokens (at least 16 characters): operators reach every service, service tokens one. */
+        tokens: z
+          .strictObject({
+            operator: z.array(adminToken).default([]),
+            services: z.record(z.string(), z.array(adminToken)).default({}),
+          })
+          .prefault({}),
+        /** When non-empty, only these client blocks may reach the admin listener at all. */
+        allow: z.array(cidr).default([]),
+      })
+      .prefault({}),
     redis,
     l1,
     services: z.array(serviceSchema).min(1, { error: 'at least one service is needed' }),
   })
   .superRefine((config, ctx) => {
+    for (const service of Object.keys(config.admin.tokens.services)) {
+      if (!config.services.some((s) => s.id === service)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `no service "${service}" is configured`,
+          path: ['admin', 'tokens', 'services', service],
+        });
+      }
+    }
     const ids = new Map<string, number>();
     const hosts = new Map<string, string>();
     config.services.forEach((service, i) => {

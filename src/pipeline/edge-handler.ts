@@ -70,6 +70,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
 
   const headOnly = view.method === 'HEAD';
   const client: ClientRequest = { method: view.method, headers: view.headers };
+  const count = (field: string) => deps.hits?.count(view.service, field);
   const waiter: Waiter = { view, headOnly, earlyHints: (hints) => sendEarlyHints(res, hints) };
   const found = await lookup(view, deps.store, deps.varyMemo, deps.now()).catch((error: unknown) => {
     // A store that cannot answer must not take the site down: treat it as a miss and fetch.
@@ -84,6 +85,8 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     const use = evaluateUse(meta, directives, now);
     if (use.kind !== 'validate') {
       deps.hits?.record(view.service, found.entryKey);
+      deps.hits?.count(view.service, 'hits');
+      deps.hits?.count(view.service, 'bytesFromCache', found.entry.body.length);
       return deliverEntry(
         res,
         found.entry,
@@ -104,6 +107,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     const options = { stale: found.entry, unansweredOnly: use.reason === 'request' };
     const attachment = await deps.coalescer.join(waiter, found.entryKey, found.names, options);
     return deliverAttachment(res, attachment, () => deps.coalescer.alone(waiter, found.names, options), client, {
+      count,
       fwd: use.reason === 'stale' ? 'stale' : 'request',
       storedStatus: 'Refresh',
       key: key && found.readable,
@@ -118,6 +122,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     const options = { mayStore: found.reason !== 'too-large' };
     const attachment = await deps.coalescer.alone(waiter, found.names, options);
     return deliverAttachment(res, attachment, () => deps.coalescer.alone(waiter, found.names, options), client, {
+      count,
       fwd: 'miss',
       storedStatus: 'Miss',
       key,
@@ -127,6 +132,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
   }
   const attachment = await deps.coalescer.join(waiter, found.entryKey, found.names);
   return deliverAttachment(res, attachment, () => deps.coalescer.alone(waiter, found.names), client, {
+    count,
     fwd: found.varyMiss ? 'vary-miss' : 'uri-miss',
     storedStatus: 'Miss',
     key: key && found.readable,
@@ -135,6 +141,8 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
 }
 
 interface DeliveryNotes {
+  /** Adds to the service's shared stats (misses, bypasses). */
+  count: (field: string) => void;
   fwd: ForwardReason;
   /** X-Cache-Status when the response is being stored. */
   storedStatus: XCacheStatus;
@@ -164,6 +172,7 @@ async function deliverAttachment(
     });
   }
   const { head, headers, body, collapsed } = settled;
+  notes.count(head.storing ? 'misses' : 'bypasses');
   deliverStream(
     res,
     head.status,
@@ -196,6 +205,7 @@ async function pass(
 ): Promise<void> {
   const key = view.service.key.exposeKeyHeader ? view.primary.readable : undefined;
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  deps.hits?.count(view.service, 'bypasses');
   const limit = deps.maxBodyBytes ?? Number.POSITIVE_INFINITY;
   if (Number(req.headers['content-length'] ?? 0) > limit) {
     // Refused before reading a byte of it; the connection closes rather than drain the body.

@@ -1,7 +1,7 @@
 /**
- * @module Hits counted on this node (L1 and Redis hits alike) and added to each entry's decaying
- * frequency about once a second, in one script call per service — so LFU eviction knows what is
- * hot without a Redis write on the hit path.
+ * @module What each node tallies and sends to Redis about once a second, never on the request path:
+ * hits per entry (added to the decaying frequency LFU eviction orders by) and each service's
+ * outcome counters (hits, misses, bypasses, bytes served from cache) for the shared stats.
  */
 import type { ServiceConfig } from '../config/schema.js';
 import type { CacheStore } from '../store/types.js';
@@ -9,6 +9,8 @@ import type { CacheStore } from '../store/types.js';
 interface Pending {
   halfLifeMs: number;
   hits: Map<string, number>;
+  /** Outcome counters for the service's shared stats (hits, misses, bypasses, bytes…). */
+  counters: Map<string, number>;
 }
 
 /** Beyond this many distinct entries between flushes, further ones wait for the next flush. */
@@ -29,12 +31,23 @@ export class HitCounter {
     this.timer.unref();
   }
 
-  record(service: ServiceConfig, entryHash: string): void {
-    let forService = this.pending.get(service.id);
-    if (!forService) {
-      forService = { halfLifeMs: service.cache.lfuHalfLifeMs, hits: new Map() };
-      this.pending.set(service.id, forService);
+  private forService(service: ServiceConfig): Pending {
+    let pending = this.pending.get(service.id);
+    if (!pending) {
+      pending = { halfLifeMs: service.cache.lfuHalfLifeMs, hits: new Map(), counters: new Map() };
+      this.pending.set(service.id, pending);
     }
+    return pending;
+  }
+
+  /** Adds to one of the service's shared counters. */
+  count(service: ServiceConfig, field: string, n = 1): void {
+    const { counters } = this.forService(service);
+    counters.set(field, (counters.get(field) ?? 0) + n);
+  }
+
+  record(service: ServiceConfig, entryHash: string): void {
+    const forService = this.forService(service);
     const count = forService.hits.get(entryHash);
     if (count !== undefined) forService.hits.set(entryHash, count + 1);
     else if (this.size < MAX_PENDING) {
@@ -51,9 +64,10 @@ export class HitCounter {
     this.size = 0;
     const now = this.now();
     await Promise.all(
-      [...batch].map(([service, { halfLifeMs, hits }]) =>
+      [...batch].flatMap(([service, { halfLifeMs, hits, counters }]) => [
         this.store.touch(service, hits, now, halfLifeMs).catch(this.onError),
-      ),
+        this.store.addStats(service, counters).catch(this.onError),
+      ]),
     );
   }
 

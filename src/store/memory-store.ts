@@ -135,6 +135,24 @@ export class MemoryStore implements CacheStore, RateLimitStore {
    */
   async touch(): Promise<void> {}
 
+  private readonly stats = new Map<string, Map<string, number>>();
+
+  async addStats(service: string, counters: ReadonlyMap<string, number>): Promise<void> {
+    let mine = this.stats.get(service);
+    if (!mine) {
+      mine = new Map();
+      this.stats.set(service, mine);
+    }
+    for (const [field, n] of counters) mine.set(field, (mine.get(field) ?? 0) + n);
+  }
+
+  async readStats(service: string): Promise<Record<string, number>> {
+    let entries = 0;
+    const prefix = `${service}\n`;
+    for (const [id, slot] of this.slots) if (id.startsWith(prefix) && slot.record.kind === 'entry') entries++;
+    return { entries, ...Object.fromEntries(this.stats.get(service) ?? []) };
+  }
+
   /** The same two-window estimate as lua/rateLimit-2.lua, for the embedded store's single node. */
   async hit(service: string, client: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
     const window = Math.floor(now / windowMs);

@@ -83,6 +83,24 @@ export class RedisStore implements CacheStore, RateLimitStore {
     return removed as string[];
   }
 
+  async addStats(service: string, counters: ReadonlyMap<string, number>): Promise<void> {
+    if (counters.size === 0) return;
+    // One key: a pipeline of HINCRBY is enough (and is one round trip).
+    const pipeline = this.client.pipeline();
+    for (const [field, n] of counters) pipeline.hincrby(statsKey(service), field, n);
+    await pipeline.exec();
+  }
+
+  async readStats(service: string): Promise<Record<string, number>> {
+    const [fields, entries] = await Promise.all([
+      this.client.hgetall(statsKey(service)),
+      this.client.zcard(indexKeys(service).freq),
+    ]);
+    const stats: Record<string, number> = { entries };
+    for (const [field, value] of Object.entries(fields)) stats[field] = Number(value);
+    return stats;
+  }
+
   async touch(service: string, hits: ReadonlyMap<string, number>, now: number, lfuHalfLifeMs: number): Promise<void> {
     if (hits.size === 0) return;
     const args: (string | number)[] = [hitScore(now, lfuHalfLifeMs)];

@@ -66,6 +66,14 @@ export class TieredStore implements CacheStore, RateLimitStore {
     return removed;
   }
 
+  addStats(service: string, counters: ReadonlyMap<string, number>): Promise<void> {
+    return this.shared.addStats(service, counters);
+  }
+
+  readStats(service: string): Promise<Record<string, number>> {
+    return this.shared.readStats(service);
+  }
+
   touch(service: string, hits: ReadonlyMap<string, number>, now: number, lfuHalfLifeMs: number): Promise<void> {
     return this.shared.touch(service, hits, now, lfuHalfLifeMs);
   }

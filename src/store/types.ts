@@ -66,6 +66,10 @@ export interface CacheStore {
    * Returns the entry hashes removed.
    */
   invalidate(service: string, primaryKey: string): Promise<string[]>;
+  /** Adds counters tallied on this node to the service's shared stats. */
+  addStats(service: string, counters: ReadonlyMap<string, number>): Promise<void>;
+  /** The service's shared counters, plus `entries` (objects stored now). */
+  readStats(service: string): Promise<Record<string, number>>;
   /** Adds hits counted on this node to the entries' decaying frequency (LFU eviction order). */
   touch(service: string, hits: ReadonlyMap<string, number>, now: number, lfuHalfLifeMs: number): Promise<void>;
   close(): Promise<void>;

@@ -1,0 +1,87 @@
+/** The admin API's door: bearer tokens per scope, and the shared per-service stats behind it. */
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { describe, expect } from 'vitest';
+import { buildAdmin } from '../../../src/admin/server.js';
+import { buildEdge } from '../../../src/app.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { MemoryStore } from '../../../src/store/memory-store.js';
+import { RedisStore } from '../../../src/store/redis-store.js';
+import { TieredStore } from '../../../src/store/tiered-store.js';
+import { newServiceId, test } from '../../helpers/fixtures.js';
+import { send } from '../../helpers/http.js';
+
+const OPERATOR = 'operator-token-0123456789';
+const SHOP_TOKEN = 'shop-token-0123456789abc';
+const BLOG_TOKEN = 'blog-token-0123456789abc';
+
+describe('admin API: tokens and stats', () => {
+  test('scoped bearer tokens guard the stats, which every node adds to', async ({ redis, origin }) => {
+    const shop = newServiceId();
+    const blog = newServiceId();
+    const config = parseConfig(
+      {
+        admin: { tokens: { operator: [OPERATOR], services: { [shop]: [SHOP_TOKEN], [blog]: [BLOG_TOKEN] } } },
+        services: [
+          { id: shop, hosts: [`${shop}.test`], origin: { url: origin.url } },
+          { id: blog, hosts: [`${blog}.test`], origin: { url: origin.url } },
+        ],
+      },
+      'test',
+      {},
+    );
+    const client = new Redis(redis.url);
+    const store = new TieredStore(
+      new MemoryStore({ maxBytes: 1 << 20, maxTtlMs: 1000 }),
+      new RedisStore(client, false),
+    );
+    const edge = buildEdge({ config, store, hitFlushMs: 20 });
+    const admin = buildAdmin({ config, store, storeReady: async () => true, storeKind: 'redis' });
+    await edge.listen({ port: 0, host: '127.0.0.1' });
+    await admin.listen({ port: 0, host: '127.0.0.1' });
+    const edgeUrl = `http://127.0.0.1:${(edge.server.address() as AddressInfo).port}`;
+    const adminUrl = `http://127.0.0.1:${(admin.server.address() as AddressInfo).port}`;
+    const stats = (service: string, token?: string) =>
+      send(adminUrl, {
+        path: `/v1/services/${service}/stats`,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      });
+    try {
+      for (const path of ['/a', '/a', '/a', '/b', '/b'])
+        await send(edgeUrl, { path, headers: { host: `${shop}.test` } });
+      await send(edgeUrl, { path: '/x', method: 'POST', body: 'x', headers: { host: `${shop}.test` } });
+      await new Promise((r) => setTimeout(r, 100)); // the tallies reach Redis
+
+      const res = await stats(shop, OPERATOR);
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.text)).toEqual({
+        service: shop,
+        entries: 2,
+        hits: 3,
+        misses: 2,
+        bypasses: 1,
+        hitRatio: 0.6,
+        bytesFromCache: 3 * 'origin says hello to /a'.length,
+        evictions: 0,
+      });
+      expect((await stats(shop, SHOP_TOKEN)).status).toBe(200);
+
+      const anonymous = await stats(shop);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers['www-authenticate']).toBe('Bearer');
+      expect(JSON.parse(anonymous.text).error.code).toBe('CF_ERR_ADMIN_UNAUTHENTICATED');
+      expect((await stats(shop, 'not-a-token-at-all-000')).status).toBe(401);
+      const crossed = await stats(shop, BLOG_TOKEN); // another service's token
+      expect(crossed.status).toBe(403);
+      expect(JSON.parse(crossed.text).error.code).toBe('CF_ERR_ADMIN_FORBIDDEN');
+      expect((await stats('nope', OPERATOR)).status).toBe(404);
+      // health checks need no token
+      expect((await send(adminUrl, { path: '/healthz' })).status).toBe(200);
+    } finally {
+      await edge.close();
+      await admin.close();
+      await store.close();
+      client.disconnect();
+    }
+  });
+});
