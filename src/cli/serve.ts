@@ -31,6 +31,7 @@ Environment:
   REDIS_URL               overrides redis.url
   CACHEFRONT_EDGE_PORT    overrides edge.listen.port
   CACHEFRONT_ADMIN_PORT   overrides admin.listen.port
+  CACHEFRONT_ADMIN_TOKEN  adds an operator token for the admin API
   LOG_LEVEL               pino log level (default info)
 `;
 
