@@ -6,9 +6,12 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
+import { serviceRuntimes } from '../pipeline/service-runtime.js';
+import { ServiceRegistry } from '../services/registry.js';
 import type { CacheStore } from '../store/types.js';
 import { compileCidrs, contains } from '../waap/cidr.js';
 import { type Caller, mayAccess, TokenAuthority } from './auth.js';
+import { explain } from './explain.js';
 
 export interface AdminOptions {
   config: Config;
@@ -24,6 +27,11 @@ function fail(reply: FastifyReply, status: number, code: string, message: string
 }
 
 const serviceParams = z.strictObject({ service: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/) });
+
+const explainBody = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'url must be an absolute http:// or https:// URL' }),
+  headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/), z.string().max(8192)).default({}),
+});
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -55,6 +63,8 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
 
   const authority = new TokenAuthority(config.admin.tokens);
   const services = new Set(config.services.map((s) => s.id));
+  const registry = ServiceRegistry.fromConfig(config);
+  const runtimeFor = serviceRuntimes(config.services);
 
   // The API lives in its own encapsulated scope, so its auth hook never reaches health checks.
   app.register(
@@ -66,6 +76,19 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
           return fail(reply, 401, 'CF_ERR_ADMIN_UNAUTHENTICATED', 'a valid bearer token is required');
         }
         request.caller = caller;
+      });
+
+      api.post('/explain', async (request, reply) => {
+        const input = explainBody.safeParse(request.body);
+        if (!input.success) {
+          return fail(reply, 400, 'CF_ERR_ADMIN_BAD_INPUT', z.prettifyError(input.error));
+        }
+        const explained = await explain(input.data, { services: registry, runtimeFor, store, now: Date.now });
+        if (!explained.ok) return fail(reply, 404, explained.error.code, explained.error.message);
+        if (!mayAccess(request.caller as Caller, explained.service)) {
+          return fail(reply, 403, 'CF_ERR_ADMIN_FORBIDDEN', `this token may not read service "${explained.service}"`);
+        }
+        return explained.result;
       });
 
       api.get('/services/:service/stats', async (request, reply) => {

@@ -15,7 +15,7 @@ const OPERATOR = 'operator-token-0123456789';
 const SHOP_TOKEN = 'shop-token-0123456789abc';
 const BLOG_TOKEN = 'blog-token-0123456789abc';
 
-describe('admin API: tokens and stats', () => {
+describe('admin API: tokens, stats and explain', () => {
   test('scoped bearer tokens guard the stats, which every node adds to', async ({ redis, origin }) => {
     const shop = newServiceId();
     const blog = newServiceId();
@@ -77,6 +77,31 @@ describe('admin API: tokens and stats', () => {
       expect((await stats('nope', OPERATOR)).status).toBe(404);
       // health checks need no token
       expect((await send(adminUrl, { path: '/healthz' })).status).toBe(200);
+
+      // explain: the key, the variant and the entry, without contacting the origin
+      const before = origin.requests.length;
+      const explain = (body: unknown, token = OPERATOR) =>
+        send(adminUrl, {
+          path: '/v1/explain',
+          method: 'POST',
+          body: JSON.stringify(body),
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        });
+      const known = await explain({ url: `http://${shop}.test/a?utm_source=x`, headers: { 'User-Agent': 'curl' } });
+      expect(known.status).toBe(200);
+      const explained = JSON.parse(known.text);
+      expect(explained.service).toBe(shop);
+      expect(explained.key.readable).toBe(`GET http://${shop}.test/a`);
+      expect(explained.originTarget).toBe('/a');
+      expect(explained.entry).toMatchObject({ status: 200, fresh: true, bytes: 'origin says hello to /a'.length });
+      const missing = JSON.parse((await explain({ url: `http://${shop}.test/never` })).text);
+      expect(missing.entry).toBeNull();
+      expect(origin.requests.length).toBe(before);
+      expect((await explain({ url: `http://${shop}.test/a` }, BLOG_TOKEN)).status).toBe(403);
+      expect((await explain({ url: 'http://unknown.example/' })).status).toBe(404);
+      const bad = await explain({ url: 'not a url' });
+      expect(bad.status).toBe(400);
+      expect(JSON.parse(bad.text).error.code).toBe('CF_ERR_ADMIN_BAD_INPUT');
     } finally {
       await edge.close();
       await admin.close();

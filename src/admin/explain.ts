@@ -1,0 +1,78 @@
+/**
+ * @module Explain: what the edge would do with a request — the service, the normalised key, the
+ * variant, whether an entry is stored and how fresh it is — computed by the very functions the
+ * request path uses (recv, lookup), and never contacting the origin.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { CachefrontError } from '../errors.js';
+import { varyValues } from '../key/vary.js';
+import { lookup, VaryMemo } from '../pipeline/lookup.js';
+import { type RecvDeps, recv } from '../pipeline/recv.js';
+import { currentAge } from '../policy/freshness.js';
+import type { CacheStore } from '../store/types.js';
+
+export interface ExplainInput {
+  /** Absolute URL as a client would request it: scheme, host, path, query. */
+  url: string;
+  /** Request headers (names in any case), as the client would send them. */
+  headers: Record<string, string>;
+}
+
+export type Explanation =
+  | { ok: false; error: CachefrontError }
+  | { ok: true; service: string; result: Record<string, unknown> };
+
+export async function explain(
+  input: ExplainInput,
+  deps: RecvDeps & { store: CacheStore; now: () => number },
+): Promise<Explanation> {
+  const url = new URL(input.url);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(input.headers)) headers[name.toLowerCase()] = value;
+  headers.host = url.host;
+  // The shape recv reads from a real request: target, headers, and whether the socket is TLS.
+  const request = {
+    method: 'GET',
+    url: `${url.pathname}${url.search}`,
+    headers,
+    rawHeaders: [],
+    socket: { encrypted: url.protocol === 'https:', remoteAddress: '127.0.0.1' },
+  } as unknown as IncomingMessage;
+  const received = recv(request, { services: deps.services, runtimeFor: deps.runtimeFor });
+  if (!received.ok) return { ok: false, error: received.error };
+  const { view } = received;
+  const now = deps.now();
+  const found = await lookup(view, deps.store, new VaryMemo(), now);
+  const names = found.names;
+  const result: Record<string, unknown> = {
+    service: view.service.id,
+    key: { readable: view.primary.readable, hash: view.primary.hash },
+    originTarget: `${view.target.path}${view.target.query ? `?${view.target.query}` : ''}`,
+    variant: {
+      varyNames: names,
+      values: Object.fromEntries(
+        names.map((n, i) => [n, varyValues(names, view.headers, view.runtime.vary)[i] ?? null]),
+      ),
+      entryKey: found.entryKey,
+    },
+  };
+  if (found.kind === 'hit') {
+    const { meta, body } = found.entry;
+    result.entry = {
+      status: meta.status,
+      bytes: body.length,
+      storedAt: new Date(meta.storedAt).toISOString(),
+      fresh: now < meta.staleAt,
+      ageSeconds: currentAge(meta.initialAgeSeconds, meta.responseTime, now),
+      ttlSeconds: Math.trunc((meta.staleAt - now) / 1000),
+      staleAt: new Date(meta.staleAt).toISOString(),
+      deleteAt: new Date(meta.deleteAt).toISOString(),
+    };
+  } else if (found.kind === 'uncacheable') {
+    result.entry = null;
+    result.uncacheable = { reason: found.reason };
+  } else {
+    result.entry = null;
+  }
+  return { ok: true, service: view.service.id, result };
+}
