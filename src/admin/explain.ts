@@ -22,15 +22,15 @@ export type Explanation =
   | { ok: false; error: CachefrontError }
   | { ok: true; service: string; result: Record<string, unknown> };
 
-export async function explain(
-  input: ExplainInput,
-  deps: RecvDeps & { store: CacheStore; now: () => number },
-): Promise<Explanation> {
+/**
+ * The edge's view of a request described by URL and headers: the shape recv reads from a real
+ * request (target, headers, whether the socket is TLS), built without one.
+ */
+export function viewOf(input: ExplainInput, deps: RecvDeps) {
   const url = new URL(input.url);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(input.headers)) headers[name.toLowerCase()] = value;
   headers.host = url.host;
-  // The shape recv reads from a real request: target, headers, and whether the socket is TLS.
   const request = {
     method: 'GET',
     url: `${url.pathname}${url.search}`,
@@ -38,7 +38,14 @@ export async function explain(
     rawHeaders: [],
     socket: { encrypted: url.protocol === 'https:', remoteAddress: '127.0.0.1' },
   } as unknown as IncomingMessage;
-  const received = recv(request, { services: deps.services, runtimeFor: deps.runtimeFor });
+  return recv(request, { services: deps.services, runtimeFor: deps.runtimeFor });
+}
+
+export async function explain(
+  input: ExplainInput,
+  deps: RecvDeps & { store: CacheStore; now: () => number },
+): Promise<Explanation> {
+  const received = viewOf(input, deps);
   if (!received.ok) return { ok: false, error: received.error };
   const { view } = received;
   const now = deps.now();

@@ -11,7 +11,7 @@ import { ServiceRegistry } from '../services/registry.js';
 import type { CacheStore } from '../store/types.js';
 import { compileCidrs, contains } from '../waap/cidr.js';
 import { type Caller, mayAccess, TokenAuthority } from './auth.js';
-import { explain } from './explain.js';
+import { explain, viewOf } from './explain.js';
 
 export interface AdminOptions {
   config: Config;
@@ -27,6 +27,10 @@ function fail(reply: FastifyReply, status: number, code: string, message: string
 }
 
 const serviceParams = z.strictObject({ service: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/) });
+
+const purgeBody = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'url must be an absolute http:// or https:// URL' }),
+});
 
 const explainBody = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'url must be an absolute http:// or https:// URL' }),
@@ -91,6 +95,33 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
         return explained.result;
       });
 
+      // Purge one URL, every variant of it, on every node (L1 copies via the purge announcement).
+      api.post('/purge', async (request, reply) => {
+        const input = purgeBody.safeParse(request.body);
+        if (!input.success) return fail(reply, 400, 'CF_ERR_ADMIN_BAD_INPUT', z.prettifyError(input.error));
+        const received = viewOf({ url: input.data.url, headers: {} }, { services: registry, runtimeFor });
+        if (!received.ok) return fail(reply, 404, received.error.code, received.error.message);
+        const { view } = received;
+        const caller = request.caller as Caller;
+        if (!mayAccess(caller, view.service.id)) {
+          return fail(reply, 403, 'CF_ERR_ADMIN_FORBIDDEN', `this token may not purge service "${view.service.id}"`);
+        }
+        const removed = await store.invalidate(view.service.id, view.primary.hash);
+        await store.addStats(view.service.id, new Map([['purges', removed.length]]));
+        // Audit: who (never the token), what, how many.
+        request.log.info(
+          {
+            audit: 'purge',
+            caller: caller.kind === 'operator' ? 'operator' : `service:${caller.service}`,
+            service: view.service.id,
+            url: view.primary.readable,
+            purged: removed.length,
+          },
+          'purge',
+        );
+        return { service: view.service.id, url: view.primary.readable, purged: removed.length };
+      });
+
       api.get('/services/:service/stats', async (request, reply) => {
         const params = serviceParams.safeParse(request.params);
         if (!params.success || !services.has(params.data.service)) {
@@ -112,6 +143,7 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
           hitRatio: hits + misses === 0 ? 0 : hits / (hits + misses),
           bytesFromCache: stats.bytesFromCache ?? 0,
           evictions: stats.evictions ?? 0,
+          purges: stats.purges ?? 0,
         };
       });
     },

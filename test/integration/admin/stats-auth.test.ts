@@ -63,6 +63,7 @@ describe('admin API: tokens, stats and explain', () => {
         hitRatio: 0.6,
         bytesFromCache: 3 * 'origin says hello to /a'.length,
         evictions: 0,
+        purges: 0,
       });
       expect((await stats(shop, SHOP_TOKEN)).status).toBe(200);
 
@@ -102,6 +103,25 @@ describe('admin API: tokens, stats and explain', () => {
       const bad = await explain({ url: 'not a url' });
       expect(bad.status).toBe(400);
       expect(JSON.parse(bad.text).error.code).toBe('CF_ERR_ADMIN_BAD_INPUT');
+
+      // purge one URL: all its variants, on every node; a service token for another service may not
+      const purge = (url: string, token = OPERATOR) =>
+        send(adminUrl, {
+          path: '/v1/purge',
+          method: 'POST',
+          body: JSON.stringify({ url }),
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        });
+      expect((await purge(`http://${shop}.test/a`, BLOG_TOKEN)).status).toBe(403);
+      const purged = await purge(`http://${shop}.test/a?utm_source=mail`, SHOP_TOKEN);
+      expect(purged.status).toBe(200);
+      expect(JSON.parse(purged.text)).toEqual({ service: shop, url: `GET http://${shop}.test/a`, purged: 1 });
+      const after = await send(edgeUrl, { path: '/a', headers: { host: `${shop}.test` } });
+      expect(after.headers['x-cache-status']).toBe('Miss'); // not even this node's L1 kept it
+      expect((await send(edgeUrl, { path: '/b', headers: { host: `${shop}.test` } })).headers['x-cache-status']).toBe(
+        'Hit',
+      );
+      expect(JSON.parse((await stats(shop, OPERATOR)).text).purges).toBe(1);
     } finally {
       await edge.close();
       await admin.close();
