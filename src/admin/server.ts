@@ -30,6 +30,8 @@ const serviceParams = z.strictObject({ service: z.string().regex(/^[a-z0-9][a-z0
 
 const purgeBody = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'url must be an absolute http:// or https:// URL' }),
+  /** Count what would be purged, delete nothing. */
+  dryRun: z.boolean().default(false),
 });
 
 const explainBody = z.strictObject({
@@ -105,6 +107,10 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
         const caller = request.caller as Caller;
         if (!mayAccess(caller, view.service.id)) {
           return fail(reply, 403, 'CF_ERR_ADMIN_FORBIDDEN', `this token may not purge service "${view.service.id}"`);
+        }
+        if (input.data.dryRun) {
+          const stored = await store.variantsOf(view.service.id, view.primary.hash);
+          return { service: view.service.id, url: view.primary.readable, purged: stored.length, dryRun: true };
         }
         const removed = await store.invalidate(view.service.id, view.primary.hash);
         await store.addStats(view.service.id, new Map([['purges', removed.length]]));

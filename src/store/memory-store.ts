@@ -172,6 +172,10 @@ export class MemoryStore implements CacheStore, RateLimitStore {
     return { allowed: true, retryAfterMs: 0 };
   }
 
+  async variantsOf(service: string, primaryHash: string): Promise<string[]> {
+    return [...(this.vary.get(`${service}\n${primaryHash}`)?.variants ?? [])];
+  }
+
   /** Drops one record (used when a purge or a newer write makes it wrong). */
   delete(service: string, entryHash: string): void {
     const id = `${service}\n${entryHash}`;

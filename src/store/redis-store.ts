@@ -101,6 +101,10 @@ export class RedisStore implements CacheStore, RateLimitStore {
     return stats;
   }
 
+  variantsOf(service: string, primaryHash: string): Promise<string[]> {
+    return this.client.smembers(variantsKey(service, primaryHash));
+  }
+
   async touch(service: string, hits: ReadonlyMap<string, number>, now: number, lfuHalfLifeMs: number): Promise<void> {
     if (hits.size === 0) return;
     const args: (string | number)[] = [hitScore(now, lfuHalfLifeMs)];

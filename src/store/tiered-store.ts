@@ -66,6 +66,10 @@ export class TieredStore implements CacheStore, RateLimitStore {
     return removed;
   }
 
+  variantsOf(service: string, primaryHash: string): Promise<string[]> {
+    return this.shared.variantsOf(service, primaryHash);
+  }
+
   addStats(service: string, counters: ReadonlyMap<string, number>): Promise<void> {
     return this.shared.addStats(service, counters);
   }

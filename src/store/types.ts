@@ -66,6 +66,8 @@ export interface CacheStore {
    * Returns the entry hashes removed.
    */
   invalidate(service: string, primaryKey: string): Promise<string[]>;
+  /** The entry hashes stored under a URL (what invalidating it would remove). */
+  variantsOf(service: string, primaryKey: string): Promise<string[]>;
   /** Adds counters tallied on this node to the service's shared stats. */
   addStats(service: string, counters: ReadonlyMap<string, number>): Promise<void>;
   /** The service's shared counters, plus `entries` (objects stored now). */

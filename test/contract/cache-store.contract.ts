@@ -123,6 +123,7 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
         NOW,
       );
       await store.put({ service: s, primaryKey: 'q', entryKey: 'q', entry: entry('other url'), ...LIMITS }, NOW);
+      expect((await store.variantsOf(s, 'p')).sort()).toEqual(['d', 'm']);
       expect((await store.invalidate(s, 'p')).sort()).toEqual(['d', 'm']);
       expect(await store.get(s, 'm', NOW)).toBeUndefined();
       expect(await store.get(s, 'd', NOW)).toBeUndefined();

@@ -105,14 +105,24 @@ describe('admin API: tokens, stats and explain', () => {
       expect(JSON.parse(bad.text).error.code).toBe('CF_ERR_ADMIN_BAD_INPUT');
 
       // purge one URL: all its variants, on every node; a service token for another service may not
-      const purge = (url: string, token = OPERATOR) =>
+      const purge = (url: string, token = OPERATOR, dryRun = false) =>
         send(adminUrl, {
           path: '/v1/purge',
           method: 'POST',
-          body: JSON.stringify({ url }),
+          body: JSON.stringify({ url, dryRun }),
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         });
       expect((await purge(`http://${shop}.test/a`, BLOG_TOKEN)).status).toBe(403);
+      const dry = await purge(`http://${shop}.test/a`, OPERATOR, true);
+      expect(JSON.parse(dry.text)).toEqual({
+        service: shop,
+        url: `GET http://${shop}.test/a`,
+        purged: 1,
+        dryRun: true,
+      });
+      expect((await send(edgeUrl, { path: '/a', headers: { host: `${shop}.test` } })).headers['x-cache-status']).toBe(
+        'Hit',
+      );
       const purged = await purge(`http://${shop}.test/a?utm_source=mail`, SHOP_TOKEN);
       expect(purged.status).toBe(200);
       expect(JSON.parse(purged.text)).toEqual({ service: shop, url: `GET http://${shop}.test/a`, purged: 1 });
