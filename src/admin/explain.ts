@@ -51,15 +51,14 @@ export async function explain(
   const now = deps.now();
   const found = await lookup(view, deps.store, new VaryMemo(), now);
   const names = found.names;
+  const values = varyValues(names, view.headers, view.runtime.vary);
   const result: Record<string, unknown> = {
     service: view.service.id,
     key: { readable: view.primary.readable, hash: view.primary.hash },
     originTarget: `${view.target.path}${view.target.query ? `?${view.target.query}` : ''}`,
     variant: {
       varyNames: names,
-      values: Object.fromEntries(
-        names.map((n, i) => [n, varyValues(names, view.headers, view.runtime.vary)[i] ?? null]),
-      ),
+      values: Object.fromEntries(names.map((n, i) => [n, values[i] ?? null])),
       entryKey: found.entryKey,
     },
   };

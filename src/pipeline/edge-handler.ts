@@ -84,9 +84,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     const { meta } = found.entry;
     const use = evaluateUse(meta, directives, now);
     if (use.kind !== 'validate') {
-      deps.hits?.record(view.service, found.entryKey);
-      deps.hits?.count(view.service, 'hits');
-      deps.hits?.count(view.service, 'bytesFromCache', found.entry.body.length);
+      deps.hits?.hit(view.service, found.entryKey, found.entry.body.length);
       return deliverEntry(
         res,
         found.entry,

@@ -46,7 +46,15 @@ export class HitCounter {
     counters.set(field, (counters.get(field) ?? 0) + n);
   }
 
-  record(service: ServiceConfig, entryHash: string): void {
+  /** A hit: one more for the entry's frequency, and for the service's hit and byte counters. */
+  hit(service: ServiceConfig, entryHash: string, bytes: number): void {
+    const { counters } = this.forService(service);
+    counters.set('hits', (counters.get('hits') ?? 0) + 1);
+    counters.set('bytesFromCache', (counters.get('bytesFromCache') ?? 0) + bytes);
+    this.record(service, entryHash);
+  }
+
+  private record(service: ServiceConfig, entryHash: string): void {
     const forService = this.forService(service);
     const count = forService.hits.get(entryHash);
     if (count !== undefined) forService.hits.set(entryHash, count + 1);

@@ -70,10 +70,6 @@ export function deltaSeconds(directives: Directives, name: string): number | und
   return Math.min(Number(value), MAX_DELTA_SECONDS);
 }
 
-export function has(directives: Directives, name: string): boolean {
-  return directives.has(name);
-}
-
 /** RFC 9213 targeted fields the edge obeys, in precedence order, before Cache-Control. */
 export const TARGETED_FIELDS = ['cdn-cache-control', 'surrogate-control'] as const;
 

@@ -25,11 +25,6 @@ export function variantsKey(service: string, primaryHash: string): string {
   return `${servicePrefix(service)}variants:${primaryHash}`;
 }
 
-/** Scripts that derive entry keys from the variants set prepend this to each member. */
-export function entryKeyPrefix(service: string): string {
-  return `${servicePrefix(service)}e:`;
-}
-
 /** A client's request counter for one rate-limit window. */
 export function rateLimitKey(service: string, client: string, window: number): string {
   return `${servicePrefix(service)}rl:${client}:${window}`;

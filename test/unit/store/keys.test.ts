@@ -1,6 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
 import { describe, expect, it } from 'vitest';
-import { entryKey, entryKeyPrefix, servicePrefix, variantsKey, varyKey } from '../../../src/store/keys.js';
+import { entryKey, indexKeys, servicePrefix, statsKey, variantsKey, varyKey } from '../../../src/store/keys.js';
 
 describe('Redis keys', () => {
   it('every key of a service hashes to one cluster slot', () => {
@@ -11,7 +11,9 @@ describe('Redis keys', () => {
           entryKey(service, 'h2'),
           varyKey(service, 'p'),
           variantsKey(service, 'p'),
-          `${entryKeyPrefix(service)}zz`,
+          `${servicePrefix(service)}e:zz`, // keys scripts derive from the prefix
+          ...Object.values(indexKeys(service)),
+          statsKey(service),
         ].map((k) => calculateSlot(k)),
       );
       expect(slots.size).toBe(1);
