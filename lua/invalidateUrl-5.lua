@@ -6,7 +6,7 @@
   KEYS[2] variants key     cf:{svc}:variants:<primaryHash>
   KEYS[3] frequency index  cf:{svc}:idx:freq
   KEYS[4] expiry index     cf:{svc}:idx:expiry
-  KEYS[5] owner index      cf:{svc}:idx:primary
+  KEYS[5] summary index    cf:{svc}:idx:info
 
   ARGV[1] service key prefix cf:{svc}: — the variants' entry keys are derived from the members
           of KEYS[2] with it; they stay inside the service's hash tag.
@@ -14,10 +14,9 @@
   Output: the entry hashes that were removed (so callers can drop them from in-process caches).
 ]]
 local rcall = redis.call
-local freq, expiry, owner = KEYS[3], KEYS[4], KEYS[5]
 local prefix = ARGV[1]
 
---- @include "includes/forgetEntry"
+--- @include "includes/entryIndex"
 
 local members = rcall('SMEMBERS', KEYS[2])
 for _, member in ipairs(members) do

@@ -53,10 +53,12 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
 
   const origin = new OriginClients();
   const log = app.log;
+  let hits: HitCounter | undefined;
   const coalescer = new Coalescer({
     origin,
     store,
     now,
+    onOriginBytes: (view, bytes) => hits?.count(view.service, 'bytesFromOrigin', bytes),
     uncacheableMemoryMs: (view) => view.service.cache.uncacheableMemoryMs,
     onStoreError: (error, view) => log.warn({ err: error, service: view.service.id }, 'storing a response failed'),
     onUncacheable: (view, head) => {
@@ -73,7 +75,7 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
         .catch((error: unknown) => log.warn({ err: error }, 'leaving a hit-for-miss marker failed'));
     },
   });
-  const hits = new HitCounter(
+  hits = new HitCounter(
     store,
     now,
     (error) => log.warn({ err: error }, 'recording hits for LFU eviction failed'),

@@ -69,3 +69,10 @@ export const NotCached = defineError(
   504,
   'the request asked for a stored response only (only-if-cached) and none can be used',
 );
+
+// Admin API
+export const BadCursor = defineError(
+  'CF_ERR_ADMIN_BAD_CURSOR',
+  400,
+  'the cursor was not returned by this API for this filter; start again without one',
+);

@@ -112,6 +112,18 @@ const cache = z
     maxObjectBytes: byteSize.default(8 * 1024 * 1024),
     /** Objects kept for this service: past it, its least frequently used entries are evicted. */
     maxObjects: z.number().int().min(1).default(50_000),
+    /** Optional cap on the body bytes kept for this service (0: none), enforced like maxObjects. */
+    maxBytes: byteSize.default(0),
+    /**
+     * Response headers whose values tag an entry for purging by tag (space- or comma-separated):
+     * Fastly's Surrogate-Key and Cloudflare's Cache-Tag by default. Tags are scoped to the service.
+     */
+    tagHeaders: z
+      .array(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: 'must be a header name' }))
+      .default(['surrogate-key', 'cache-tag'])
+      .transform((names) => names.map((n) => n.toLowerCase())),
+    /** Pass the tagging headers on to clients (normally consumed by the edge, as CDNs do). */
+    forwardTagHeaders: z.boolean().default(false),
     /** How fast hits fade for LFU eviction: a hit this long ago counts half as much as one now. */
     lfuHalfLifeMs: durationMs.default(86_400_000).refine((ms) => ms >= 1000, { error: 'at least 1 s' }),
     /** RFC 9111 §4.2.2 heuristic freshness; off unless the service turns it on. */

@@ -18,8 +18,8 @@ export interface CacheAnnotations {
   cacheStatus: CacheStatusParts;
   /** Readable key, when the service exposes it. */
   key?: string | undefined;
-  /** RFC 9213: pass CDN-Cache-Control / Surrogate-Control on (normally consumed by the edge). */
-  forwardTargeted?: boolean;
+  /** Response fields the edge consumes: removed before the client sees them (ServiceRuntime). */
+  consumed?: readonly string[];
 }
 
 /** The parts of the client request that shape the response: conditionals and Range. */
@@ -34,10 +34,7 @@ function bodyless(status: number): boolean {
 }
 
 function annotate(headers: Headers, notes: CacheAnnotations): Headers {
-  if (!notes.forwardTargeted) {
-    delete headers['cdn-cache-control'];
-    delete headers['surrogate-control'];
-  }
+  if (notes.consumed) for (const name of notes.consumed) delete headers[name];
   headers['x-cache-status'] = notes.xCacheStatus;
   const parts = notes.key === undefined ? notes.cacheStatus : { ...notes.cacheStatus, key: headerSafe(notes.key) };
   headers['cache-status'] = formatCacheStatus(parts);

@@ -53,7 +53,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
   if (!received.ok) return deliverError(res, received.error);
   const view = received.view;
   const key = view.service.key.exposeKeyHeader ? view.primary.readable : undefined;
-  const forwardTargeted = view.service.cache.forwardTargetedCacheControl;
+  const consumed = view.runtime.consumedHeaders;
   const refused = await guard(view, res, deps);
   if (refused) return deliverError(res, refused, { xCacheStatus: 'Bypass', cacheStatus: { fwd: 'bypass' }, key });
 
@@ -93,7 +93,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
           xCacheStatus: 'Hit',
           cacheStatus: { hit: true, ttl: (meta.staleAt - now) / 1000 },
           key: key && found.readable,
-          forwardTargeted,
+          consumed,
         },
         client,
       );
@@ -109,7 +109,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
       fwd: use.reason === 'stale' ? 'stale' : 'request',
       storedStatus: 'Refresh',
       key: key && found.readable,
-      forwardTargeted,
+      consumed,
     });
   }
   if (onlyIfCached)
@@ -125,7 +125,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
       storedStatus: 'Miss',
       key,
       detail: found.reason,
-      forwardTargeted,
+      consumed,
     });
   }
   const attachment = await deps.coalescer.join(waiter, found.entryKey, found.names);
@@ -134,7 +134,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     fwd: found.varyMiss ? 'vary-miss' : 'uri-miss',
     storedStatus: 'Miss',
     key: key && found.readable,
-    forwardTargeted,
+    consumed,
   });
 }
 
@@ -146,7 +146,7 @@ interface DeliveryNotes {
   storedStatus: XCacheStatus;
   key: string | undefined;
   detail?: string;
-  forwardTargeted: boolean;
+  consumed: readonly string[];
 }
 
 /**
@@ -186,7 +186,7 @@ async function deliverAttachment(
         detail: head.decision.ok ? notes.detail : head.decision.reason,
       },
       key: notes.key,
-      forwardTargeted: notes.forwardTargeted,
+      consumed: notes.consumed,
     },
     client,
   );
@@ -236,6 +236,9 @@ async function pass(
   if (!SAFE_METHODS.has(view.method) && response.status >= 200 && response.status < 400) {
     await invalidate(view, response.headers, deps);
   }
+  // Counted as it streams (the listener is added in the same tick deliverStream starts reading).
+  const hits = deps.hits;
+  if (hits) response.body.on('data', (chunk: Buffer) => hits.count(view.service, 'bytesFromOrigin', chunk.length));
   deliverStream(
     res,
     response.status,
@@ -245,7 +248,7 @@ async function pass(
       xCacheStatus: 'Bypass',
       cacheStatus: { fwd, fwdStatus: response.status, detail },
       key,
-      forwardTargeted: view.service.cache.forwardTargetedCacheControl,
+      consumed: view.runtime.consumedHeaders,
     },
     undefined,
   );

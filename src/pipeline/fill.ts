@@ -15,6 +15,7 @@ import { endToEndHeaders } from '../origin/hop-by-hop.js';
 import { headerMap, mergeNotModified, notModifiedSelects, revalidationHeaders } from '../policy/conditional.js';
 import { formatHttpDate } from '../policy/http-date.js';
 import { decideStorage, type StoreDecision } from '../policy/storable.js';
+import { parseTags } from '../store/entry-index.js';
 import type { CachedEntry, CacheStore } from '../store/types.js';
 import { fillRequestHeaders, originTarget } from './origin-request.js';
 import type { RequestView } from './recv.js';
@@ -36,6 +37,8 @@ export interface FillHead {
   storing: boolean;
   /** Entry hash the response is stored under (its Vary names applied to the fill's request). */
   entryKey: string;
+  /** The request values of its Vary names, by name (listed by the admin API). */
+  variant: [string, string | null][];
 }
 
 export type Attachment =
@@ -60,6 +63,8 @@ export interface FillDeps {
   onClosed: () => void;
   /** Called when the response turned out not to be storable (for hit-for-miss). */
   onUncacheable: (head: FillHead) => void;
+  /** Body bytes received from the origin (the service's egress stats). */
+  onOriginBytes?: (view: RequestView, bytes: number) => void;
 }
 
 export interface FillOptions {
@@ -214,6 +219,7 @@ export class Fill {
       decision: tooLarge ? { ok: false, reason: 'too-large' } : decision,
       storing: decision.ok && !tooLarge,
       entryKey: variantKey(this.view.primary, names, values).hash,
+      variant: names.map((name, i) => [name, values[i] ?? null]),
     };
   }
 
@@ -299,6 +305,7 @@ export class Fill {
 
   private pump(body: Readable, head: FillHead, responseTime: number): void {
     body.on('data', (chunk: Buffer) => {
+      this.deps.onOriginBytes?.(this.view, chunk.length);
       if (this.chunks) {
         this.bytes += chunk.length;
         if (this.bytes > this.view.service.cache.maxObjectBytes) {
@@ -349,6 +356,10 @@ export class Fill {
         deleteAt: head.decision.deleteAt,
         varyNames: head.decision.varyNames,
         url: this.view.primary.readable,
+        path:
+          this.view.target.query === '' ? this.view.target.path : `${this.view.target.path}?${this.view.target.query}`,
+        variant: head.variant,
+        tags: tagsOf(head.sharedHeaders, this.view.runtime.tagHeaders),
       },
       body: Buffer.concat(this.chunks, this.bytes),
     };
@@ -360,6 +371,7 @@ export class Fill {
           entryKey: head.entryKey,
           entry,
           maxObjects: this.view.service.cache.maxObjects,
+          maxBytes: this.view.service.cache.maxBytes,
           lfuHalfLifeMs: this.view.service.cache.lfuHalfLifeMs,
         },
         storedAt,
@@ -400,4 +412,15 @@ export class Fill {
     this.closed = true;
     this.deps.onClosed();
   }
+}
+
+/** Tags from the service's tagging headers, as stored with the entry. */
+function tagsOf(headers: Headers, names: readonly string[]): string[] {
+  const values: string[] = [];
+  for (const name of names) {
+    const value = headers[name];
+    if (typeof value === 'string') values.push(value);
+    else if (Array.isArray(value)) values.push(...value);
+  }
+  return values.length === 0 ? [] : parseTags(values);
 }

@@ -14,6 +14,13 @@ export interface ServiceRuntime {
   vary: VaryContext;
   allow: BlockList | undefined;
   deny: BlockList | undefined;
+  /**
+   * Response fields meant for the edge and removed before clients see them: CDN-Cache-Control and
+   * Surrogate-Control (RFC 9213) and the tagging headers, unless the service forwards them.
+   */
+  consumedHeaders: readonly string[];
+  /** Lower-case names of the origin's tagging headers (cache.tagHeaders). */
+  tagHeaders: readonly string[];
 }
 
 export function buildServiceRuntime(service: ServiceConfig): ServiceRuntime {
@@ -22,6 +29,11 @@ export function buildServiceRuntime(service: ServiceConfig): ServiceRuntime {
     vary: { classifyDevice: deviceClassifier(service.key.device) },
     allow: compileCidrs(service.waap.allow),
     deny: compileCidrs(service.waap.deny),
+    consumedHeaders: [
+      ...(service.cache.forwardTargetedCacheControl ? [] : ['cdn-cache-control', 'surrogate-control']),
+      ...(service.cache.forwardTagHeaders ? [] : service.cache.tagHeaders),
+    ],
+    tagHeaders: service.cache.tagHeaders,
   };
 }
 

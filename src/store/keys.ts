@@ -30,10 +30,24 @@ export function rateLimitKey(service: string, client: string, window: number): s
   return `${servicePrefix(service)}rl:${client}:${window}`;
 }
 
-/** Per-service indexes: decayed hit score, delete time, and the URL each entry belongs to. */
-export function indexKeys(service: string): { freq: string; expiry: string; owner: string } {
+/**
+ * Per-service indexes (lua/includes/entryIndex.lua describes them all): decayed hit score, delete
+ * time, entry summaries, hit counts, entries per media type, and the lex indexes listing walks.
+ */
+export function indexKeys(service: string) {
   const prefix = servicePrefix(service);
-  return { freq: `${prefix}idx:freq`, expiry: `${prefix}idx:expiry`, owner: `${prefix}idx:primary` };
+  return {
+    freq: `${prefix}idx:freq`,
+    expiry: `${prefix}idx:expiry`,
+    info: `${prefix}idx:info`,
+    hits: `${prefix}idx:hits`,
+    types: `${prefix}idx:types`,
+    stored: `${prefix}idx:stored`,
+    size: `${prefix}idx:size`,
+    path: `${prefix}idx:path`,
+    type: (mediaType: string) => `${prefix}idx:type:${mediaType}`,
+    tag: (tag: string) => `${prefix}idx:tag:${tag}`,
+  };
 }
 
 /** Counters shared by every edge node (evictions, …). */

@@ -3,7 +3,17 @@
  * It is both the per-node L1 in front of Redis (short `maxTtlMs`) and the embedded store a single
  * node runs on when no redis-server can be had. Same contract as the Redis store.
  */
-import type { CachedRecord, CacheStore, EntryWrite, RateDecision, RateLimitStore, UncacheableMarker } from './types.js';
+import { BadCursor } from '../errors.js';
+import { expand, globToRegExp, type ListPage, type ListQuery, matches, summarise } from './entry-index.js';
+import type {
+  CachedEntry,
+  CachedRecord,
+  CacheStore,
+  EntryWrite,
+  RateDecision,
+  RateLimitStore,
+  UncacheableMarker,
+} from './types.js';
 
 export interface MemoryStoreOptions {
   maxBytes: number;
@@ -19,6 +29,8 @@ interface Slot {
   bytes: number;
   /** When the slot last moved to the recently-used end. */
   touchedAt: number;
+  /** Hits counted (listing). */
+  hits: number;
 }
 
 // Moving a slot to the recently-used end costs a Map delete and insert; doing it at most once a
@@ -130,10 +142,72 @@ export class MemoryStore implements CacheStore, RateLimitStore {
   }
 
   /**
-   * The embedded store is bounded in bytes (least recently used go first) rather than by a
-   * per-service count: it serves one node, and memory is what runs out there.
+   * Hits are counted for the listing. The embedded store is bounded in bytes (least recently used
+   * go first) rather than by a per-service count: it serves one node, and memory runs out there.
    */
-  async touch(): Promise<void> {}
+  async touch(service: string, hits: ReadonlyMap<string, number>): Promise<void> {
+    for (const [hash, n] of hits) {
+      const slot = this.slots.get(`${service}\n${hash}`);
+      if (slot) slot.hits += n;
+    }
+  }
+
+  /**
+   * The embedded store serves one node with a bounded number of entries, so a listing filters all
+   * of the service's entries in process, in entry-hash order (the cursor is the last hash).
+   */
+  async listEntries(service: string, query: ListQuery, now: number): Promise<ListPage> {
+    // The cursor is the last hash listed, base64url-encoded.
+    if (query.cursor !== undefined && !/^[A-Za-z0-9_-]+$/.test(query.cursor)) throw BadCursor();
+    const after = query.cursor === undefined ? undefined : Buffer.from(query.cursor, 'base64url').toString('utf8');
+    const prefix = `${service}\n`;
+    const glob = query.filter.pathGlob === undefined ? undefined : globToRegExp(query.filter.pathGlob);
+    const found: { hash: string; slot: Slot & { record: CachedEntry } }[] = [];
+    for (const [id, slot] of this.slots) {
+      if (!id.startsWith(prefix) || slot.record.kind !== 'entry' || slot.expiresAt <= now) continue;
+      const hash = id.slice(prefix.length);
+      if (after === undefined || hash > after) found.push({ hash, slot: slot as Slot & { record: CachedEntry } });
+    }
+    found.sort((a, b) => (a.hash < b.hash ? -1 : 1));
+    const page: ListPage = { items: [], hashes: [], count: 0, scanned: 0, healed: 0 };
+    for (const { hash, slot } of found) {
+      page.scanned++;
+      const stored = summarise({
+        service,
+        primaryKey: '',
+        entryKey: hash,
+        entry: slot.record,
+        maxObjects: 0,
+        lfuHalfLifeMs: 0,
+      });
+      if (!matches(stored, slot.hits, query.filter, glob)) continue;
+      page.count++;
+      if (query.mode === 'items') page.items.push(expand(hash, stored, slot.hits));
+      else if (query.mode === 'hashes') page.hashes.push(hash);
+      if (page.count === query.limit) {
+        if (page.scanned < found.length) page.cursor = Buffer.from(hash).toString('base64url');
+        break;
+      }
+    }
+    return page;
+  }
+
+  async purgeEntries(service: string, hashes: readonly string[], soft: boolean, now: number): Promise<string[]> {
+    const purged: string[] = [];
+    for (const hash of hashes) {
+      const id = `${service}\n${hash}`;
+      const slot = this.slots.get(id);
+      if (slot?.record.kind !== 'entry' || slot.expiresAt <= now) continue;
+      purged.push(hash);
+      if (!soft) this.remove(id, slot);
+      else if (slot.record.meta.staleAt > now) {
+        // A new record object: readers holding the old one keep a consistent view.
+        slot.record = { ...slot.record, meta: { ...slot.record.meta, staleAt: now } };
+      }
+    }
+    if (purged.length > 0) await this.addStats(service, new Map([['purges', purged.length]]));
+    return purged;
+  }
 
   private readonly stats = new Map<string, Map<string, number>>();
 
@@ -209,7 +283,7 @@ export class MemoryStore implements CacheStore, RateLimitStore {
     const id = `${service}\n${entryHash}`;
     const old = this.slots.get(id);
     if (old) this.remove(id, old);
-    this.slots.set(id, { record, expiresAt, bytes, touchedAt: now });
+    this.slots.set(id, { record, expiresAt, bytes, touchedAt: now, hits: old?.hits ?? 0 });
     this.bytes += bytes;
     // Evict least recently used until within budget; the first key in a Map is the oldest.
     while (this.bytes > this.options.maxBytes) {

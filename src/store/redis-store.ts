@@ -3,7 +3,19 @@
  * several keys go through Lua so they are atomic (and cluster-safe, all keys in one hash tag).
  */
 import type { Redis } from 'ioredis';
+import { BadCursor } from '../errors.js';
 import { decodeRecord, encodeRecord } from './codec.js';
+import {
+  type EntryFilter,
+  expand,
+  globPrefix,
+  globToLuaPattern,
+  type ListPage,
+  type ListQuery,
+  type StoredSummary,
+  sortable,
+  summarise,
+} from './entry-index.js';
 import { entryKey, indexKeys, rateLimitKey, servicePrefix, statsKey, variantsKey, varyKey } from './keys.js';
 import { hitScore } from './lfu.js';
 import { defineScripts, runScript } from './scripts.js';
@@ -47,7 +59,7 @@ export class RedisStore implements CacheStore, RateLimitStore {
         variantsKey(service, primaryKey),
         idx.freq,
         idx.expiry,
-        idx.owner,
+        idx.info,
         statsKey(service),
       ],
       [
@@ -60,6 +72,8 @@ export class RedisStore implements CacheStore, RateLimitStore {
         now,
         hitScore(now, write.lfuHalfLifeMs),
         write.maxObjects,
+        write.maxBytes ?? 0,
+        JSON.stringify(summarise(write)),
       ],
     );
   }
@@ -77,7 +91,7 @@ export class RedisStore implements CacheStore, RateLimitStore {
     const removed = await runScript(
       this.client,
       'invalidateUrl',
-      [varyKey(service, primaryHash), variantsKey(service, primaryHash), idx.freq, idx.expiry, idx.owner],
+      [varyKey(service, primaryHash), variantsKey(service, primaryHash), idx.freq, idx.expiry, idx.info],
       [servicePrefix(service)],
     );
     return removed as string[];
@@ -109,7 +123,88 @@ export class RedisStore implements CacheStore, RateLimitStore {
     if (hits.size === 0) return;
     const args: (string | number)[] = [hitScore(now, lfuHalfLifeMs)];
     for (const [hash, count] of hits) args.push(hash, count);
-    await runScript(this.client, 'touchEntries', [indexKeys(service).freq], args);
+    const idx = indexKeys(service);
+    await runScript(this.client, 'touchEntries', [idx.freq, idx.hits], args);
+  }
+
+  async listEntries(service: string, query: ListQuery, now: number): Promise<ListPage> {
+    const page: ListPage = { items: [], hashes: [], count: 0, scanned: 0, healed: 0 };
+    const resumed = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const plan = resumed ?? (await this.plan(service, query.filter));
+    if (plan === undefined) return page;
+    const prefix = servicePrefix(service);
+    const filter = JSON.stringify(luaFilter(query.filter));
+    const deadline = Date.now() + LIST_TIME_BUDGET_MS;
+    let from = resumed ? `(${resumed.after}` : plan.lo;
+    for (;;) {
+      const reply = (await runScript(
+        this.client,
+        'scanEntries',
+        [prefix + plan.k],
+        [prefix, from, plan.hi, SCAN_BUDGET, query.limit - page.count, now, filter, query.mode],
+      )) as (string | number)[];
+      const [next, scanned, healed, matched] = reply as [string, number, number, number];
+      page.scanned += scanned;
+      page.healed += healed;
+      page.count += matched;
+      if (query.mode === 'items') {
+        for (let i = 4; i < reply.length; i += 3) {
+          const stored = JSON.parse(reply[i + 1] as string) as StoredSummary;
+          page.items.push(expand(reply[i] as string, stored, Number(reply[i + 2])));
+        }
+      } else if (query.mode === 'hashes') {
+        for (let i = 4; i < reply.length; i++) page.hashes.push(reply[i] as string);
+      }
+      if (next === '') return page;
+      if (page.count >= query.limit || Date.now() > deadline) {
+        page.cursor = encodeCursor({ ...plan, after: next });
+        return page;
+      }
+      from = `(${next}`;
+    }
+  }
+
+  /**
+   * The index a listing walks: the most selective one the filter names (a tag, a media type, a
+   * path prefix, a size range, a stored-time range, in that order), else every entry by stored
+   * time. Other conditions are checked on each member. Undefined when nothing can match.
+   */
+  private async plan(service: string, filter: EntryFilter): Promise<ScanPlan | undefined> {
+    if (filter.tag !== undefined) return { k: `idx:tag:${filter.tag}`, lo: '-', hi: '+' };
+    const type = filter.contentType;
+    if (type !== undefined && !type.endsWith('/*')) return { k: `idx:type:${type}`, lo: '-', hi: '+' };
+    if (type !== undefined) {
+      const known = await this.client.hkeys(indexKeys(service).types);
+      const matching = known.filter((t) => t.startsWith(type.slice(0, -1)));
+      if (matching.length === 0) return undefined;
+      if (matching.length === 1) return { k: `idx:type:${matching[0]}`, lo: '-', hi: '+' };
+    }
+    const fromGlob = filter.pathGlob === undefined ? '' : globPrefix(filter.pathGlob);
+    const prefix = (filter.pathPrefix ?? '').length >= fromGlob.length ? (filter.pathPrefix ?? '') : fromGlob;
+    if (prefix !== '') return { k: 'idx:path', lo: `[${prefix}`, hi: `[${prefix}\xff` };
+    if (filter.minSize !== undefined || filter.maxSize !== undefined) {
+      return {
+        k: 'idx:size',
+        lo: filter.minSize === undefined ? '-' : `[${sortable(filter.minSize)}`,
+        hi: filter.maxSize === undefined ? '+' : `(${sortable(filter.maxSize + 1)}`,
+      };
+    }
+    return {
+      k: 'idx:stored',
+      lo: filter.storedAfter === undefined ? '-' : `[${sortable(filter.storedAfter)}`,
+      hi: filter.storedBefore === undefined ? '+' : `(${sortable(filter.storedBefore)}`,
+    };
+  }
+
+  async purgeEntries(service: string, hashes: readonly string[], soft: boolean, now: number): Promise<string[]> {
+    if (hashes.length === 0) return [];
+    const purged = await runScript(
+      this.client,
+      'purgeEntries',
+      [statsKey(service)],
+      [servicePrefix(service), String(Math.trunc(now)), soft ? 'soft' : 'hard', ...hashes],
+    );
+    return purged as string[];
   }
 
   async hit(service: string, client: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
@@ -126,4 +221,67 @@ export class RedisStore implements CacheStore, RateLimitStore {
   async close(): Promise<void> {
     if (this.ownsClient) await this.client.quit().catch(() => this.client.disconnect());
   }
+}
+
+/** Index members one scanEntries call looks at: bounds how long it holds Redis (about 1–3 ms). */
+const SCAN_BUDGET = 1000;
+/** A listing returns what it found by then, with a cursor, rather than keep a caller waiting. */
+const LIST_TIME_BUDGET_MS = 250;
+
+/** Which index a listing walks, and the lex range of it. */
+interface ScanPlan {
+  k: string;
+  lo: string;
+  hi: string;
+}
+
+const INDEX_NAME = /^idx:(stored|size|path|type:[^ ]+|tag:.+)$/;
+const LEX_BOUND = /^([[(].*|-|\+)$/s;
+
+function encodeCursor(cursor: ScanPlan & { after: string }): string {
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+/** A cursor this store wrote; anything else is refused (it names keys, always inside the service). */
+function decodeCursor(token: string): (ScanPlan & { after: string }) | undefined {
+  try {
+    const value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const { k, lo, hi, after } = value;
+    if (
+      typeof k === 'string' &&
+      INDEX_NAME.test(k) &&
+      typeof lo === 'string' &&
+      LEX_BOUND.test(lo) &&
+      typeof hi === 'string' &&
+      LEX_BOUND.test(hi) &&
+      typeof after === 'string' &&
+      after !== ''
+    ) {
+      return { k, lo, hi, after };
+    }
+  } catch {
+    // fall through
+  }
+  throw BadCursor();
+}
+
+/** The filter as lua/scanEntries-1.lua reads it (short names; absent conditions left out). */
+function luaFilter(filter: EntryFilter): Record<string, string | number> {
+  const type = filter.contentType;
+  const out: Record<string, string | number | undefined> = {
+    t: type !== undefined && !type.endsWith('/*') ? type : undefined,
+    tm: type?.endsWith('/*') ? type.slice(0, -2) : undefined,
+    smin: filter.minSize,
+    smax: filter.maxSize,
+    pp: filter.pathPrefix,
+    pg: filter.pathGlob === undefined ? undefined : globToLuaPattern(filter.pathGlob),
+    g: filter.tag,
+    s: filter.status,
+    a: filter.storedAfter,
+    b: filter.storedBefore,
+    hmin: filter.minHits,
+    hmax: filter.maxHits,
+  };
+  for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key];
+  return out as Record<string, string | number>;
 }

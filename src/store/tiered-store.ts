@@ -4,6 +4,7 @@
  * for at most its short lifetime.
  */
 import type { Redis } from 'ioredis';
+import type { ListPage, ListQuery } from './entry-index.js';
 import type { MemoryStore } from './memory-store.js';
 import { PurgeBroadcast } from './purge-broadcast.js';
 import type { CachedRecord, CacheStore, EntryWrite, RateDecision, RateLimitStore, UncacheableMarker } from './types.js';
@@ -64,6 +65,18 @@ export class TieredStore implements CacheStore, RateLimitStore {
     await this.l1.invalidate(service, primaryHash);
     await this.broadcast?.announce({ service, entries: removed }).catch(() => undefined);
     return removed;
+  }
+
+  listEntries(service: string, query: ListQuery, now: number): Promise<ListPage> {
+    return this.shared.listEntries(service, query, now);
+  }
+
+  /** Purged in the shared store, then dropped from this node's L1 and announced to every node's. */
+  async purgeEntries(service: string, hashes: readonly string[], soft: boolean, now: number): Promise<string[]> {
+    const purged = await this.shared.purgeEntries(service, hashes, soft, now);
+    for (const hash of purged) this.l1.delete(service, hash);
+    await this.broadcast?.announce({ service, entries: purged }).catch(() => undefined);
+    return purged;
   }
 
   variantsOf(service: string, primaryHash: string): Promise<string[]> {

@@ -3,6 +3,8 @@
  * test/contract/cache-store.contract.ts runs the same cases against each of them.
  */
 
+import type { ListPage, ListQuery } from './entry-index.js';
+
 /** What a cached response keeps besides its body. Times are absolute milliseconds. */
 export interface EntryMeta {
   status: number;
@@ -22,6 +24,12 @@ export interface EntryMeta {
   varyNames: string[];
   /** Readable key, for X-Cache-Key and the admin API. */
   url: string;
+  /** Normalised path and query (the admin API lists and filters on it). */
+  path?: string;
+  /** The request header values this variant was stored for, by normalised Vary name. */
+  variant?: [string, string | null][];
+  /** Tags from the origin's tagging headers (Surrogate-Key, Cache-Tag), for purging by tag. */
+  tags?: string[];
 }
 
 export interface CachedEntry {
@@ -47,6 +55,8 @@ export interface EntryWrite {
   /** The service's object cap and LFU half-life: the write evicts to stay within the cap. */
   maxObjects: number;
   lfuHalfLifeMs: number;
+  /** Optional byte cap of the service (0: none): past it, LFU eviction as for the object cap. */
+  maxBytes?: number;
 }
 
 export interface CacheStore {
@@ -68,6 +78,16 @@ export interface CacheStore {
   invalidate(service: string, primaryKey: string): Promise<string[]>;
   /** The entry hashes stored under a URL (what invalidating it would remove). */
   variantsOf(service: string, primaryKey: string): Promise<string[]>;
+  /**
+   * A page of the service's entries passing a filter, from its indexes (never a keyspace scan).
+   * Dangling index members (entries Redis evicted or expired on its own) are skipped and removed.
+   */
+  listEntries(service: string, query: ListQuery, now: number): Promise<ListPage>;
+  /**
+   * Purges entries by hash: removed, or with `soft` marked stale (revalidated before use, still
+   * there as stale-if-error). Returns the hashes affected; counted in the service's `purges`.
+   */
+  purgeEntries(service: string, hashes: readonly string[], soft: boolean, now: number): Promise<string[]>;
   /** Adds counters tallied on this node to the service's shared stats. */
   addStats(service: string, counters: ReadonlyMap<string, number>): Promise<void>;
   /** The service's shared counters, plus `entries` (objects stored now). */

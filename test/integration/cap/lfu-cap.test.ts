@@ -125,7 +125,7 @@ describe('per-service object cap with LFU eviction', () => {
       expect(await client.zcard(idx.freq)).toBe(2);
       await edge.get('/a', { method: 'DELETE' });
       expect(await client.zcard(idx.freq)).toBe(1);
-      expect(await client.hlen(idx.owner)).toBe(1);
+      expect(await client.hlen(idx.info)).toBe(1);
       expect(await client.zcard(idx.expiry)).toBe(1);
     } finally {
       await edge.close();

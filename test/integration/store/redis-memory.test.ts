@@ -46,7 +46,7 @@ describe('Redis memory limits', () => {
       expect(alive.length).toBeLessThan(1500);
       // … but never the indexes (no TTL under volatile-lfu), so the cap's bookkeeping survives
       expect(await client.zcard(indexKeys('mem').freq)).toBe(1500);
-      expect(await client.exists(indexKeys('mem').owner)).toBe(1);
+      expect(await client.exists(indexKeys('mem').info)).toBe(1);
       expect(Number((await client.info('stats')).match(/evicted_keys:(\d+)/)?.[1])).toBeGreaterThan(0);
     } finally {
       client.disconnect();

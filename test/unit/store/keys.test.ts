@@ -12,7 +12,7 @@ describe('Redis keys', () => {
           varyKey(service, 'p'),
           variantsKey(service, 'p'),
           `${servicePrefix(service)}e:zz`, // keys scripts derive from the prefix
-          ...Object.values(indexKeys(service)),
+          ...Object.values(indexKeys(service)).map((k) => (typeof k === 'string' ? k : k('image/png'))),
           statsKey(service),
         ].map((k) => calculateSlot(k)),
       );

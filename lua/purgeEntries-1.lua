@@ -1,0 +1,60 @@
+--[[
+  Purges a batch of a service's entries. Hard: the entry and its index members go. Soft: the entry
+  stays but is stale from now (its staleAt and its summary's fresh-until rewritten in place), so it
+  is revalidated before use and still there for stale-if-error until its own delete time.
+
+  KEYS[1] stats  cf:{svc}:stats
+
+  ARGV[1] service key prefix cf:{svc}:
+  ARGV[2] now, in milliseconds (an integer, written into the records as it is)
+  ARGV[3] "soft" or "hard"
+  ARGV[4..] entry hashes
+
+  Output: the hashes of the entries purged (dangling hashes are cleaned up and not counted).
+]]
+local rcall = redis.call
+local prefix, nowText, soft = ARGV[1], ARGV[2], ARGV[3] == 'soft'
+local now = tonumber(nowText)
+
+--- @include "includes/entryIndex"
+
+-- Rewrites the first `"field":<number>` of a JSON text when that number is later than now.
+local function staleFrom(json, field)
+  local value = tonumber(json:match('"' .. field .. '":(%-?[%d%.eE+]+)'))
+  if not value or value <= now then return json, false end
+  local rewritten = json:gsub('"' .. field .. '":%-?[%d%.eE+]+', '"' .. field .. '":' .. nowText, 1)
+  return rewritten, true
+end
+
+local purged = {}
+for i = 4, #ARGV do
+  local hash = ARGV[i]
+  local key = prefix .. 'e:' .. hash
+  if soft then
+    -- Record layout (src/store/codec.ts): version, kind (1 = entry), uint32 meta length, meta, body.
+    local record = rcall('GET', key)
+    if record and record:byte(2) == 1 then
+      local length = struct.unpack('>I4', record, 3)
+      local meta, changed = staleFrom(record:sub(7, 6 + length), 'staleAt')
+      if changed then
+        rcall('SET', key, record:sub(1, 2) .. struct.pack('>I4', #meta) .. meta .. record:sub(7 + length), 'KEEPTTL')
+        local json = rcall('HGET', infoKey, hash)
+        if json then
+          rcall('HSET', infoKey, hash, (staleFrom(json, 'fa')))
+        end
+      end
+      purged[#purged + 1] = hash
+    else
+      forgetEntry(hash)
+    end
+  else
+    if rcall('DEL', key) == 1 then
+      purged[#purged + 1] = hash
+    end
+    forgetEntry(hash)
+  end
+end
+if #purged > 0 then
+  rcall('HINCRBY', KEYS[1], 'purges', #purged)
+end
+return purged
