@@ -115,6 +115,46 @@ describe('per-service object cap with LFU eviction', () => {
     }
   });
 
+  test('a byte cap evicts the least frequently used until the service fits, and counts stored bytes', async ({
+    redis,
+  }) => {
+    const client = new Redis(redis.url);
+    const store = new RedisStore(client);
+    const service = newServiceId();
+    const now = Date.now();
+    const put = (key: string, bytes: number) =>
+      store.put(
+        {
+          service,
+          primaryKey: key,
+          entryKey: key,
+          entry: makeEntry(Buffer.alloc(bytes, 'b'), { now }),
+          maxObjects: 1000,
+          maxBytes: 10_000,
+          lfuHalfLifeMs: 86_400_000,
+        },
+        now,
+      );
+    try {
+      await put('hot', 4_000);
+      await store.touch(service, new Map([['hot', 50]]), now, 86_400_000);
+      await put('cold', 4_000);
+      expect((await store.readStats(service)).bytesStored).toBe(8_000);
+      await put('newest', 4_000); // 12,000 > 10,000: the least used of the three goes
+      const stats = await store.readStats(service);
+      expect(stats.bytesStored).toBeLessThanOrEqual(10_000);
+      expect(stats.evictions).toBe(1);
+      expect(await store.get(service, 'hot', now)).toBeDefined();
+      const left = [await store.get(service, 'cold', now), await store.get(service, 'newest', now)].filter(Boolean);
+      expect(left.length).toBe(1);
+      // Replacing an entry counts its new size, not both.
+      await put('hot', 1_000);
+      expect((await store.readStats(service)).bytesStored).toBe(5_000);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('invalidation and Vary changes keep the indexes consistent', async ({ redis, origin }) => {
     const edge = await startEdge(redis.url, origin.url);
     try {
