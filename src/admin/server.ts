@@ -3,15 +3,32 @@
  * readiness for load balancers, and the admin API under /v1 behind bearer tokens (operator tokens
  * for every service, service tokens for one), answering JSON errors with stable codes.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import { createRequire } from 'node:module';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
+import { BadCursor, CachefrontError } from '../errors.js';
 import { serviceRuntimes } from '../pipeline/service-runtime.js';
 import { ServiceRegistry } from '../services/registry.js';
+import { purgeMatching } from '../store/bulk-purge.js';
+import { type EntryFilter, type EntrySummary, filterFingerprint } from '../store/entry-index.js';
 import type { CacheStore } from '../store/types.js';
 import { compileCidrs, contains } from '../waap/cidr.js';
 import { type Caller, mayAccess, TokenAuthority } from './auth.js';
 import { explain, viewOf } from './explain.js';
+import { buildOpenApi } from './openapi.js';
+import {
+  explainBody,
+  listQuery,
+  type listResponse,
+  type purgeResponse,
+  serviceParams,
+  servicePurgeBody,
+  toStoreFilter,
+  urlPurgeBody,
+} from './schemas.js';
+
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 export interface AdminOptions {
   config: Config;
@@ -26,23 +43,58 @@ function fail(reply: FastifyReply, status: number, code: string, message: string
   return reply.code(status).send({ error: { code, message } });
 }
 
-const serviceParams = z.strictObject({ service: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/) });
-
-const purgeBody = z.strictObject({
-  url: z.url({ protocol: /^https?$/, error: 'url must be an absolute http:// or https:// URL' }),
-  /** Count what would be purged, delete nothing. */
-  dryRun: z.boolean().default(false),
-});
-
-const explainBody = z.strictObject({
-  url: z.url({ protocol: /^https?$/, error: 'url must be an absolute http:// or https:// URL' }),
-  headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/), z.string().max(8192)).default({}),
-});
+function badInput(reply: FastifyReply, error: z.ZodError) {
+  return fail(reply, 400, 'CF_ERR_ADMIN_BAD_INPUT', z.prettifyError(error));
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
     caller?: Caller;
   }
+}
+
+/** Who acted, for the audit log: the scope of the token, never the token. */
+function who(caller: Caller): string {
+  return caller.kind === 'operator' ? 'operator' : `service:${caller.service}`;
+}
+
+/**
+ * Listing cursors carry the store's position and a fingerprint of the filter, so a cursor is
+ * never silently applied to another filter.
+ */
+function wrapCursor(filter: EntryFilter, position: string | undefined): string | null {
+  if (position === undefined) return null;
+  return Buffer.from(JSON.stringify({ f: filterFingerprint(filter), p: position })).toString('base64url');
+}
+
+function unwrapCursor(filter: EntryFilter, token: string | undefined): string | undefined {
+  if (token === undefined) return undefined;
+  try {
+    const { f, p } = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { f?: unknown; p?: unknown };
+    if (f === filterFingerprint(filter) && typeof p === 'string') return p;
+  } catch {
+    // refused below
+  }
+  throw BadCursor();
+}
+
+function listItem(entry: EntrySummary, now: number): z.input<typeof listResponse>['items'][number] {
+  return {
+    key: entry.hash,
+    url: entry.url,
+    path: entry.path,
+    variant: Object.fromEntries(entry.variant),
+    contentType: entry.contentType,
+    status: entry.status,
+    size: entry.size,
+    sizes: entry.sizes,
+    tags: entry.tags,
+    storedAt: new Date(entry.storedAt).toISOString(),
+    freshUntil: new Date(entry.staleAt).toISOString(),
+    expiresAt: new Date(entry.deleteAt).toISOString(),
+    fresh: entry.staleAt > now,
+    hits: entry.hits,
+  };
 }
 
 export function buildAdmin(options: AdminOptions): FastifyInstance {
@@ -72,9 +124,36 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
   const registry = ServiceRegistry.fromConfig(config);
   const runtimeFor = serviceRuntimes(config.services);
 
+  const openapi = buildOpenApi(VERSION);
+  app.get('/openapi.json', async () => openapi);
+  // Every API route is in the OpenAPI document, or the listener refuses to start.
+  const routes: string[] = [];
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/v1')) return;
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${route.url}`);
+  });
+  app.addHook('onReady', async () => {
+    const paths = openapi.paths as Record<string, Record<string, unknown>>;
+    const missing = routes.filter((route) => {
+      const [method, url] = route.split(' ') as [string, string];
+      return !paths[url.replace(/:(\w+)/g, '{$1}')]?.[method.toLowerCase()];
+    });
+    if (missing.length > 0) throw new Error(`admin routes missing from the OpenAPI document: ${missing.join(', ')}`);
+  });
+
   // The API lives in its own encapsulated scope, so its auth hook never reaches health checks.
   app.register(
     async (api) => {
+      api.setErrorHandler((error, request, reply) => {
+        if (error instanceof CachefrontError) return fail(reply, error.statusCode, error.code, error.message);
+        const status = (error as { statusCode?: number }).statusCode;
+        if (status !== undefined && status >= 400 && status < 500) {
+          return fail(reply, status, 'CF_ERR_ADMIN_BAD_INPUT', (error as Error).message);
+        }
+        request.log.error({ err: error }, 'admin request failed');
+        return fail(reply, 500, 'CF_ERR_INTERNAL', 'internal error in the admin API');
+      });
+
       api.addHook('onRequest', async (request, reply) => {
         const caller = authority.identify(request.headers.authorization);
         if (!caller) {
@@ -84,11 +163,138 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
         request.caller = caller;
       });
 
+      /**
+       * The service a /services/{service}/… request names, once the caller may act on it. A
+       * service token learns nothing about other services: 403 whether they exist or not.
+       */
+      const scoped = (request: FastifyRequest, reply: FastifyReply): string | undefined => {
+        const caller = request.caller as Caller;
+        const params = serviceParams.safeParse(request.params);
+        const service = params.success ? params.data.service : undefined;
+        if (service === undefined || !mayAccess(caller, service)) {
+          if (caller.kind === 'operator') fail(reply, 404, 'CF_ERR_ADMIN_UNKNOWN_SERVICE', 'no such service');
+          else fail(reply, 403, 'CF_ERR_ADMIN_FORBIDDEN', 'this token may not act on that service');
+          return undefined;
+        }
+        if (!services.has(service)) {
+          fail(reply, 404, 'CF_ERR_ADMIN_UNKNOWN_SERVICE', 'no such service');
+          return undefined;
+        }
+        return service;
+      };
+
+      api.get('/services', async (request) => {
+        const caller = request.caller as Caller;
+        return {
+          services: config.services
+            .filter((s) => mayAccess(caller, s.id))
+            .map((s) => ({ id: s.id, hosts: [...s.hosts] })),
+        };
+      });
+
+      api.get('/services/:service/entries', async (request, reply) => {
+        const service = scoped(request, reply);
+        if (service === undefined) return reply;
+        const input = listQuery.safeParse(request.query);
+        if (!input.success) return badInput(reply, input.error);
+        const { limit, cursor, ...filterInput } = input.data;
+        const filter = toStoreFilter(filterInput);
+        const now = Date.now();
+        const page = await store.listEntries(
+          service,
+          { filter, cursor: unwrapCursor(filter, cursor), limit, mode: 'items' },
+          now,
+        );
+        return {
+          service,
+          items: page.items.map((entry) => listItem(entry, now)),
+          nextCursor: wrapCursor(filter, page.cursor),
+          scanned: page.scanned,
+          healed: page.healed,
+        };
+      });
+
+      /** One URL, every variant: removed (announced to every L1 by the store), or soft-purged. */
+      const purgeUrl = async (service: string, primary: string, soft: boolean, dryRun: boolean) => {
+        const started = performance.now();
+        let purged: number;
+        if (dryRun) purged = (await store.variantsOf(service, primary)).length;
+        else if (soft) {
+          const variants = await store.variantsOf(service, primary);
+          purged = (await store.purgeEntries(service, variants, true, Date.now())).length;
+        } else {
+          purged = (await store.invalidate(service, primary)).length;
+          if (purged > 0) await store.addStats(service, new Map([['purges', purged]]));
+        }
+        return { purged, batches: 1, longestCallMs: Math.round((performance.now() - started) * 100) / 100 };
+      };
+
+      /** Audit: who (the token's scope, never the token), what selector, how many. */
+      const audit = (request: FastifyRequest, selector: unknown, result: z.input<typeof purgeResponse>) =>
+        request.log.info(
+          {
+            audit: 'purge',
+            caller: who(request.caller as Caller),
+            service: result.service,
+            selector,
+            soft: result.soft,
+            dryRun: result.dryRun,
+            purged: result.purged,
+          },
+          'purge',
+        );
+
+      api.post('/purge', async (request, reply) => {
+        const input = urlPurgeBody.safeParse(request.body);
+        if (!input.success) return badInput(reply, input.error);
+        const received = viewOf({ url: input.data.url, headers: {} }, { services: registry, runtimeFor });
+        if (!received.ok) return fail(reply, 404, received.error.code, received.error.message);
+        const { view } = received;
+        if (!mayAccess(request.caller as Caller, view.service.id)) {
+          return fail(reply, 403, 'CF_ERR_ADMIN_FORBIDDEN', `this token may not purge service "${view.service.id}"`);
+        }
+        const { soft, dryRun } = input.data;
+        const done = await purgeUrl(view.service.id, view.primary.hash, soft, dryRun);
+        const result = { service: view.service.id, url: view.primary.readable, soft, dryRun, ...done };
+        audit(request, { url: view.primary.readable }, result);
+        return result;
+      });
+
+      api.post('/services/:service/purge', async (request, reply) => {
+        const service = scoped(request, reply);
+        if (service === undefined) return reply;
+        const input = servicePurgeBody.safeParse(request.body);
+        if (!input.success) return badInput(reply, input.error);
+        const { url, filter, soft, dryRun } = input.data;
+        if (url !== undefined) {
+          const received = viewOf({ url, headers: {} }, { services: registry, runtimeFor });
+          if (!received.ok || received.view.service.id !== service) {
+            return fail(reply, 400, 'CF_ERR_ADMIN_BAD_INPUT', `url does not belong to service "${service}"`);
+          }
+          const { view } = received;
+          const done = await purgeUrl(service, view.primary.hash, soft, dryRun);
+          const result = { service, url: view.primary.readable, soft, dryRun, ...done };
+          audit(request, { url: view.primary.readable }, result);
+          return result;
+        }
+        const storeFilter = filter === undefined ? {} : toStoreFilter(filter);
+        if (filter !== undefined && Object.keys(storeFilter).length === 0) {
+          return fail(
+            reply,
+            400,
+            'CF_ERR_ADMIN_UNSCOPED_PURGE',
+            'an empty filter would purge the whole service; say {"all": true} to mean it',
+          );
+        }
+        const done = await purgeMatching(store, service, storeFilter, { soft, dryRun, now: Date.now });
+        const result = { service, soft, dryRun, ...done };
+        audit(request, filter === undefined ? { all: true } : { filter }, result);
+        return result;
+      });
+
       api.post('/explain', async (request, reply) => {
         const input = explainBody.safeParse(request.body);
-        if (!input.success) {
-          return fail(reply, 400, 'CF_ERR_ADMIN_BAD_INPUT', z.prettifyError(input.error));
-        }
+        if (!input.success) return badInput(reply, input.error);
         const explained = await explain(input.data, { services: registry, runtimeFor, store, now: Date.now });
         if (!explained.ok) return fail(reply, 404, explained.error.code, explained.error.message);
         if (!mayAccess(request.caller as Caller, explained.service)) {
@@ -97,59 +303,25 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
         return explained.result;
       });
 
-      // Purge one URL, every variant of it, on every node (L1 copies via the purge announcement).
-      api.post('/purge', async (request, reply) => {
-        const input = purgeBody.safeParse(request.body);
-        if (!input.success) return fail(reply, 400, 'CF_ERR_ADMIN_BAD_INPUT', z.prettifyError(input.error));
-        const received = viewOf({ url: input.data.url, headers: {} }, { services: registry, runtimeFor });
-        if (!received.ok) return fail(reply, 404, received.error.code, received.error.message);
-        const { view } = received;
-        const caller = request.caller as Caller;
-        if (!mayAccess(caller, view.service.id)) {
-          return fail(reply, 403, 'CF_ERR_ADMIN_FORBIDDEN', `this token may not purge service "${view.service.id}"`);
-        }
-        if (input.data.dryRun) {
-          const stored = await store.variantsOf(view.service.id, view.primary.hash);
-          return { service: view.service.id, url: view.primary.readable, purged: stored.length, dryRun: true };
-        }
-        const removed = await store.invalidate(view.service.id, view.primary.hash);
-        await store.addStats(view.service.id, new Map([['purges', removed.length]]));
-        // Audit: who (never the token), what, how many.
-        request.log.info(
-          {
-            audit: 'purge',
-            caller: caller.kind === 'operator' ? 'operator' : `service:${caller.service}`,
-            service: view.service.id,
-            url: view.primary.readable,
-            purged: removed.length,
-          },
-          'purge',
-        );
-        return { service: view.service.id, url: view.primary.readable, purged: removed.length };
-      });
-
       api.get('/services/:service/stats', async (request, reply) => {
-        const params = serviceParams.safeParse(request.params);
-        if (!params.success || !services.has(params.data.service)) {
-          return fail(reply, 404, 'CF_ERR_ADMIN_UNKNOWN_SERVICE', 'no such service');
-        }
-        const { service } = params.data;
-        if (!mayAccess(request.caller as Caller, service)) {
-          return fail(reply, 403, 'CF_ERR_ADMIN_FORBIDDEN', `this token may not read service "${service}"`);
-        }
+        const service = scoped(request, reply);
+        if (service === undefined) return reply;
         const stats = await store.readStats(service);
-        const hits = stats.hits ?? 0;
-        const misses = stats.misses ?? 0;
+        const field = (name: string) => stats[name] ?? 0;
+        const hits = field('hits');
+        const misses = field('misses');
         return {
           service,
-          entries: stats.entries ?? 0,
+          entries: field('entries'),
+          bytesStored: field('bytesStored'),
           hits,
           misses,
-          bypasses: stats.bypasses ?? 0,
+          bypasses: field('bypasses'),
           hitRatio: hits + misses === 0 ? 0 : hits / (hits + misses),
-          bytesFromCache: stats.bytesFromCache ?? 0,
-          evictions: stats.evictions ?? 0,
-          purges: stats.purges ?? 0,
+          bytesFromCache: field('bytesFromCache'),
+          bytesFromOrigin: field('bytesFromOrigin'),
+          evictions: field('evictions'),
+          purges: field('purges'),
         };
       });
     },

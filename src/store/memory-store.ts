@@ -222,9 +222,14 @@ export class MemoryStore implements CacheStore, RateLimitStore {
 
   async readStats(service: string): Promise<Record<string, number>> {
     let entries = 0;
+    let bytesStored = 0;
     const prefix = `${service}\n`;
-    for (const [id, slot] of this.slots) if (id.startsWith(prefix) && slot.record.kind === 'entry') entries++;
-    return { entries, ...Object.fromEntries(this.stats.get(service) ?? []) };
+    for (const [id, slot] of this.slots) {
+      if (!id.startsWith(prefix) || slot.record.kind !== 'entry') continue;
+      entries++;
+      bytesStored += slot.record.body.length;
+    }
+    return { entries, bytesStored, ...Object.fromEntries(this.stats.get(service) ?? []) };
   }
 
   /** The same two-window estimate as lua/rateLimit-2.lua, for the embedded store's single node. */

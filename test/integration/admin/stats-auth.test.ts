@@ -62,6 +62,9 @@ describe('admin API: tokens, stats and explain', () => {
         bypasses: 1,
         hitRatio: 0.6,
         bytesFromCache: 3 * 'origin says hello to /a'.length,
+        bytesStored: 2 * 'origin says hello to /a'.length,
+        // two fills and one pass (POST /x), each body counted once
+        bytesFromOrigin: 3 * 'origin says hello to /a'.length,
         evictions: 0,
         purges: 0,
       });
@@ -119,13 +122,22 @@ describe('admin API: tokens, stats and explain', () => {
         url: `GET http://${shop}.test/a`,
         purged: 1,
         dryRun: true,
+        soft: false,
+        batches: 1,
+        longestCallMs: expect.any(Number),
       });
       expect((await send(edgeUrl, { path: '/a', headers: { host: `${shop}.test` } })).headers['x-cache-status']).toBe(
         'Hit',
       );
       const purged = await purge(`http://${shop}.test/a?utm_source=mail`, SHOP_TOKEN);
       expect(purged.status).toBe(200);
-      expect(JSON.parse(purged.text)).toEqual({ service: shop, url: `GET http://${shop}.test/a`, purged: 1 });
+      expect(JSON.parse(purged.text)).toMatchObject({
+        service: shop,
+        url: `GET http://${shop}.test/a`,
+        purged: 1,
+        soft: false,
+        dryRun: false,
+      });
       const after = await send(edgeUrl, { path: '/a', headers: { host: `${shop}.test` } });
       expect(after.headers['x-cache-status']).toBe('Miss'); // not even this node's L1 kept it
       expect((await send(edgeUrl, { path: '/b', headers: { host: `${shop}.test` } })).headers['x-cache-status']).toBe(

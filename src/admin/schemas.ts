@@ -1,0 +1,192 @@
+/**
+ * @module Everything the admin API accepts and answers, as zod schemas: handlers validate input
+ * with them and src/admin/openapi.ts generates the OpenAPI document from them, so the two cannot
+ * drift apart.
+ */
+import { z } from 'zod';
+import type { EntryFilter } from '../store/entry-index.js';
+
+const absoluteUrl = z.url({ protocol: /^https?$/, error: 'url must be an absolute http:// or https:// URL' });
+
+export const serviceParams = z.strictObject({
+  service: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { error: 'not a service id' }),
+});
+
+/** Milliseconds since the epoch, given as such or as an ISO 8601 date-time. */
+const instant = z
+  .union([z.number(), z.string()])
+  .transform((value, ctx) => {
+    const ms = typeof value === 'number' || /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+    if (!Number.isFinite(ms) || ms < 0) {
+      ctx.addIssue({ code: 'custom', message: 'a time is epoch milliseconds or an ISO 8601 date-time' });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .meta({ description: 'epoch milliseconds, or an ISO 8601 date-time such as 2026-11-22T10:00:00Z' });
+
+const count = z.coerce.number().int().nonnegative();
+
+const MAX_WILDCARDS = 16;
+
+/** The conditions of a listing and of a purge. All given ones must hold. */
+const filterShape = {
+  type: z
+    .string()
+    .toLowerCase()
+    .regex(/^[a-z0-9!#$&^_.+-]+\/([a-z0-9!#$&^_.+-]+|\*)$/, { error: 'a media type such as image/png or image/*' })
+    .optional()
+    .meta({ description: 'media type without parameters, exact (image/png) or every subtype (image/*)' }),
+  minSize: count.optional().meta({ description: 'stored body bytes, at least' }),
+  maxSize: count.optional().meta({ description: 'stored body bytes, at most' }),
+  prefix: z
+    .string()
+    .regex(/^\//, { error: 'a path prefix starts with /' })
+    .max(2048)
+    .optional()
+    .meta({ description: 'the normalised path and query start with this' }),
+  glob: z
+    .string()
+    .max(2048)
+    .regex(/^[/*?]/, { error: 'a path glob starts with /, * or ?' })
+    .refine((g) => (g.match(/[*?]/g) ?? []).length <= MAX_WILDCARDS, {
+      error: `at most ${MAX_WILDCARDS} wildcards`,
+    })
+    .optional()
+    .meta({ description: 'the normalised path and query match: * any run of characters (/ too), ? one' }),
+  tag: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[^\s,]+$/, { error: 'one tag, without spaces or commas' })
+    .optional()
+    .meta({ description: 'a tag from the origin’s Surrogate-Key / Cache-Tag headers' }),
+  status: z.coerce.number().int().min(100).max(599).optional(),
+  storedAfter: instant.optional().meta({ description: 'stored at or after' }),
+  storedBefore: instant.optional().meta({ description: 'stored before' }),
+  minHits: count.optional(),
+  maxHits: count.optional(),
+};
+
+const sizesInOrder: [
+  (f: { minSize?: number | undefined; maxSize?: number | undefined }) => boolean,
+  { error: string; path: string[] },
+] = [
+  (f) => f.minSize === undefined || f.maxSize === undefined || f.minSize <= f.maxSize,
+  { error: 'minSize is larger than maxSize', path: ['minSize'] },
+];
+
+export const entryFilter = z.strictObject(filterShape).refine(...sizesInOrder);
+
+export type EntryFilterInput = z.output<typeof entryFilter>;
+
+/** The API's filter names to the store's. */
+export function toStoreFilter(input: EntryFilterInput): EntryFilter {
+  const filter: EntryFilter = {
+    contentType: input.type,
+    minSize: input.minSize,
+    maxSize: input.maxSize,
+    pathPrefix: input.prefix,
+    pathGlob: input.glob,
+    tag: input.tag,
+    status: input.status,
+    storedAfter: input.storedAfter,
+    storedBefore: input.storedBefore,
+    minHits: input.minHits,
+    maxHits: input.maxHits,
+  };
+  for (const key of Object.keys(filter) as (keyof EntryFilter)[]) if (filter[key] === undefined) delete filter[key];
+  return filter;
+}
+
+export const listQuery = z
+  .strictObject({
+    ...filterShape,
+    limit: z.coerce.number().int().min(1).max(1000).default(100).meta({ description: 'items per page' }),
+    cursor: z.string().max(8192).optional().meta({ description: 'nextCursor of the previous page' }),
+  })
+  .refine(...sizesInOrder);
+
+const listItem = z.object({
+  key: z.string().meta({ description: 'entry hash' }),
+  url: z.string(),
+  path: z.string(),
+  variant: z.record(z.string(), z.string().nullable()).meta({ description: 'Vary header values of this variant' }),
+  contentType: z.string(),
+  status: z.number(),
+  size: z.number(),
+  sizes: z.record(z.string(), z.number()).meta({ description: 'bytes per stored content coding' }),
+  tags: z.array(z.string()),
+  storedAt: z.string(),
+  freshUntil: z.string(),
+  expiresAt: z.string(),
+  fresh: z.boolean(),
+  hits: z.number(),
+});
+
+export const listResponse = z.object({
+  service: z.string(),
+  items: z.array(listItem),
+  nextCursor: z.string().nullable().meta({ description: 'null when there is nothing more' }),
+  scanned: z.number().meta({ description: 'index members looked at for this page' }),
+  healed: z.number().meta({ description: 'dangling index members removed on the way' }),
+});
+
+const purgeOptions = {
+  soft: z.boolean().default(false).meta({
+    description: 'mark stale instead of removing: revalidated before use, still usable as stale-if-error',
+  }),
+  dryRun: z.boolean().default(false).meta({ description: 'count what would be purged, change nothing' }),
+};
+
+/** POST /v1/purge: one URL, its service found from its host. */
+export const urlPurgeBody = z.strictObject({ url: absoluteUrl, ...purgeOptions });
+
+/** POST /v1/services/{service}/purge: exactly one of url, filter, all. */
+export const servicePurgeBody = z
+  .strictObject({
+    url: absoluteUrl.optional().meta({ description: 'every variant of this URL' }),
+    filter: entryFilter.optional().meta({ description: 'every entry the listing would show for this filter' }),
+    all: z.literal(true).optional().meta({ description: 'every entry of the service' }),
+    ...purgeOptions,
+  })
+  .refine((b) => [b.url, b.filter, b.all].filter((x) => x !== undefined).length === 1, {
+    error: 'give exactly one of url, filter or all',
+  });
+
+export const purgeResponse = z.object({
+  service: z.string(),
+  purged: z.number().meta({ description: 'entries removed or, when soft, marked stale (dry run: would be)' }),
+  soft: z.boolean(),
+  dryRun: z.boolean(),
+  url: z.string().optional(),
+  batches: z.number().meta({ description: 'Redis calls made for the purge' }),
+  longestCallMs: z.number().meta({ description: 'the longest of those calls, as this node timed it' }),
+});
+
+export const explainBody = z.strictObject({
+  url: absoluteUrl,
+  headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/), z.string().max(8192)).default({}),
+});
+
+export const statsResponse = z.object({
+  service: z.string(),
+  entries: z.number(),
+  bytesStored: z.number(),
+  hits: z.number(),
+  misses: z.number(),
+  bypasses: z.number(),
+  hitRatio: z.number(),
+  bytesFromCache: z.number(),
+  bytesFromOrigin: z.number(),
+  evictions: z.number().meta({ description: 'entries evicted by the object or byte cap' }),
+  purges: z.number().meta({ description: 'entries purged or soft-purged through the admin API' }),
+});
+
+export const servicesResponse = z.object({
+  services: z.array(z.object({ id: z.string(), hosts: z.array(z.string()) })),
+});
+
+export const errorResponse = z.object({
+  error: z.object({ code: z.string().meta({ description: 'stable, see docs/errors.md' }), message: z.string() }),
+});

@@ -1,0 +1,61 @@
+/**
+ * @module Purging every entry a filter selects, in batches: each step lists at most a batch of
+ * matching entry hashes (a bounded Lua call) and purges them (another), so Redis is never held for
+ * long whatever the number of entries. Each purged batch is announced to every node's L1 by the
+ * store (TieredStore) before the next one starts.
+ */
+import type { EntryFilter } from './entry-index.js';
+import type { CacheStore } from './types.js';
+
+export interface BulkPurgeOptions {
+  soft: boolean;
+  /** Count the matches, change nothing. */
+  dryRun: boolean;
+  /** Entries per purge call. */
+  batchSize?: number;
+  now: () => number;
+}
+
+export interface BulkPurgeReport {
+  purged: number;
+  /** Store calls made (listing steps and purges). */
+  batches: number;
+  /** The longest of those calls, in milliseconds, as this process timed it (round trip included). */
+  longestCallMs: number;
+}
+
+const DEFAULT_BATCH = 500;
+
+export async function purgeMatching(
+  store: CacheStore,
+  service: string,
+  filter: EntryFilter,
+  options: BulkPurgeOptions,
+): Promise<BulkPurgeReport> {
+  const report: BulkPurgeReport = { purged: 0, batches: 0, longestCallMs: 0 };
+  const timed = async <T>(call: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await call();
+    } finally {
+      report.batches++;
+      report.longestCallMs = Math.max(report.longestCallMs, performance.now() - started);
+    }
+  };
+  const batch = options.batchSize ?? DEFAULT_BATCH;
+  let cursor: string | undefined;
+  do {
+    const mode = options.dryRun ? 'count' : 'hashes';
+    const page = await timed(() =>
+      store.listEntries(service, { filter, cursor, limit: options.dryRun ? 10 * batch : batch, mode }, options.now()),
+    );
+    if (options.dryRun) report.purged += page.count;
+    else if (page.hashes.length > 0) {
+      const purged = await timed(() => store.purgeEntries(service, page.hashes, options.soft, options.now()));
+      report.purged += purged.length;
+    }
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  report.longestCallMs = Math.round(report.longestCallMs * 100) / 100;
+  return report;
+}
