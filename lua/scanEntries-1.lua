@@ -87,7 +87,11 @@ for _, member in ipairs(members) do
   end
 end
 if (matched >= want or scanned == budget) and scanned > 0 then
-  out[1] = members[scanned]
+  -- Continue only if the range holds more: a last page that is full needs no empty page after it.
+  local last = members[scanned]
+  if #rcall('ZRANGEBYLEX', index, '(' .. last, to, 'LIMIT', 0, 1) > 0 then
+    out[1] = last
+  end
 end
 out[2], out[3], out[4] = scanned, healed, matched
 return out

@@ -1,8 +1,9 @@
 /**
- * @module The `cachefront` command: serve, check-config. Arguments are parsed strictly; unknown
- * options are errors with the usage printed.
+ * @module The `cachefront` command: serve, check-config, and the admin API's list, purge, explain
+ * and stats. Arguments are parsed strictly; unknown options are errors with the usage printed.
  */
 import { parseArgs } from 'node:util';
+import { ADMIN_COMMANDS, runAdminCommand } from './admin-commands.js';
 import { CHECK_CONFIG_HELP, checkConfig } from './check-config.js';
 import { SERVE_HELP, serve } from './serve.js';
 
@@ -11,6 +12,10 @@ const MAIN_HELP = `Usage: cachefront <command> [options]
 Commands:
   serve --config FILE      start the edge (and its admin listener)
   check-config FILE        validate a configuration file and print every error
+  list SERVICE [FILTER…]   list cached entries (admin API)
+  purge SERVICE …          purge by URL, filter or whole service (admin API)
+  explain URL [-H …]       how a request would be keyed and answered (admin API)
+  stats SERVICE            a service's shared counters (admin API)
 
 Run \`cachefront <command> --help\` for a command's options.
 `;
@@ -52,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     if (rest.length !== 1) return fail('check-config takes exactly one FILE', CHECK_CONFIG_HELP);
     return checkConfig(rest[0] as string);
   }
+  if (command in ADMIN_COMMANDS) return runAdminCommand(command as keyof typeof ADMIN_COMMANDS, rest);
   return fail(`unknown command "${command}"`, MAIN_HELP);
 }
 

@@ -170,24 +170,22 @@ export class MemoryStore implements CacheStore, RateLimitStore {
     }
     found.sort((a, b) => (a.hash < b.hash ? -1 : 1));
     const page: ListPage = { items: [], hashes: [], count: 0, scanned: 0, healed: 0 };
+    const summaryOf = (hash: string, slot: Slot & { record: CachedEntry }) =>
+      summarise({ service, primaryKey: '', entryKey: hash, entry: slot.record, maxObjects: 0, lfuHalfLifeMs: 0 });
+    let last: string | undefined;
     for (const { hash, slot } of found) {
       page.scanned++;
-      const stored = summarise({
-        service,
-        primaryKey: '',
-        entryKey: hash,
-        entry: slot.record,
-        maxObjects: 0,
-        lfuHalfLifeMs: 0,
-      });
+      const stored = summaryOf(hash, slot);
       if (!matches(stored, slot.hits, query.filter, glob)) continue;
-      page.count++;
-      if (query.mode === 'items') page.items.push(expand(hash, stored, slot.hits));
-      else if (query.mode === 'hashes') page.hashes.push(hash);
       if (page.count === query.limit) {
-        if (page.scanned < found.length) page.cursor = Buffer.from(hash).toString('base64url');
+        // One more match exists: the page continues after the last one returned.
+        page.cursor = Buffer.from(last as string).toString('base64url');
         break;
       }
+      page.count++;
+      last = hash;
+      if (query.mode === 'items') page.items.push(expand(hash, stored, slot.hits));
+      else if (query.mode === 'hashes') page.hashes.push(hash);
     }
     return page;
   }

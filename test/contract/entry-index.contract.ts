@@ -149,6 +149,20 @@ export function describeEntryIndex(name: string, makeStore: () => Promise<CacheS
         NOW,
       );
       expect(hashes.hashes.sort()).toEqual(['h-/img/a.png', 'h-/img/b.jpg', 'h-/img/sub/c.webp']);
+      // A page that ends exactly at the last match says there is nothing more.
+      const exact = await store.listEntries(
+        service,
+        { filter: { contentType: 'image/*' }, limit: 3, mode: 'hashes' },
+        NOW,
+      );
+      expect(exact.hashes.length).toBe(3);
+      expect(exact.cursor).toBeUndefined();
+      const short = await store.listEntries(
+        service,
+        { filter: { contentType: 'image/*' }, limit: 2, mode: 'hashes' },
+        NOW,
+      );
+      expect(short.cursor).toBeDefined();
     });
 
     it('a hard purge removes entries from the store and the listing, and counts them', async () => {

@@ -1,0 +1,319 @@
+/**
+ * @module `cachefront list|purge|explain|stats`: a small client of the admin API. It adds nothing
+ * the API does not do; the API validates every input and answers errors with stable codes, which
+ * are printed as they come. The token comes from the environment or a file, never from argv
+ * (where `ps` and shell history would show it).
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { byteSize } from '../config/units.js';
+
+export const ADMIN_HELP = `Usage:
+  cachefront list SERVICE [FILTER…] [--limit N] [--cursor C] [--all-pages] [--json]
+  cachefront purge SERVICE (--url URL | --all | FILTER…) [--soft] [--dry-run]
+  cachefront purge --url URL [--soft] [--dry-run]      (the service is found from the URL's host)
+  cachefront explain URL [-H 'Name: value']…
+  cachefront stats SERVICE
+
+Filters (list and purge):
+  --type T            media type, exact (image/png) or every subtype (image/*)
+  --min-size S        stored body size at least S (bytes, or 10KiB, 2MB…)
+  --max-size S        stored body size at most S
+  --prefix P          path and query start with P (/img/)
+  --glob G            path and query match G: * any run of characters, ? one (/img/*.png)
+  --tag T             tagged T by the origin (Surrogate-Key / Cache-Tag)
+  --status N          response status
+  --stored-after T    stored at or after T (ISO 8601 or epoch ms)
+  --stored-before T   stored before T
+  --min-hits N, --max-hits N
+
+Options:
+  --admin URL         admin listener (default $CACHEFRONT_ADMIN_URL or http://127.0.0.1:9091)
+  --token-file FILE   read the bearer token from FILE (default: $CACHEFRONT_ADMIN_TOKEN)
+
+Output is JSON, except list, which prints a table unless --json is given.
+Exit status: 0 done, 1 the API refused or could not be reached, 2 usage error.
+`;
+
+const FILTER_OPTIONS = {
+  type: { type: 'string' },
+  'min-size': { type: 'string' },
+  'max-size': { type: 'string' },
+  prefix: { type: 'string' },
+  glob: { type: 'string' },
+  tag: { type: 'string' },
+  status: { type: 'string' },
+  'stored-after': { type: 'string' },
+  'stored-before': { type: 'string' },
+  'min-hits': { type: 'string' },
+  'max-hits': { type: 'string' },
+} as const;
+
+const COMMON_OPTIONS = {
+  admin: { type: 'string' },
+  'token-file': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Flag name → API field name. */
+const FILTER_FIELDS: Record<keyof typeof FILTER_OPTIONS, string> = {
+  type: 'type',
+  'min-size': 'minSize',
+  'max-size': 'maxSize',
+  prefix: 'prefix',
+  glob: 'glob',
+  tag: 'tag',
+  status: 'status',
+  'stored-after': 'storedAfter',
+  'stored-before': 'storedBefore',
+  'min-hits': 'minHits',
+  'max-hits': 'maxHits',
+};
+
+export class UsageError extends Error {}
+
+interface Output {
+  log(text: string): void;
+  error(text: string): void;
+}
+
+/** The filter flags as API fields; sizes accept units. Values stay strings (the API parses them). */
+function filterOf(values: Record<string, unknown>): Record<string, string> {
+  const filter: Record<string, string> = {};
+  for (const [flag, field] of Object.entries(FILTER_FIELDS)) {
+    const value = values[flag];
+    if (typeof value !== 'string') continue;
+    if (flag === 'min-size' || flag === 'max-size') {
+      const bytes = byteSize.safeParse(value);
+      if (!bytes.success) throw new UsageError(`--${flag}: "${value}" is not a size`);
+      filter[field] = String(bytes.data);
+    } else filter[field] = value;
+  }
+  return filter;
+}
+
+/** Numbers in a JSON filter body are numbers; the API would refuse "10" for a body field. */
+function jsonFilter(filter: Record<string, string>): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const [field, value] of Object.entries(filter)) {
+    out[field] =
+      /^(minSize|maxSize|status|minHits|maxHits)$/.test(field) && /^\d+$/.test(value) ? Number(value) : value;
+  }
+  return out;
+}
+
+interface Connection {
+  base: string;
+  token: string | undefined;
+}
+
+function connection(values: Record<string, unknown>, env: NodeJS.ProcessEnv): Connection {
+  const base = (values.admin as string | undefined) ?? env.CACHEFRONT_ADMIN_URL ?? 'http://127.0.0.1:9091';
+  if (!/^https?:\/\//.test(base)) throw new UsageError(`--admin: "${base}" is not an http:// or https:// URL`);
+  let token = env.CACHEFRONT_ADMIN_TOKEN;
+  const file = values['token-file'] as string | undefined;
+  if (file !== undefined) {
+    try {
+      token = readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      throw new UsageError(`--token-file: cannot read ${file}: ${(error as Error).message}`);
+    }
+  }
+  return { base: base.replace(/\/+$/, ''), token };
+}
+
+class ApiError extends Error {}
+
+async function call(conn: Connection, method: string, path: string, body?: unknown): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(`${conn.base}${path}`, {
+      method,
+      headers: {
+        ...(conn.token ? { authorization: `Bearer ${conn.token}` } : {}),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (error) {
+    throw new ApiError(
+      `cannot reach the admin API at ${conn.base}: ${(error as Error).cause ?? (error as Error).message}`,
+    );
+  }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ApiError(`the admin API answered ${res.status} with something that is not JSON`);
+  }
+  if (!res.ok) {
+    const error = (json as { error?: { code?: string; message?: string } }).error;
+    throw new ApiError(`${error?.code ?? `HTTP ${res.status}`}: ${error?.message ?? text}`);
+  }
+  return json;
+}
+
+function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>>(
+  args: string[],
+  options: T,
+) {
+  try {
+    return parseArgs({ args, options: { ...COMMON_OPTIONS, ...options }, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function one(positionals: string[], what: string): string {
+  if (positionals.length !== 1) throw new UsageError(`expected exactly one ${what}`);
+  return positionals[0] as string;
+}
+
+const pretty = (value: unknown) => JSON.stringify(value, null, 2);
+
+interface ListItem {
+  path: string;
+  contentType: string;
+  status: number;
+  size: number;
+  hits: number;
+  fresh: boolean;
+  storedAt: string;
+  variant: Record<string, string | null>;
+}
+
+function table(items: ListItem[]): string {
+  const rows = items.map((i) => [
+    String(i.size),
+    i.contentType || '-',
+    String(i.status),
+    String(i.hits),
+    i.fresh ? 'fresh' : 'stale',
+    i.storedAt,
+    i.path +
+      Object.entries(i.variant)
+        .map(([n, v]) => ` ${n}=${v ?? '(none)'}`)
+        .join(''),
+  ]);
+  const header = ['SIZE', 'TYPE', 'STATUS', 'HITS', 'STATE', 'STORED', 'PATH'];
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] as string).length)));
+  return [header, ...rows]
+    .map((r) => r.map((cell, c) => (c === 6 ? cell : cell.padEnd(widths[c] as number))).join('  '))
+    .join('\n');
+}
+
+async function list(args: string[], env: NodeJS.ProcessEnv, out: Output): Promise<number> {
+  const { values, positionals } = parse(args, {
+    ...FILTER_OPTIONS,
+    limit: { type: 'string' },
+    cursor: { type: 'string' },
+    'all-pages': { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) return help(out);
+  const service = one(positionals, 'SERVICE');
+  const conn = connection(values, env);
+  const query = new URLSearchParams(filterOf(values));
+  if (values.limit !== undefined) query.set('limit', values.limit);
+  let cursor = values.cursor;
+  const items: ListItem[] = [];
+  do {
+    if (cursor) query.set('cursor', cursor);
+    const page = (await call(conn, 'GET', `/v1/services/${encodeURIComponent(service)}/entries?${query}`)) as {
+      items: ListItem[];
+      nextCursor: string | null;
+    };
+    if (values.json) out.log(JSON.stringify(page));
+    else items.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+    if (!values['all-pages']) {
+      if (!values.json) {
+        out.log(table(items));
+        if (cursor) out.log(`\nmore: cachefront list ${service} … --cursor ${cursor}`);
+      }
+      return 0;
+    }
+  } while (cursor);
+  if (!values.json) out.log(table(items));
+  return 0;
+}
+
+async function purge(args: string[], env: NodeJS.ProcessEnv, out: Output): Promise<number> {
+  const { values, positionals } = parse(args, {
+    ...FILTER_OPTIONS,
+    url: { type: 'string' },
+    all: { type: 'boolean' },
+    soft: { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+  });
+  if (values.help) return help(out);
+  const conn = connection(values, env);
+  const filter = filterOf(values);
+  const selectors = [values.url !== undefined, values.all === true, Object.keys(filter).length > 0].filter(Boolean);
+  if (selectors.length !== 1) throw new UsageError('purge takes exactly one of --url, --all or filter options');
+  const options = { soft: values.soft === true, dryRun: values['dry-run'] === true };
+  if (positionals.length === 0) {
+    if (values.url === undefined) throw new UsageError('purge needs SERVICE (or only --url URL)');
+    out.log(pretty(await call(conn, 'POST', '/v1/purge', { url: values.url, ...options })));
+    return 0;
+  }
+  const service = one(positionals, 'SERVICE');
+  const body =
+    values.url !== undefined ? { url: values.url } : values.all ? { all: true } : { filter: jsonFilter(filter) };
+  out.log(
+    pretty(await call(conn, 'POST', `/v1/services/${encodeURIComponent(service)}/purge`, { ...body, ...options })),
+  );
+  return 0;
+}
+
+async function explainCommand(args: string[], env: NodeJS.ProcessEnv, out: Output): Promise<number> {
+  const { values, positionals } = parse(args, { header: { type: 'string', short: 'H', multiple: true } });
+  if (values.help) return help(out);
+  const url = one(positionals, 'URL');
+  const headers: Record<string, string> = {};
+  for (const line of (values.header as string[] | undefined) ?? []) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new UsageError(`-H "${line}": expected "Name: value"`);
+    headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+  }
+  out.log(pretty(await call(connection(values, env), 'POST', '/v1/explain', { url, headers })));
+  return 0;
+}
+
+async function stats(args: string[], env: NodeJS.ProcessEnv, out: Output): Promise<number> {
+  const { values, positionals } = parse(args, {});
+  if (values.help) return help(out);
+  const service = one(positionals, 'SERVICE');
+  out.log(pretty(await call(connection(values, env), 'GET', `/v1/services/${encodeURIComponent(service)}/stats`)));
+  return 0;
+}
+
+function help(out: Output): number {
+  out.log(ADMIN_HELP);
+  return 0;
+}
+
+export const ADMIN_COMMANDS = { list, purge, explain: explainCommand, stats } as const;
+
+/** Runs one admin command; errors become a message and an exit status. */
+export async function runAdminCommand(
+  command: keyof typeof ADMIN_COMMANDS,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  out: Output = console,
+): Promise<number> {
+  try {
+    return await ADMIN_COMMANDS[command](args, env, out);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      out.error(`cachefront ${command}: ${error.message}\n\n${ADMIN_HELP}`);
+      return 2;
+    }
+    if (error instanceof ApiError) {
+      out.error(`cachefront ${command}: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
