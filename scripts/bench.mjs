@@ -1,5 +1,6 @@
 // `npm run bench`: installs what the benchmark needs (npm dependencies; wrk, nginx and redis-server
-// from Debian's packages), builds the edge, and runs bench/run.ts.
+// from Debian's packages), builds the edge, and runs the suites: bench/run.ts (hits, misses, nginx
+// comparison) and bench/admin.ts (listing and purging at 50,000 entries).
 import { join } from 'node:path';
 import { ensureDebianPackage, ensureNodeModules, ROOT, run } from './setup.mjs';
 
@@ -13,4 +14,14 @@ for (const [command, packages, why] of tools) {
   if (!ensureDebianPackage(command, packages, why)) process.exit(1);
 }
 if (run(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json']) !== 0) process.exit(1);
-process.exit(run(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'run.ts'), ...process.argv.slice(2)]));
+// `npm run bench` runs every suite; `npm run bench -- hits` or `-- admin` runs one.
+const SUITES = { hits: 'run.ts', admin: 'admin.ts' };
+const chosen = process.argv[2] ? [process.argv[2]] : Object.keys(SUITES);
+for (const suite of chosen) {
+  if (!SUITES[suite]) {
+    console.error(`unknown benchmark suite "${suite}" (suites: ${Object.keys(SUITES).join(', ')})`);
+    process.exit(2);
+  }
+  const status = run(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', SUITES[suite])]);
+  if (status !== 0) process.exit(status);
+}

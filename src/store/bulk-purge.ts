@@ -24,7 +24,7 @@ export interface BulkPurgeReport {
   longestCallMs: number;
 }
 
-const DEFAULT_BATCH = 500;
+const DEFAULT_BATCH = 200;
 
 export async function purgeMatching(
   store: CacheStore,
