@@ -24,7 +24,7 @@ export interface BulkPurgeReport {
   longestCallMs: number;
 }
 
-const DEFAULT_BATCH = 200;
+const DEFAULT_BATCH = 100;
 
 export async function purgeMatching(
   store: CacheStore,
