@@ -247,4 +247,42 @@ describe('admin API: listing and purging', () => {
       await b.close();
     }
   });
+
+  test('tag header names are configurable; Cache-Tag separates with commas; tags stay in their service', async ({
+    redis,
+    origin,
+  }) => {
+    origin.handle((req, res) => {
+      res.writeHead(200, {
+        'content-type': 'text/plain',
+        'cache-control': 'max-age=600',
+        'x-tags': 'alpha beta',
+        'cache-tag': 'gamma,delta',
+        'surrogate-key': 'epsilon',
+      });
+      res.end(`body of ${req.url}`);
+    });
+    const custom = await startEdge(redis.url, origin.url, {
+      service: { cache: { tagHeaders: ['X-Tags', 'Cache-Tag'] } },
+      config: { admin: { tokens: { operator: [OPERATOR_TOKEN] } } },
+    });
+    const other = await startEdge(redis.url, origin.url);
+    const admin = await startAdmin(custom);
+    try {
+      const fill = await custom.get('/tagged');
+      expect(fill.headers['x-tags']).toBeUndefined(); // consumed by the edge
+      expect(fill.headers['cache-tag']).toBeUndefined();
+      expect(fill.headers['surrogate-key']).toBe('epsilon'); // not a tag header of this service
+      await other.get('/tagged'); // another service, same tags from the same origin
+      const [item] = (await admin.call('GET', `/v1/services/${custom.service}/entries`)).json.items;
+      expect(item.tags.sort()).toEqual(['alpha', 'beta', 'delta', 'gamma']);
+      const purged = await admin.call('POST', `/v1/services/${custom.service}/purge`, { filter: { tag: 'gamma' } });
+      expect(purged.json.purged).toBe(1);
+      expect((await other.get('/tagged')).headers['x-cache-status']).toBe('Hit'); // its entry is its own
+    } finally {
+      await admin.close();
+      await custom.close();
+      await other.close();
+    }
+  });
 });
