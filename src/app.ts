@@ -6,20 +6,22 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Config } from './config/schema.js';
 import { Internal } from './errors.js';
 import { OriginClients } from './origin/client.js';
+import { OriginHealth } from './origin/health.js';
 import { Coalescer } from './pipeline/coalesce.js';
 import { deliverError } from './pipeline/deliver.js';
-import { type EdgeDeps, handleEdgeRequest } from './pipeline/edge-handler.js';
+import { BodyLimitError, type EdgeDeps, handleEdgeRequest } from './pipeline/edge-handler.js';
 import { HitCounter } from './pipeline/hit-counter.js';
 import { VaryMemo } from './pipeline/lookup.js';
 import { RecvMemo } from './pipeline/recv.js';
+import { BackgroundRefresh } from './pipeline/refresh.js';
 import { serviceRuntimes } from './pipeline/service-runtime.js';
 import { ServiceRegistry } from './services/registry.js';
-import type { CacheStore, RateLimitStore } from './store/types.js';
+import type { CacheStore, CoordinationStore, RateLimitStore } from './store/types.js';
 import { compileCidrs } from './waap/cidr.js';
 
 export interface EdgeOptions {
   config: Config;
-  store: CacheStore & Partial<RateLimitStore>;
+  store: CacheStore & Partial<RateLimitStore> & Partial<CoordinationStore>;
   now?: () => number;
   logger?: FastifyBaseLogger | boolean;
   /** How often hits are added to the LFU frequencies in the store (default 1 s). */
@@ -51,7 +53,15 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
-  const origin = new OriginClients();
+  // Leases and the circuit breaker need a store that coordinates nodes (every store cachefront makes).
+  const coordination = store.acquireLease ? (store as CacheStore & CoordinationStore) : undefined;
+  const health = coordination ? new OriginHealth(coordination, now) : undefined;
+  const origin = new OriginClients((service, outcome) => {
+    if (!health) return;
+    if ('status' in outcome) health.record(service, !service.origin.failureStatuses.includes(outcome.status));
+    // A client's oversized upload says nothing about the origin.
+    else if (!((outcome.error as { cause?: unknown }).cause instanceof BodyLimitError)) health.record(service, false);
+  });
   const log = app.log;
   let hits: HitCounter | undefined;
   const coalescer = new Coalescer({
@@ -94,6 +104,14 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     hits,
     trustedProxies: compileCidrs(config.edge.trustedProxies),
     ...(store.hit ? { rateLimits: store as RateLimitStore } : {}),
+    ...(health ? { health } : {}),
+    ...(coordination
+      ? {
+          refresh: new BackgroundRefresh(coalescer, coordination, now, (error, view) =>
+            log.warn({ err: error, service: view.service.id }, 'background refresh failed'),
+          ),
+        }
+      : {}),
     now,
     log,
   };

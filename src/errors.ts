@@ -76,3 +76,10 @@ export const BadCursor = defineError(
   400,
   'the cursor was not returned by this API for this filter; start again without one',
 );
+
+// Origin health
+export const OriginDown = defineError(
+  'CF_ERR_ORIGIN_DOWN',
+  503,
+  'the origin of service %s is failing; requests to it are paused (circuit open), retry in %s s',
+);

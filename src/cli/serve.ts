@@ -11,7 +11,7 @@ import { buildEdge } from '../app.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { CachefrontError } from '../errors.js';
-import { createRedisClient, redisReachable } from '../redis/connect.js';
+import { connectRedis, createRedisClient, redisReachable } from '../redis/connect.js';
 import { findRedisServer, type LocalRedis, startLocalRedis } from '../redis/local-server.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { RedisStore } from '../store/redis-store.js';
@@ -152,16 +152,21 @@ function createStore(
     const store = new MemoryStore({ maxBytes: 256 * 1024 * 1024 });
     return { store, ready: async () => true, start: async () => undefined };
   }
+  // Two connections: the request path's reads with a short timeout, everything else with a longer one.
   const client = createRedisClient({ url: target, commandTimeoutMs: config.redis.commandTimeoutMs });
+  const reader = createRedisClient({ url: target, commandTimeoutMs: config.redis.readTimeoutMs });
   const l1 = new MemoryStore({
     maxBytes: config.l1.maxBytes,
     maxTtlMs: config.l1.ttlMs,
     maxEntryBytes: config.l1.maxEntryBytes,
   });
-  const store = new TieredStore(l1, new RedisStore(client));
+  const store = new TieredStore(l1, new RedisStore(client, true, reader));
   return {
     store,
-    ready: async () => (await client.ping()) === 'PONG',
+    ready: async () => {
+      await Promise.all([connectRedis(client), connectRedis(reader)]);
+      return (await client.ping()) === 'PONG';
+    },
     start: () => store.listenForPurges(client),
   };
 }

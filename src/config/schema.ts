@@ -104,6 +104,23 @@ const origin = z.strictObject({
   /** Time allowed for the origin's response headers, and then between two body chunks. */
   responseTimeoutMs: durationMs.default(15_000),
   maxConnections: z.number().int().min(1).max(10_000).default(128),
+  /**
+   * Origin response statuses that count as the origin failing: they open the circuit breaker and,
+   * for a request that has a stale entry, are replaced by that entry (stale-if-error).
+   */
+  failureStatuses: z.array(z.number().int().min(500).max(599)).default([500, 502, 503, 504]),
+  /**
+   * After `failures` consecutive failures (seen by any edge node, counted in Redis), every node
+   * stops sending this service's requests to its origin for `cooldownMs`: stale entries are served,
+   * others fail fast with 503. Then one probe request goes through; success closes the circuit.
+   */
+  circuitBreaker: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      failures: z.number().int().min(1).default(5),
+      cooldownMs: durationMs.default(10_000).refine((ms) => ms >= 100, { error: 'at least 100 ms' }),
+    })
+    .prefault({}),
 });
 
 const cache = z
@@ -137,6 +154,23 @@ const cache = z
      * can answer 304 instead of sending the body again.
      */
     keepForRevalidationMs: durationMs.default(86_400_000),
+    /**
+     * Serving stale content (RFC 5861). `stale-while-revalidate` and `stale-if-error` from the origin
+     * are honoured; `graceMs` is how long past freshness an entry is still served when the origin
+     * fails and sent no stale-if-error (like Varnish's grace). Entries stay in Redis for their
+     * freshness plus the longest of these windows.
+     */
+    stale: z
+      .strictObject({
+        graceMs: durationMs.default(86_400_000),
+        /**
+         * Let an outage override must-revalidate, proxy-revalidate, s-maxage and no-cache, which
+         * otherwise forbid stale serving (RFC 9111 §4.2.4): users get yesterday's page instead of
+         * an error, against the origin's stated wish.
+         */
+        overrideRevalidateOnError: z.boolean().default(false),
+      })
+      .prefault({}),
     /** RFC 9213: pass CDN-Cache-Control / Surrogate-Control on to clients (normally consumed here). */
     forwardTargetedCacheControl: z.boolean().default(false),
     /**
@@ -194,7 +228,13 @@ const redis = z
      * start); the example config uses "local-or-embedded" so a newcomer's edge always starts.
      */
     fallback: z.enum(['none', 'local', 'local-or-embedded']).default('none'),
-    commandTimeoutMs: durationMs.default(500),
+    /**
+     * Longest wait for a read on the request path (a lookup). Past it the lookup counts as a miss
+     * (the request goes to the origin, or is answered from the L1): a slow Redis never holds a request.
+     */
+    readTimeoutMs: durationMs.default(50).refine((ms) => ms >= 1, { error: 'at least 1 ms' }),
+    /** Longest wait for any other Redis call (stores, purges, stats, leases). */
+    commandTimeoutMs: durationMs.default(500).refine((ms) => ms >= 1, { error: 'at least 1 ms' }),
   })
   .prefault({});
 

@@ -81,17 +81,29 @@ class OriginPool {
   }
 }
 
+/** How an origin exchange ended, for the circuit breaker: a response status, or an error. */
+export type OriginOutcome = { status: number } | { error: unknown };
+
 /** One pool per service, created on first use and closed together. */
 export class OriginClients {
   private readonly pools = new Map<string, OriginPool>();
 
-  request(service: ServiceConfig, req: OriginRequest): Promise<OriginResponse> {
+  constructor(private readonly onOutcome?: (service: ServiceConfig, outcome: OriginOutcome) => void) {}
+
+  async request(service: ServiceConfig, req: OriginRequest): Promise<OriginResponse> {
     let pool = this.pools.get(service.id);
     if (!pool) {
       pool = new OriginPool(service);
       this.pools.set(service.id, pool);
     }
-    return pool.request(req);
+    try {
+      const response = await pool.request(req);
+      this.onOutcome?.(service, { status: response.status });
+      return response;
+    } catch (error) {
+      this.onOutcome?.(service, { error });
+      throw error;
+    }
   }
 
   async close(): Promise<void> {

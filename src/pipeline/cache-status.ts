@@ -4,7 +4,11 @@
  */
 
 /** Kong's vocabulary; Stale arrives with stale serving. */
-export type XCacheStatus = 'Hit' | 'Miss' | 'Bypass' | 'Refresh';
+/**
+ * Hit, Miss, Bypass; Refresh (revalidated with the origin); Updating (stale, served while one
+ * background request refreshes it); Stale (served because the origin failed).
+ */
+export type XCacheStatus = 'Hit' | 'Miss' | 'Bypass' | 'Refresh' | 'Updating' | 'Stale';
 
 /** RFC 9211 §2.2 fwd values. */
 export type ForwardReason = 'bypass' | 'method' | 'uri-miss' | 'vary-miss' | 'miss' | 'request' | 'stale';

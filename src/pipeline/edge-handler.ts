@@ -5,18 +5,23 @@
  *    ├─ not GET/HEAD, or request no-store ───────────────────────► PASS (nothing stored)
  *    ├─ request no-cache / Pragma: no-cache ─────────────────────► FILL alone → Refresh
  *    └─ LOOKUP ─ hit ──────────────────────────────────────────────► DELIVER (Hit)
+ *               ├─ stale, within stale-while-revalidate ───────────► DELIVER (Updating) + background FILL
+ *               ├─ stale ─► FILL ─ origin failed / failure status ─► DELIVER stale (Stale) within stale-if-error
  *               ├─ hit-for-miss marker ────────────────────────────► FILL alone (no queueing)
  *               └─ miss ─► FILL (coalesced) ─ shared ───────────────► DELIVER stream (Miss/Bypass)
  *                                            ├─ released ───────────► FILL alone
  *                                            └─ origin failed ──────► SYNTH 502 / 504
+ *   The origin's circuit open (origin/health) ─► stale entry if one may serve, else SYNTH 503.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type Readable, Transform } from 'node:stream';
-import { BodyTooLarge, type CachefrontError, Forbidden, NotCached, RateLimited } from '../errors.js';
+import { PassThrough, Readable, Transform } from 'node:stream';
+import { BodyTooLarge, type CachefrontError, Forbidden, NotCached, OriginDown, RateLimited } from '../errors.js';
 import type { OriginClients, OriginResponse } from '../origin/client.js';
+import type { Gate, OriginHealth } from '../origin/health.js';
 import { endToEndHeaders, type Headers } from '../origin/hop-by-hop.js';
 import { evaluateUse, requestDirectives } from '../policy/evaluate.js';
-import type { CacheStore, RateLimitStore } from '../store/types.js';
+import { storedStaleWindows } from '../policy/stale.js';
+import type { CachedEntry, CacheStore, RateLimitStore } from '../store/types.js';
 import { contains } from '../waap/cidr.js';
 import type { ForwardReason, XCacheStatus } from './cache-status.js';
 import type { Coalescer } from './coalesce.js';
@@ -27,6 +32,7 @@ import { invalidationTargets } from './invalidation.js';
 import { lookup, unknownVariant, type VaryMemo } from './lookup.js';
 import { originTarget, passRequestHeaders } from './origin-request.js';
 import { type RecvDeps, type RequestView, recv } from './recv.js';
+import type { BackgroundRefresh } from './refresh.js';
 
 export interface EdgeDeps extends RecvDeps {
   store: CacheStore;
@@ -41,6 +47,32 @@ export interface EdgeDeps extends RecvDeps {
   rateLimits?: RateLimitStore;
   /** Counts hits for LFU eviction. */
   hits?: HitCounter;
+  /** The origins' circuit breakers; without it every request may go to the origin. */
+  health?: OriginHealth;
+  /** stale-while-revalidate's background refreshes; without it stale entries are revalidated inline. */
+  refresh?: BackgroundRefresh;
+}
+
+const ALWAYS: Gate = { allowed: true, probe: false };
+
+function originGate(view: RequestView, deps: EdgeDeps): Promise<Gate> | Gate {
+  return deps.health ? deps.health.gate(view.service) : ALWAYS;
+}
+
+/** 503 while the origin's circuit is open and nothing stored may answer instead. */
+function deliverOriginDown(
+  res: ServerResponse,
+  view: RequestView,
+  retryAfterMs: number,
+  key: string | undefined,
+): void {
+  const seconds = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  res.setHeader('retry-after', seconds);
+  deliverError(res, OriginDown(view.service.id, seconds), {
+    xCacheStatus: 'Miss',
+    cacheStatus: { detail: 'origin-circuit-open' },
+    key,
+  });
 }
 
 /** Methods never forwarded: TRACE reflects request headers (cookies, tokens) back into a page. */
@@ -101,19 +133,57 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     // §5.2.1.7: only-if-cached never goes to the origin.
     if (onlyIfCached)
       return deliverError(res, NotCached(), { xCacheStatus: 'Miss', cacheStatus: { detail: 'only-if-cached' }, key });
+    const windows = storedStaleWindows(meta.headers, view.service.cache.stale);
+    const staleNotes = (xCacheStatus: 'Updating' | 'Stale', fwdStatus: number | undefined, detail: string) => ({
+      xCacheStatus,
+      cacheStatus: {
+        hit: true,
+        ...(xCacheStatus === 'Stale' ? { fwd: 'stale' as const, fwdStatus } : {}),
+        ttl: (meta.staleAt - now) / 1000,
+        detail,
+      },
+      key: key && found.readable,
+      consumed,
+    });
+    const gate = await originGate(view, deps);
+    // RFC 5861 §3: within stale-while-revalidate, answer now; one background request refreshes it.
+    if (use.reason === 'stale' && now < meta.staleAt + windows.whileRevalidateMs && deps.refresh) {
+      if (gate.allowed) deps.refresh.refresh(view, found.entryKey, found.names, found.entry);
+      deps.hits?.hit(view.service, found.entryKey, found.entry.body.length);
+      return deliverEntry(res, found.entry, now, staleNotes('Updating', undefined, 'stale-while-revalidate'), client);
+    }
+    // RFC 5861 §4 stale-if-error (or the service's grace): what to answer if the origin fails.
+    const fallback = now < Math.min(meta.staleAt + windows.ifErrorMs, meta.deleteAt) ? found.entry : undefined;
+    if (!gate.allowed) {
+      if (!fallback) return deliverOriginDown(res, view, gate.retryAfterMs, key && found.readable);
+      count('staleServed');
+      deps.hits?.hit(view.service, found.entryKey, found.entry.body.length);
+      return deliverEntry(res, fallback, now, staleNotes('Stale', undefined, 'origin-circuit-open'), client);
+    }
     // Stale, or the client asked for validation: revalidate (conditionally when it has validators).
     const options = { stale: found.entry, unansweredOnly: use.reason === 'request' };
     const attachment = await deps.coalescer.join(waiter, found.entryKey, found.names, options);
-    return deliverAttachment(res, attachment, () => deps.coalescer.alone(waiter, found.names, options), client, {
+    const fetchAlone = () => deps.coalescer.alone(waiter, found.names, options);
+    const notes: DeliveryNotes = {
       count,
       fwd: use.reason === 'stale' ? 'stale' : 'request',
       storedStatus: 'Refresh',
       key: key && found.readable,
       consumed,
-    });
+    };
+    if (!fallback) return deliverAttachment(res, attachment, fetchAlone, client, notes);
+    const settled = await settle(attachment, fetchAlone, view, fallback);
+    if (settled.kind === 'stale') {
+      count('staleServed');
+      deps.hits?.hit(view.service, found.entryKey, fallback.body.length);
+      return deliverEntry(res, fallback, deps.now(), staleNotes('Stale', settled.fwdStatus, settled.detail), client);
+    }
+    return deliverAttachment(res, settled.attachment, fetchAlone, client, notes);
   }
   if (onlyIfCached)
     return deliverError(res, NotCached(), { xCacheStatus: 'Miss', cacheStatus: { detail: 'only-if-cached' }, key });
+  const gate = await originGate(view, deps);
+  if (!gate.allowed) return deliverOriginDown(res, view, gate.retryAfterMs, key);
   if (found.kind === 'uncacheable') {
     // Hit-for-miss: no queueing; the response may still be stored if it has become cacheable,
     // unless it is known to be too large to keep at all.
@@ -192,6 +262,72 @@ async function deliverAttachment(
   );
 }
 
+type Settled = { kind: 'fresh'; attachment: Attachment } | { kind: 'stale'; fwdStatus?: number; detail: string };
+
+/**
+ * What revalidating a stale entry gave, when that entry may stand in for a failing origin (RFC 5861
+ * §4): a connection failure, a timeout, a failure status (origin.failureStatuses) or a body cut
+ * short all mean "serve the stale entry". So that a body cut short can still be replaced, the new
+ * body is read to its end before anything is sent — bounded by maxObjectBytes, past which it streams.
+ */
+async function settle(
+  attachment: Attachment,
+  fetchAlone: () => Promise<Attachment>,
+  view: RequestView,
+  stale: CachedEntry,
+): Promise<Settled> {
+  const settled = attachment.kind === 'released' ? await fetchAlone() : attachment;
+  if (settled.kind === 'failed') return { kind: 'stale', detail: settled.error.code };
+  if (settled.kind !== 'shared') return { kind: 'fresh', attachment: settled };
+  const { head, body } = settled;
+  if (view.service.origin.failureStatuses.includes(head.originStatus)) {
+    body?.destroy();
+    return { kind: 'stale', fwdStatus: head.originStatus, detail: 'origin-error' };
+  }
+  if (body === null || head.originStatus === 304) return { kind: 'fresh', attachment: settled };
+  const read = await readAhead(body, Math.max(view.service.cache.maxObjectBytes, stale.body.length));
+  if (!read) return { kind: 'stale', fwdStatus: head.originStatus, detail: 'origin-body-error' };
+  return { kind: 'fresh', attachment: { ...settled, body: read } };
+}
+
+/**
+ * Reads a body to its end (then replays it), or until `limit` bytes (then replays those and
+ * streams the rest). Undefined when the body fails before either.
+ */
+function readAhead(body: Readable, limit: number): Promise<Readable | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    const done = () => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      bytes += chunk.length;
+      if (bytes <= limit) return;
+      done();
+      body.pause();
+      const rest = new PassThrough();
+      for (const c of chunks) rest.write(c);
+      body.on('error', (error) => rest.destroy(error));
+      body.pipe(rest);
+      resolve(rest);
+    };
+    const onEnd = () => {
+      done();
+      resolve(Readable.from(chunks, { objectMode: false }));
+    };
+    body.on('data', onData);
+    body.once('end', onEnd);
+    // Stays attached: an error after the hand-over must never go unheard.
+    body.on('error', () => {
+      done();
+      resolve(undefined);
+    });
+  });
+}
+
 /** PASS: forward the request as it is (body streamed), store nothing. */
 async function pass(
   req: IncomingMessage,
@@ -204,6 +340,11 @@ async function pass(
   const key = view.service.key.exposeKeyHeader ? view.primary.readable : undefined;
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
   deps.hits?.count(view.service, 'bypasses');
+  const gate = await originGate(view, deps);
+  if (!gate.allowed) {
+    req.resume(); // the request body is not wanted
+    return deliverOriginDown(res, view, gate.retryAfterMs, key);
+  }
   const limit = deps.maxBodyBytes ?? Number.POSITIVE_INFINITY;
   if (Number(req.headers['content-length'] ?? 0) > limit) {
     // Refused before reading a byte of it; the connection closes rather than drain the body.
@@ -278,7 +419,8 @@ async function guard(view: RequestView, res: ServerResponse, deps: EdgeDeps): Pr
   }
 }
 
-class BodyLimitError extends Error {}
+/** A client's request body over edge.maxBodyBytes (not the origin's fault). */
+export class BodyLimitError extends Error {}
 
 /** A chunked body is counted as it streams to the origin and cut off past the limit. */
 function limitBody(body: IncomingMessage, limit: number): Readable {

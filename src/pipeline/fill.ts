@@ -207,6 +207,7 @@ export class Fill {
             heuristic: this.view.service.cache.heuristicFreshness,
             keepForRevalidationMs: this.view.service.cache.keepForRevalidationMs,
             stripSetCookie: this.view.service.cache.stripSetCookie,
+            stale: this.view.service.cache.stale,
           });
     const names = decision.ok ? decision.varyNames : this.guessedNames;
     const values = varyValues(names, this.view.headers, this.view.runtime.vary);

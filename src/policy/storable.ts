@@ -14,6 +14,7 @@ import {
   type Lifetime,
   single,
 } from './freshness.js';
+import { NO_STALE, type StaleSettings, staleWindows } from './stale.js';
 
 export type NotStoredReason =
   | 'method'
@@ -45,6 +46,8 @@ export interface StoreDecisionInput {
   keepForRevalidationMs: number;
   /** The service opted in to storing Set-Cookie responses with the cookie removed from the copy. */
   stripSetCookie?: boolean;
+  /** The service's stale serving: entries are kept past freshness for the longest stale window. */
+  stale?: StaleSettings;
 }
 
 export type StoreDecision =
@@ -148,16 +151,22 @@ export function decideStorage(input: StoreDecisionInput): StoreDecision {
   const staleAt = noCache ? input.responseTime : input.responseTime + Math.max(0, remaining) * 1000;
   // A response that is stale on arrival (or no-cache) is worth keeping only if it can be
   // revalidated with a conditional request; then a 304 saves sending the body again.
-  if (staleAt <= input.responseTime && !validators) {
+  // Without validators, it is still worth keeping when the origin explicitly allows serving it
+  // stale (RFC 5861); the service's grace alone does not make such a response storable.
+  const explicit = staleWindows(directives, NO_STALE);
+  if (staleAt <= input.responseTime && !validators && explicit.ifErrorMs === 0 && explicit.whileRevalidateMs === 0) {
     return refuse(noCache ? 'no-cache' : lifetime.source === 'none' ? 'no-freshness' : 'stale-on-arrival');
   }
+  // The entry outlives its freshness by the longest stale window (and the revalidation keep).
+  const windows = staleWindows(directives, input.stale ?? NO_STALE);
+  const keepFor = Math.max(validators ? input.keepForRevalidationMs : 0, windows.ifErrorMs, windows.whileRevalidateMs);
   return {
     ok: true,
     directives,
     lifetime,
     initialAgeSeconds,
     staleAt,
-    deleteAt: validators ? staleAt + input.keepForRevalidationMs : staleAt,
+    deleteAt: staleAt + keepFor,
     varyNames: withContentCodingVary(vary.names, res),
     omitFields: [...(privateFields ?? []), ...noCacheFields, ...(setsCookie ? ['set-cookie'] : [])],
   };

@@ -55,5 +55,15 @@ export function statsKey(service: string): string {
   return `${servicePrefix(service)}stats`;
 }
 
+/** A short lease (one background refresh, one origin probe across every node). */
+export function leaseKey(service: string, name: string): string {
+  return `${servicePrefix(service)}lease:${name}`;
+}
+
+/** The origin's shared health: consecutive failures and, when the circuit is open, until when. */
+export function originHealthKey(service: string): string {
+  return `${servicePrefix(service)}origin`;
+}
+
 /** Pub/sub channel on which removals are announced, so every node drops its L1 copies at once. */
 export const PURGE_CHANNEL = 'cf:purge';

@@ -9,7 +9,9 @@ import type {
   CachedEntry,
   CachedRecord,
   CacheStore,
+  CoordinationStore,
   EntryWrite,
+  OriginHealthState,
   RateDecision,
   RateLimitStore,
   UncacheableMarker,
@@ -25,7 +27,13 @@ export interface MemoryStoreOptions {
 
 interface Slot {
   record: CachedRecord;
+  /** Served until then (the L1 lifetime, or the record's own deadline in the embedded store). */
   expiresAt: number;
+  /**
+   * The record's own deadline. Past `expiresAt` the slot is no longer served, but kept (memory
+   * permitting) for `getRetained`: while Redis cannot be reached, a node still answers from it.
+   */
+  retainUntil: number;
   bytes: number;
   /** When the slot last moved to the recently-used end. */
   touchedAt: number;
@@ -46,7 +54,7 @@ interface VaryRecord {
 // Rough fixed cost of a record besides its body: metadata, headers, map slots.
 const RECORD_OVERHEAD = 512;
 
-export class MemoryStore implements CacheStore, RateLimitStore {
+export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStore {
   private readonly slots = new Map<string, Slot>();
   private readonly vary = new Map<string, VaryRecord>();
   private bytes = 0;
@@ -77,7 +85,7 @@ export class MemoryStore implements CacheStore, RateLimitStore {
     const slot = this.slots.get(id);
     if (!slot) return undefined;
     if (slot.expiresAt <= now) {
-      this.remove(id, slot);
+      if (slot.retainUntil <= now) this.remove(id, slot);
       return undefined;
     }
     if (now - slot.touchedAt >= TOUCH_INTERVAL_MS) {
@@ -120,14 +128,14 @@ export class MemoryStore implements CacheStore, RateLimitStore {
     record.expiresAt = Math.max(record.expiresAt, expiresAt);
     this.vary.set(varyId, record);
     if (this.vary.size > 2 * this.slots.size + 1024) this.sweepVary(now);
-    this.set(service, entryHash, entry, expiresAt, entry.body.length + RECORD_OVERHEAD, now);
+    this.set(service, entryHash, entry, expiresAt, entry.body.length + RECORD_OVERHEAD, now, entry.meta.deleteAt);
   }
 
   async markUncacheable(service: string, entryHash: string, marker: UncacheableMarker, now: number): Promise<boolean> {
     if (this.getNow(service, entryHash, now)) return false;
     const expiresAt = Math.min(marker.until, now + this.maxTtlMs);
     if (expiresAt <= now) return false;
-    this.set(service, entryHash, marker, expiresAt, RECORD_OVERHEAD, now);
+    this.set(service, entryHash, marker, expiresAt, RECORD_OVERHEAD, now, marker.until);
     return true;
   }
 
@@ -253,6 +261,45 @@ export class MemoryStore implements CacheStore, RateLimitStore {
     return [...(this.vary.get(`${service}\n${primaryHash}`)?.variants ?? [])];
   }
 
+  /**
+   * A record kept past the L1 lifetime but not past its own deadline: what a node may still serve
+   * while the shared store cannot be reached (never otherwise: a purge or a newer write may have
+   * replaced it there).
+   */
+  getRetained(service: string, entryHash: string, now: number): CachedRecord | undefined {
+    const slot = this.slots.get(`${service}\n${entryHash}`);
+    return slot && slot.retainUntil > now ? slot.record : undefined;
+  }
+
+  private readonly leases = new Map<string, number>();
+  private readonly health = new Map<string, OriginHealthState>();
+
+  /** Leases and origin health for one node: the embedded store's, and a tiered store's fallback. */
+  async acquireLease(service: string, name: string, ttlMs: number): Promise<boolean> {
+    const id = `${service}\n${name}`;
+    const now = Date.now();
+    if ((this.leases.get(id) ?? 0) > now) return false;
+    if (this.leases.size > 10_000) this.leases.clear();
+    this.leases.set(id, now + ttlMs);
+    return true;
+  }
+
+  async originFailed(service: string, threshold: number, cooldownMs: number, now: number): Promise<OriginHealthState> {
+    const state = this.health.get(service) ?? { failures: 0, openUntil: 0 };
+    state.failures++;
+    if (state.failures >= threshold && state.openUntil <= now) state.openUntil = now + cooldownMs;
+    this.health.set(service, state);
+    return { ...state };
+  }
+
+  async originSucceeded(service: string): Promise<void> {
+    this.health.delete(service);
+  }
+
+  async originState(service: string): Promise<OriginHealthState> {
+    return { ...(this.health.get(service) ?? { failures: 0, openUntil: 0 }) };
+  }
+
   /** Drops one record (used when a purge or a newer write makes it wrong). */
   delete(service: string, entryHash: string): void {
     const id = `${service}\n${entryHash}`;
@@ -265,7 +312,7 @@ export class MemoryStore implements CacheStore, RateLimitStore {
     const deadline = record.kind === 'entry' ? record.meta.deleteAt : record.until;
     const expiresAt = Math.min(deadline, now + this.maxTtlMs);
     const bytes = (record.kind === 'entry' ? record.body.length : 0) + RECORD_OVERHEAD;
-    if (expiresAt > now) this.set(service, entryHash, record, expiresAt, bytes, now);
+    if (expiresAt > now) this.set(service, entryHash, record, expiresAt, bytes, now, deadline);
   }
 
   async close(): Promise<void> {
@@ -281,12 +328,13 @@ export class MemoryStore implements CacheStore, RateLimitStore {
     expiresAt: number,
     bytes: number,
     now: number,
+    retainUntil: number,
   ): void {
     if (bytes > this.maxEntryBytes || bytes > this.options.maxBytes) return;
     const id = `${service}\n${entryHash}`;
     const old = this.slots.get(id);
     if (old) this.remove(id, old);
-    this.slots.set(id, { record, expiresAt, bytes, touchedAt: now, hits: old?.hits ?? 0 });
+    this.slots.set(id, { record, expiresAt, retainUntil, bytes, touchedAt: now, hits: old?.hits ?? 0 });
     this.bytes += bytes;
     // Evict least recently used until within budget; the first key in a Map is the oldest.
     while (this.bytes > this.options.maxBytes) {

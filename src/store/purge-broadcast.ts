@@ -19,7 +19,13 @@ export class PurgeBroadcast {
 
   /** Subscribes a dedicated connection; `onPurge` runs for every announcement, this node's included. */
   static async start(publisher: Redis, onPurge: (message: PurgeMessage) => void): Promise<PurgeBroadcast> {
-    const subscriber = publisher.duplicate();
+    // Its own connection, which queues the subscription until connected and resubscribes after
+    // every reconnection (whatever the publisher's offline-queue setting).
+    const subscriber = publisher.duplicate({
+      enableOfflineQueue: true,
+      lazyConnect: false,
+      maxRetriesPerRequest: null,
+    });
     subscriber.on('error', () => undefined); // reconnects by itself; the L1 lifetime bounds the gap
     subscriber.on('message', (_channel: string, text: string) => {
       try {

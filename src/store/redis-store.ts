@@ -16,21 +16,45 @@ import {
   sortable,
   summarise,
 } from './entry-index.js';
-import { entryKey, indexKeys, rateLimitKey, servicePrefix, statsKey, variantsKey, varyKey } from './keys.js';
+import {
+  entryKey,
+  indexKeys,
+  leaseKey,
+  originHealthKey,
+  rateLimitKey,
+  servicePrefix,
+  statsKey,
+  variantsKey,
+  varyKey,
+} from './keys.js';
 import { hitScore } from './lfu.js';
 import { defineScripts, runScript } from './scripts.js';
-import type { CachedRecord, CacheStore, EntryWrite, RateDecision, RateLimitStore, UncacheableMarker } from './types.js';
+import type {
+  CachedRecord,
+  CacheStore,
+  CoordinationStore,
+  EntryWrite,
+  OriginHealthState,
+  RateDecision,
+  RateLimitStore,
+  UncacheableMarker,
+} from './types.js';
 
-export class RedisStore implements CacheStore, RateLimitStore {
+export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore {
+  /**
+   * `reader` serves the request path's reads (get, getVary), typically with a much shorter command
+   * timeout than `client`, which does everything else.
+   */
   constructor(
     readonly client: Redis,
     private readonly ownsClient = true,
+    private readonly reader: Redis = client,
   ) {
     defineScripts(client);
   }
 
   async get(service: string, entryHash: string, now: number): Promise<CachedRecord | undefined> {
-    const packed = await this.client.getBuffer(entryKey(service, entryHash));
+    const packed = await this.reader.getBuffer(entryKey(service, entryHash));
     if (packed === null) return undefined;
     const record = decodeRecord(packed);
     if (record === undefined) return undefined;
@@ -40,7 +64,7 @@ export class RedisStore implements CacheStore, RateLimitStore {
   }
 
   async getVary(service: string, primaryHash: string): Promise<string[] | undefined> {
-    const names = await this.client.get(varyKey(service, primaryHash));
+    const names = await this.reader.get(varyKey(service, primaryHash));
     if (names === null) return undefined;
     return names === '' ? [] : names.split(',');
   }
@@ -218,8 +242,35 @@ export class RedisStore implements CacheStore, RateLimitStore {
     return { allowed: allowed === 1, retryAfterMs };
   }
 
+  async acquireLease(service: string, name: string, ttlMs: number): Promise<boolean> {
+    return (await this.client.set(leaseKey(service, name), '1', 'PX', Math.max(1, Math.round(ttlMs)), 'NX')) === 'OK';
+  }
+
+  private async originHealth(service: string, op: 'fail' | 'ok' | 'read', args: number[]): Promise<OriginHealthState> {
+    const [failures, openUntil] = (await runScript(
+      this.client,
+      'originHealth',
+      [originHealthKey(service)],
+      [op, ...args],
+    )) as [number, number];
+    return { failures, openUntil };
+  }
+
+  originFailed(service: string, threshold: number, cooldownMs: number, now: number): Promise<OriginHealthState> {
+    return this.originHealth(service, 'fail', [now, threshold, cooldownMs]);
+  }
+
+  async originSucceeded(service: string): Promise<void> {
+    await this.originHealth(service, 'ok', [0, 0, 0]);
+  }
+
+  originState(service: string): Promise<OriginHealthState> {
+    return this.originHealth(service, 'read', [0, 0, 0]);
+  }
+
   async close(): Promise<void> {
-    if (this.ownsClient) await this.client.quit().catch(() => this.client.disconnect());
+    if (!this.ownsClient) return;
+    for (const client of new Set([this.client, this.reader])) await client.quit().catch(() => client.disconnect());
   }
 }
 

@@ -41,7 +41,14 @@ export function readScripts(dir = LUA_DIR): ScriptFile[] {
 // Read once per process: every client defines the same scripts.
 let scripts: ScriptFile[] | undefined;
 
-type ScriptName = 'storeEntry' | 'invalidateUrl' | 'rateLimit' | 'touchEntries' | 'scanEntries' | 'purgeEntries';
+type ScriptName =
+  | 'storeEntry'
+  | 'invalidateUrl'
+  | 'rateLimit'
+  | 'touchEntries'
+  | 'scanEntries'
+  | 'purgeEntries'
+  | 'originHealth';
 
 /** Defines every script on a client; idempotent. */
 export function defineScripts(client: Redis): void {

@@ -7,14 +7,23 @@ import type { Redis } from 'ioredis';
 import type { ListPage, ListQuery } from './entry-index.js';
 import type { MemoryStore } from './memory-store.js';
 import { PurgeBroadcast } from './purge-broadcast.js';
-import type { CachedRecord, CacheStore, EntryWrite, RateDecision, RateLimitStore, UncacheableMarker } from './types.js';
+import type {
+  CachedRecord,
+  CacheStore,
+  CoordinationStore,
+  EntryWrite,
+  OriginHealthState,
+  RateDecision,
+  RateLimitStore,
+  UncacheableMarker,
+} from './types.js';
 
-export class TieredStore implements CacheStore, RateLimitStore {
+export class TieredStore implements CacheStore, RateLimitStore, CoordinationStore {
   private broadcast: PurgeBroadcast | undefined;
 
   constructor(
     readonly l1: MemoryStore,
-    readonly shared: CacheStore & RateLimitStore,
+    readonly shared: CacheStore & RateLimitStore & CoordinationStore,
   ) {}
 
   /**
@@ -35,20 +44,35 @@ export class TieredStore implements CacheStore, RateLimitStore {
   async get(service: string, entryHash: string, now: number): Promise<CachedRecord | undefined> {
     const local = this.l1.getNow(service, entryHash, now);
     if (local) return local;
-    const record = await this.shared.get(service, entryHash, now);
+    let record: CachedRecord | undefined;
+    try {
+      record = await this.shared.get(service, entryHash, now);
+    } catch (error) {
+      // Redis unreachable or slow: what this node still holds is better than asking the origin.
+      const retained = this.l1.getRetained(service, entryHash, now);
+      if (retained) return retained;
+      throw error;
+    }
     if (record) this.l1.remember(service, entryHash, record, now);
     return record;
   }
 
-  getVary(service: string, primaryHash: string, now: number): Promise<string[] | undefined> {
-    return this.shared.getVary(service, primaryHash, now);
+  async getVary(service: string, primaryHash: string, now: number): Promise<string[] | undefined> {
+    try {
+      return await this.shared.getVary(service, primaryHash, now);
+    } catch (error) {
+      const local = await this.l1.getVary(service, primaryHash, now);
+      if (local) return local;
+      throw error;
+    }
   }
 
   async put(write: EntryWrite, now: number): Promise<void> {
-    await this.shared.put(write, now);
     // put (not remember) so this node's L1 also drops variants of an older Vary list; other nodes'
-    // L1 copies age out within the L1 lifetime.
+    // L1 copies age out within the L1 lifetime. The L1 keeps it even when Redis cannot: this node
+    // then serves it for the L1 lifetime, and past it only while Redis stays unreachable.
     await this.l1.put(write, now);
+    await this.shared.put(write, now);
   }
 
   async markUncacheable(service: string, entryHash: string, marker: UncacheableMarker, now: number): Promise<boolean> {
@@ -93,6 +117,26 @@ export class TieredStore implements CacheStore, RateLimitStore {
 
   touch(service: string, hits: ReadonlyMap<string, number>, now: number, lfuHalfLifeMs: number): Promise<void> {
     return this.shared.touch(service, hits, now, lfuHalfLifeMs);
+  }
+
+  /** Shared through Redis; while it cannot be reached, this node decides alone (L1's bookkeeping). */
+  acquireLease(service: string, name: string, ttlMs: number): Promise<boolean> {
+    return this.shared.acquireLease(service, name, ttlMs).catch(() => this.l1.acquireLease(service, name, ttlMs));
+  }
+
+  originFailed(service: string, threshold: number, cooldownMs: number, now: number): Promise<OriginHealthState> {
+    return this.shared
+      .originFailed(service, threshold, cooldownMs, now)
+      .catch(() => this.l1.originFailed(service, threshold, cooldownMs, now));
+  }
+
+  async originSucceeded(service: string): Promise<void> {
+    await this.l1.originSucceeded(service);
+    await this.shared.originSucceeded(service).catch(() => undefined);
+  }
+
+  originState(service: string): Promise<OriginHealthState> {
+    return this.shared.originState(service).catch(() => this.l1.originState(service));
   }
 
   async close(): Promise<void> {

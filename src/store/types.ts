@@ -107,3 +107,22 @@ export interface RateDecision {
 export interface RateLimitStore {
   hit(service: string, client: string, limit: number, windowMs: number, now: number): Promise<RateDecision>;
 }
+
+/** What every edge node knows of a service's origin (the circuit breaker's shared state). */
+export interface OriginHealthState {
+  /** Consecutive failures seen by any node since the last success. */
+  failures: number;
+  /** The circuit is open until this time (ms); 0 when closed. */
+  openUntil: number;
+}
+
+/** Coordination between edge nodes: leases and the origins' health, shared through Redis. */
+export interface CoordinationStore {
+  /** True when this caller now holds the lease (nobody else will for `ttlMs`). */
+  acquireLease(service: string, name: string, ttlMs: number): Promise<boolean>;
+  /** Counts a failure; opens the circuit for `cooldownMs` at `threshold` consecutive failures. */
+  originFailed(service: string, threshold: number, cooldownMs: number, now: number): Promise<OriginHealthState>;
+  /** A success: the failures are forgiven and the circuit closes. */
+  originSucceeded(service: string): Promise<void>;
+  originState(service: string): Promise<OriginHealthState>;
+}

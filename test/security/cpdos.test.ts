@@ -46,8 +46,28 @@ describe('CPDoS', () => {
       broken = true;
       clock.now += 20_000;
       const during = await edge.get('/r');
-      expect(during.status).toBe(500);
-      expect(during.headers['cache-status']).toContain('detail=error-over-success');
+      // Within the grace window the stale success answers instead of the error (stale-if-error) …
+      expect(during.status).toBe(200);
+      expect(during.text).toBe('genuine');
+      expect(during.headers['x-cache-status']).toBe('Stale');
+      // … and without grace the error is passed on, but never stored over the success.
+      const strict = await startEdge(redis.url, origin.url, {
+        now: () => clock.now,
+        l1: false,
+        service: { cache: { stale: { graceMs: 0 } } },
+      });
+      try {
+        broken = false;
+        clock.now -= 20_000;
+        await strict.get('/r');
+        broken = true;
+        clock.now += 20_000;
+        const error = await strict.get('/r');
+        expect(error.status).toBe(500);
+        expect(error.headers['cache-status']).toContain('detail=error-over-success');
+      } finally {
+        await strict.close();
+      }
       broken = false;
       // the stored success is still there to revalidate against
       origin.handle((req, res) => {
