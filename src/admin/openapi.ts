@@ -9,6 +9,7 @@ import {
   explainBody,
   listQuery,
   listResponse,
+  originResponse,
   purgeResponse,
   serviceParams,
   servicePurgeBody,
@@ -113,6 +114,14 @@ export function buildOpenApi(version: string): JsonSchema {
           summary: 'The service’s counters, shared by every edge node',
           parameters: service,
           responses: { ...ok(statsResponse, 'stats'), ...errors(401, 403, 404) },
+        },
+      },
+      '/v1/services/{service}/origin': {
+        get: {
+          operationId: 'originHealth',
+          summary: 'The origin’s circuit breaker, as every edge node sees it',
+          parameters: service,
+          responses: { ...ok(originResponse, 'circuit state'), ...errors(401, 403, 404) },
         },
       },
       '/v1/purge': {

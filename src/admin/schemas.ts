@@ -169,6 +169,15 @@ export const explainBody = z.strictObject({
   headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/), z.string().max(8192)).default({}),
 });
 
+export const originResponse = z.object({
+  service: z.string(),
+  state: z.enum(['closed', 'open', 'half-open']).meta({
+    description: 'open: requests are not sent to the origin (stale served, others 503); half-open: one probe may go',
+  }),
+  failures: z.number().meta({ description: 'consecutive failures seen by any edge node' }),
+  openUntil: z.string().nullable(),
+});
+
 export const statsResponse = z.object({
   service: z.string(),
   entries: z.number(),
@@ -181,6 +190,10 @@ export const statsResponse = z.object({
   bytesFromOrigin: z.number(),
   evictions: z.number().meta({ description: 'entries evicted by the object or byte cap' }),
   purges: z.number().meta({ description: 'entries purged or soft-purged through the admin API' }),
+  staleServed: z
+    .number()
+    .meta({ description: 'responses served stale because the origin failed or its circuit was open' }),
+  origin: originResponse.omit({ service: true }),
 });
 
 export const servicesResponse = z.object({

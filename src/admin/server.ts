@@ -8,11 +8,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
 import { BadCursor, CachefrontError } from '../errors.js';
+import { OriginHealth } from '../origin/health.js';
 import { serviceRuntimes } from '../pipeline/service-runtime.js';
 import { ServiceRegistry } from '../services/registry.js';
 import { purgeMatching } from '../store/bulk-purge.js';
 import { type EntryFilter, type EntrySummary, filterFingerprint } from '../store/entry-index.js';
-import type { CacheStore } from '../store/types.js';
+import type { CacheStore, CoordinationStore } from '../store/types.js';
 import { compileCidrs, contains } from '../waap/cidr.js';
 import { type Caller, mayAccess, TokenAuthority } from './auth.js';
 import { explain, viewOf } from './explain.js';
@@ -124,6 +125,16 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
   const registry = ServiceRegistry.fromConfig(config);
   const runtimeFor = serviceRuntimes(config.services);
 
+  const health =
+    'acquireLease' in store ? new OriginHealth(store as CacheStore & CoordinationStore, Date.now) : undefined;
+  const serviceConfig = new Map(config.services.map((s) => [s.id, s]));
+  /** The origin's circuit, as every edge node sees it (shared through the store). */
+  const originState = async (service: string) => {
+    const found = serviceConfig.get(service);
+    if (!health || !found) return { state: 'closed' as const, failures: 0, openUntil: null };
+    const { state, failures, openUntil } = await health.state(found);
+    return { state, failures, openUntil: openUntil === 0 ? null : new Date(openUntil).toISOString() };
+  };
   const openapi = buildOpenApi(VERSION);
   app.get('/openapi.json', async () => openapi);
   // Every API route is in the OpenAPI document, or the listener refuses to start.
@@ -303,10 +314,16 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
         return explained.result;
       });
 
+      api.get('/services/:service/origin', async (request, reply) => {
+        const service = scoped(request, reply);
+        if (service === undefined) return reply;
+        return { service, ...(await originState(service)) };
+      });
+
       api.get('/services/:service/stats', async (request, reply) => {
         const service = scoped(request, reply);
         if (service === undefined) return reply;
-        const stats = await store.readStats(service);
+        const [stats, origin] = await Promise.all([store.readStats(service), originState(service)]);
         const field = (name: string) => stats[name] ?? 0;
         const hits = field('hits');
         const misses = field('misses');
@@ -322,6 +339,8 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
           bytesFromOrigin: field('bytesFromOrigin'),
           evictions: field('evictions'),
           purges: field('purges'),
+          staleServed: field('staleServed'),
+          origin,
         };
       });
     },

@@ -59,6 +59,8 @@ export interface StartOptions {
   /** Extra `--option value` pairs, e.g. ['--maxmemory', '2mb']. */
   args?: string[];
   timeoutMs?: number;
+  /** A fixed port (to restart a server where clients expect it); a free one otherwise. */
+  port?: number;
 }
 
 export async function startLocalRedis(options: StartOptions = {}): Promise<LocalRedis> {
@@ -66,7 +68,7 @@ export async function startLocalRedis(options: StartOptions = {}): Promise<Local
   if (!bin) throw new Error(INSTALL_HINT);
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const dir = mkdtempSync(join(tmpdir(), 'cachefront-redis-'));
     const conf = existsSync(REDIS_CONF) ? [REDIS_CONF] : [];
     const child = spawn(

@@ -12,6 +12,7 @@ import { test as base } from 'vitest';
 import { buildEdge } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
+import { connectRedis, createRedisClient } from '../../src/redis/connect.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { TieredStore } from '../../src/store/tiered-store.js';
@@ -48,6 +49,11 @@ export interface EdgeSetup {
   hitFlushMs?: number;
   /** L1 lifetime (default 1 s). */
   l1TtlMs?: number;
+  /**
+   * Redis clients as `cachefront serve` makes them (no offline queue, bounded read and command
+   * timeouts, reconnecting for ever), for tests of Redis outages.
+   */
+  productionRedis?: { readTimeoutMs: number; commandTimeoutMs: number };
 }
 
 export function newServiceId(): string {
@@ -66,8 +72,18 @@ export async function startEdge(redisUrl: string, originUrl: string, setup: Edge
     'test',
     {},
   );
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  const shared = new RedisStore(redis, false);
+  let redis: Redis;
+  let shared: RedisStore;
+  let reader: Redis | undefined;
+  if (setup.productionRedis) {
+    redis = createRedisClient({ url: redisUrl, commandTimeoutMs: setup.productionRedis.commandTimeoutMs });
+    reader = createRedisClient({ url: redisUrl, commandTimeoutMs: setup.productionRedis.readTimeoutMs });
+    await Promise.all([connectRedis(redis), connectRedis(reader)]);
+    shared = new RedisStore(redis, false, reader);
+  } else {
+    redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+    shared = new RedisStore(redis, false);
+  }
   let store: CacheStore = shared;
   if (setup.l1 !== false) {
     const l1 = new MemoryStore({ maxBytes: 8 * 1024 * 1024, maxTtlMs: setup.l1TtlMs ?? 1000 });
@@ -100,7 +116,8 @@ export async function startEdge(redisUrl: string, originUrl: string, setup: Edge
     close: async () => {
       await app.close();
       if (store instanceof TieredStore) await store.close(); // its purge subscription
-      await redis.quit().catch(() => undefined);
+      await redis.quit().catch(() => redis.disconnect());
+      if (reader) await reader.quit().catch(() => reader?.disconnect());
     },
   };
 }

@@ -36,6 +36,7 @@ describe('admin API: scopes, allow-list and OpenAPI', () => {
       const endpoints = (service: string, url: string): [string, string, unknown][] => [
         ['GET', `/v1/services/${service}/entries`, undefined],
         ['GET', `/v1/services/${service}/stats`, undefined],
+        ['GET', `/v1/services/${service}/origin`, undefined],
         ['POST', `/v1/services/${service}/purge`, { all: true, dryRun: true }],
         ['POST', `/v1/services/${service}/purge`, { url, dryRun: true }],
         ['POST', `/v1/services/${service}/purge`, { filter: { prefix: '/' } }],

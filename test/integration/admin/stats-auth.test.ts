@@ -67,6 +67,8 @@ describe('admin API: tokens, stats and explain', () => {
         bytesFromOrigin: 3 * 'origin says hello to /a'.length,
         evictions: 0,
         purges: 0,
+        staleServed: 0,
+        origin: { state: 'closed', failures: 0, openUntil: null },
       });
       expect((await stats(shop, SHOP_TOKEN)).status).toBe(200);
 
