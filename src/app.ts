@@ -5,6 +5,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config/schema.js';
 import { Internal } from './errors.js';
+import { throttledWarnings } from './log-throttle.js';
 import { OriginClients } from './origin/client.js';
 import { OriginHealth } from './origin/health.js';
 import { Coalescer } from './pipeline/coalesce.js';
@@ -56,13 +57,15 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
   // Leases and the circuit breaker need a store that coordinates nodes (every store cachefront makes).
   const coordination = store.acquireLease ? (store as CacheStore & CoordinationStore) : undefined;
   const health = coordination ? new OriginHealth(coordination, now) : undefined;
+  const log = app.log;
+  // Recurring warnings (Redis down: every lookup and store fails) at most once per 10 s each.
+  const warn = throttledWarnings(log);
   const origin = new OriginClients((service, outcome) => {
     if (!health) return;
     if ('status' in outcome) health.record(service, !service.origin.failureStatuses.includes(outcome.status));
     // A client's oversized upload says nothing about the origin.
     else if (!((outcome.error as { cause?: unknown }).cause instanceof BodyLimitError)) health.record(service, false);
   });
-  const log = app.log;
   let hits: HitCounter | undefined;
   const coalescer = new Coalescer({
     origin,
@@ -70,7 +73,7 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     now,
     onOriginBytes: (view, bytes) => hits?.count(view.service, 'bytesFromOrigin', bytes),
     uncacheableMemoryMs: (view) => view.service.cache.uncacheableMemoryMs,
-    onStoreError: (error, view) => log.warn({ err: error, service: view.service.id }, 'storing a response failed'),
+    onStoreError: (error, view) => warn.warn({ err: error, service: view.service.id }, 'storing a response failed'),
     onUncacheable: (view, head) => {
       if (head.decision.ok || head.decision.reason === 'error-over-success') return;
       const reason = head.decision.reason;
@@ -82,13 +85,13 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
           if (written)
             log.info({ service: view.service.id, url: view.primary.readable, reason }, 'response not stored');
         })
-        .catch((error: unknown) => log.warn({ err: error }, 'leaving a hit-for-miss marker failed'));
+        .catch((error: unknown) => warn.warn({ err: error }, 'leaving a hit-for-miss marker failed'));
     },
   });
   hits = new HitCounter(
     store,
     now,
-    (error) => log.warn({ err: error }, 'recording hits for LFU eviction failed'),
+    (error) => warn.warn({ err: error }, 'recording hits and stats failed'),
     options.hitFlushMs,
   );
   const deps: EdgeDeps = {
@@ -108,12 +111,12 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     ...(coordination
       ? {
           refresh: new BackgroundRefresh(coalescer, coordination, now, (error, view) =>
-            log.warn({ err: error, service: view.service.id }, 'background refresh failed'),
+            warn.warn({ err: error, service: view.service.id }, 'background refresh failed'),
           ),
         }
       : {}),
     now,
-    log,
+    log: { info: (obj: object, msg: string) => log.info(obj, msg), warn: warn.warn },
   };
 
   app.all('/', (request, reply) => {
