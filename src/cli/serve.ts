@@ -209,7 +209,7 @@ async function runWorker(options: ServeOptions, log: Logger): Promise<number> {
       // Bounded drain: a stuck client connection must not hold the process forever.
       const force = setTimeout(() => {
         edge.server.closeAllConnections();
-      }, 10_000);
+      }, config.edge.shutdownGraceMs);
       await Promise.allSettled([edge.close(), admin.close()]);
       clearTimeout(force);
       await store.close();

@@ -267,6 +267,8 @@ export const configSchema = z
          * of these is X-Forwarded-For read for the client address.
          */
         trustedProxies: z.array(cidr).default([]),
+        /** On SIGTERM, in-flight responses get this long to finish before their connections are cut. */
+        shutdownGraceMs: durationMs.default(10_000),
       })
       .prefault({}),
     admin: z

@@ -76,8 +76,9 @@ class OriginPool {
     }
   }
 
+  /** Ends the pool at once: requests still running (no client waits for them any more) are aborted. */
   close(): Promise<void> {
-    return this.pool.close();
+    return this.pool.destroy();
   }
 }
 
@@ -106,6 +107,7 @@ export class OriginClients {
     }
   }
 
+  /** Called once the edge no longer answers anyone (its server is closed): nothing is left to wait for. */
   async close(): Promise<void> {
     await Promise.all([...this.pools.values()].map((pool) => pool.close()));
     this.pools.clear();

@@ -103,6 +103,43 @@ describe('the cachefront command', () => {
     expect(await serve.stop()).toBe(0);
   });
 
+  test('SIGTERM lets in-flight responses finish, cuts those past the grace, and exits 0', async ({ redis, origin }) => {
+    origin.handle((req, res) => {
+      if (req.url === '/hang') return; // never answers
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('slow but complete');
+      }, 600);
+    });
+    const [edgePort, adminPort] = [await freePort(), await freePort()];
+    const file = writeConfig(
+      `edge: { listen: { host: 127.0.0.1, port: ${edgePort} }, shutdownGraceMs: 1500 }
+admin: { listen: { port: ${adminPort} } }
+` +
+        `redis: { url: "${redis.url}" }
+services:
+  - id: drain-test
+    hosts: [drain.test]
+    origin: { url: "${origin.url}", responseTimeoutMs: 60s }
+`,
+    );
+    const serve = await runServe(file, adminPort);
+    const url = `http://127.0.0.1:${edgePort}`;
+    const slow = send(url, { path: '/slow', headers: { host: 'drain.test' } });
+    const hung = send(url, { path: '/hang', headers: { host: 'drain.test' } }).then(
+      () => 'answered',
+      () => 'cut',
+    );
+    await new Promise((r) => setTimeout(r, 200)); // both are at the origin now
+    const exited = serve.stop();
+    const done = await slow;
+    expect(done.status).toBe(200);
+    expect(done.text).toBe('slow but complete');
+    expect(await hung).toBe('cut'); // past shutdownGraceMs its connection is closed
+    expect(await exited).toBe(0);
+    expect(serve.output()).toContain('stopping: finishing in-flight requests');
+  });
+
   test('with no Redis and no redis-server, the example fallback runs on the embedded store, loudly', async ({
     origin,
   }) => {
