@@ -118,7 +118,7 @@ const origin = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(true),
       failures: z.number().int().min(1).default(5),
-      cooldownMs: durationMs.default(10_000).refine((ms) => ms >= 100, { error: 'at least 100 ms' }),
+      cooldownMs: durationMs.default(5_000).refine((ms) => ms >= 100, { error: 'at least 100 ms' }),
     })
     .prefault({}),
 });
