@@ -193,6 +193,8 @@ export const statsResponse = z.object({
   staleServed: z
     .number()
     .meta({ description: 'responses served stale because the origin failed or its circuit was open' }),
+  bytesSavedByCompression: z.number().meta({ description: 'bytes hits did not send thanks to stored gzip/Brotli' }),
+  bytesSavedByImages: z.number().meta({ description: 'bytes hits did not send thanks to optimised images' }),
   origin: originResponse.omit({ service: true }),
 });
 

@@ -340,6 +340,8 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
           evictions: field('evictions'),
           purges: field('purges'),
           staleServed: field('staleServed'),
+          bytesSavedByCompression: field('bytesSavedByCompression'),
+          bytesSavedByImages: field('bytesSavedByImages'),
           origin,
         };
       });

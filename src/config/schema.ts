@@ -202,6 +202,45 @@ const waap = z
   })
   .prefault({});
 
+/** Media types the edge compresses itself (parameters ignored; a trailing "*" matches a prefix). */
+const DEFAULT_COMPRESSIBLE = [
+  'text/*',
+  'application/javascript',
+  'application/json',
+  'application/*+json',
+  'application/xml',
+  'application/*+xml',
+  'application/manifest+json',
+  'application/wasm',
+  'image/svg+xml',
+  'font/ttf',
+  'font/otf',
+];
+
+/** Transforms made once, when a response is stored (never on a hit). */
+const transform = z
+  .strictObject({
+    compress: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        types: z
+          .array(
+            z
+              .string()
+              .toLowerCase()
+              .regex(/^[a-z0-9!#$&^_.+*-]+\/[a-z0-9!#$&^_.+*-]+$/),
+          )
+          .default(DEFAULT_COMPRESSIBLE),
+        /** Smaller bodies are stored as they are: compressing them saves little and costs a key each. */
+        minBytes: byteSize.default(1024),
+        /** Brotli quality 0–11 (see docs/benchmarks.md for the measured cost); never 11 by default. */
+        brotliQuality: z.number().int().min(0).max(11).default(5),
+        gzipLevel: z.number().int().min(1).max(9).default(6),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 const adminToken = z.string().min(16, { error: 'admin tokens are at least 16 characters' });
 
 const serviceId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, {
@@ -215,6 +254,7 @@ export const serviceSchema = z.strictObject({
   cache,
   key,
   waap,
+  transform,
 });
 
 const redis = z

@@ -54,6 +54,18 @@ function computeBucket(header: string): string {
   return accepted.length === 0 ? IDENTITY_BUCKET : accepted.join(',');
 }
 
+/**
+ * What the key records of Accept-Encoding: the coding a client of the bucket is served from the
+ * store — br when it accepts br, else gzip, else identity. Stored entries keep to it (an entry under
+ * `c` is identity or `c`; see pipeline/representations.ts), so buckets that would be served alike
+ * share one entry.
+ */
+export function servedCoding(bucket: string): 'br' | 'gzip' | 'identity' {
+  if (bucket.startsWith('br')) return 'br';
+  if (bucket.includes('gzip')) return 'gzip';
+  return 'identity';
+}
+
 /** The Accept-Encoding header value sent to the origin for a bucket. */
 export function originAcceptEncoding(bucket: string): string {
   return bucket === IDENTITY_BUCKET ? 'identity' : bucket.replace(',', ', ');

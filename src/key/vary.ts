@@ -3,7 +3,7 @@
  * into the variant part of the key: Accept-Encoding → canonical bucket, User-Agent → device bucket,
  * anything else verbatim (trimmed). A missing header is distinct from an empty one.
  */
-import { acceptEncodingBucket } from './accept-encoding.js';
+import { acceptEncodingBucket, servedCoding } from './accept-encoding.js';
 import type { DeviceClassifier } from './device.js';
 
 export type ParsedVary = { kind: 'star' } | { kind: 'names'; names: string[] };
@@ -48,7 +48,7 @@ function headerValue(headers: RequestHeaders, name: string): string | undefined 
 export function normaliseVaryValue(name: string, headers: RequestHeaders, context: VaryContext): string | undefined {
   switch (name) {
     case 'accept-encoding':
-      return acceptEncodingBucket(headerValue(headers, name));
+      return servedCoding(acceptEncodingBucket(headerValue(headers, name)));
     case 'user-agent':
       return context.classifyDevice(headerValue(headers, name));
     default:

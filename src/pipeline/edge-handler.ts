@@ -55,6 +55,14 @@ export interface EdgeDeps extends RecvDeps {
 
 const ALWAYS: Gate = { allowed: true, probe: false };
 
+/** Bytes a stored representation saves over the original (compression, image optimisation). */
+function savedBytes(entry: CachedEntry): { field: string; bytes: number } | undefined {
+  const identity = entry.meta.identityBytes;
+  if (identity === undefined || identity <= entry.body.length) return undefined;
+  const field = entry.meta.imageFormat ? 'bytesSavedByImages' : 'bytesSavedByCompression';
+  return { field, bytes: identity - entry.body.length };
+}
+
 function originGate(view: RequestView, deps: EdgeDeps): Promise<Gate> | Gate {
   return deps.health ? deps.health.gate(view.service) : ALWAYS;
 }
@@ -116,7 +124,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     const { meta } = found.entry;
     const use = evaluateUse(meta, directives, now);
     if (use.kind !== 'validate') {
-      deps.hits?.hit(view.service, found.entryKey, found.entry.body.length);
+      deps.hits?.hit(view.service, found.entryKey, found.entry.body.length, savedBytes(found.entry));
       return deliverEntry(
         res,
         found.entry,
@@ -149,7 +157,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     // RFC 5861 §3: within stale-while-revalidate, answer now; one background request refreshes it.
     if (use.reason === 'stale' && now < meta.staleAt + windows.whileRevalidateMs && deps.refresh) {
       if (gate.allowed) deps.refresh.refresh(view, found.entryKey, found.names, found.entry);
-      deps.hits?.hit(view.service, found.entryKey, found.entry.body.length);
+      deps.hits?.hit(view.service, found.entryKey, found.entry.body.length, savedBytes(found.entry));
       return deliverEntry(res, found.entry, now, staleNotes('Updating', undefined, 'stale-while-revalidate'), client);
     }
     // RFC 5861 §4 stale-if-error (or the service's grace): what to answer if the origin fails.
@@ -157,7 +165,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     if (!gate.allowed) {
       if (!fallback) return deliverOriginDown(res, view, gate.retryAfterMs, key && found.readable);
       count('staleServed');
-      deps.hits?.hit(view.service, found.entryKey, found.entry.body.length);
+      deps.hits?.hit(view.service, found.entryKey, found.entry.body.length, savedBytes(found.entry));
       return deliverEntry(res, fallback, now, staleNotes('Stale', undefined, 'origin-circuit-open'), client);
     }
     // Stale, or the client asked for validation: revalidate (conditionally when it has validators).
@@ -175,7 +183,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     const settled = await settle(attachment, fetchAlone, view, fallback);
     if (settled.kind === 'stale') {
       count('staleServed');
-      deps.hits?.hit(view.service, found.entryKey, fallback.body.length);
+      deps.hits?.hit(view.service, found.entryKey, fallback.body.length, savedBytes(fallback));
       return deliverEntry(res, fallback, deps.now(), staleNotes('Stale', settled.fwdStatus, settled.detail), client);
     }
     return deliverAttachment(res, settled.attachment, fetchAlone, client, notes);

@@ -15,10 +15,12 @@ import { endToEndHeaders } from '../origin/hop-by-hop.js';
 import { headerMap, mergeNotModified, notModifiedSelects, revalidationHeaders } from '../policy/conditional.js';
 import { formatHttpDate } from '../policy/http-date.js';
 import { decideStorage, type StoreDecision } from '../policy/storable.js';
-import { parseTags } from '../store/entry-index.js';
-import type { CachedEntry, CacheStore } from '../store/types.js';
+import { mediaType, parseTags } from '../store/entry-index.js';
+import type { CachedEntry, CacheStore, EntryMeta } from '../store/types.js';
+import { type Coding, compressible, declaredCoding, representationEtag, sniffCoding } from '../transform/compress.js';
 import { fillRequestHeaders, originTarget } from './origin-request.js';
 import type { RequestView } from './recv.js';
+import { planWrites } from './representations.js';
 
 export interface FillHead {
   /** Status delivered to clients (the stored one after a 304). */
@@ -103,6 +105,8 @@ export class Fill {
   private closed = false;
   private originBody: Readable | undefined;
   private readonly blocked = new Set<Readable>();
+  /** Set when a 304 refreshed a stored representation: it is stored back as it was. */
+  private refreshedFrom: RefreshedFrom | undefined;
 
   constructor(
     private readonly view: RequestView,
@@ -139,6 +143,8 @@ export class Fill {
     const requestTime = this.deps.now();
     const stale = revalidate ? this.options.stale : undefined;
     const storedHeaders = stale ? headerMap(stale.meta.headers) : undefined;
+    // A representation the edge made carries its own ETag; the origin knows the one it sent.
+    if (storedHeaders && stale?.meta.originEtag !== undefined) storedHeaders.etag = stale.meta.originEtag;
     // RFC 9111 §4.3.1: revalidate with the stored validators, so an unchanged body is not sent again.
     const conditional = storedHeaders ? revalidationHeaders(storedHeaders) : {};
     let response: Awaited<ReturnType<OriginClients['request']>>;
@@ -167,6 +173,7 @@ export class Fill {
       this.refreshed(stale, headers, requestTime, responseTime);
       return;
     }
+    await this.checkContentCoding(headers, response.body);
     const declared = Number(response.headers['content-length']);
     const tooLarge =
       this.options.mayStore === false ||
@@ -230,6 +237,11 @@ export class Fill {
    */
   private refreshed(stale: CachedEntry, update: Headers, requestTime: number, responseTime: number): void {
     const merged = mergeNotModified(stale.meta.headers, update);
+    // A derived representation keeps its own strong ETag; the 304's is the origin's.
+    const coding = stale.meta.coding ?? 'identity';
+    const originEtag = typeof merged.etag === 'string' ? merged.etag : undefined;
+    if (coding !== 'identity' && originEtag !== undefined) merged.etag = representationEtag(originEtag, coding);
+    this.refreshedFrom = { coding, originEtag, identityBytes: stale.meta.identityBytes };
     const head = this.headFor(stale.meta.status, 304, merged, requestTime, responseTime, false);
     // The response now comes from the cache: its Age is the refreshed entry's, not the 304's.
     if (head.decision.ok) merged.age = String(head.decision.initialAgeSeconds);
@@ -305,6 +317,10 @@ export class Fill {
   }
 
   private pump(body: Readable, head: FillHead, responseTime: number): void {
+    // Flowing from here on, whether or not the first chunk was peeked at (see checkContentCoding).
+    queueMicrotask(() => {
+      if (this.blocked.size === 0) body.resume();
+    });
     body.on('data', (chunk: Buffer) => {
       this.deps.onOriginBytes?.(this.view, chunk.length);
       if (this.chunks) {
@@ -345,43 +361,77 @@ export class Fill {
       else stored.push([name, value]);
     }
     const storedAt = this.deps.now();
-    const entry: CachedEntry = {
-      kind: 'entry',
-      meta: {
-        status: head.status,
-        headers: stored,
-        responseTime,
-        storedAt,
-        initialAgeSeconds: head.decision.initialAgeSeconds,
-        staleAt: head.decision.staleAt,
-        deleteAt: head.decision.deleteAt,
-        varyNames: head.decision.varyNames,
-        url: this.view.primary.readable,
-        path:
-          this.view.target.query === '' ? this.view.target.path : `${this.view.target.path}?${this.view.target.query}`,
-        variant: head.variant,
-        tags: tagsOf(head.sharedHeaders, this.view.runtime.tagHeaders),
-      },
-      body: Buffer.concat(this.chunks, this.bytes),
+    const meta: EntryMeta = {
+      status: head.status,
+      headers: stored,
+      responseTime,
+      storedAt,
+      initialAgeSeconds: head.decision.initialAgeSeconds,
+      staleAt: head.decision.staleAt,
+      deleteAt: head.decision.deleteAt,
+      varyNames: head.decision.varyNames,
+      url: this.view.primary.readable,
+      path:
+        this.view.target.query === '' ? this.view.target.path : `${this.view.target.path}?${this.view.target.query}`,
+      variant: head.variant,
+      tags: tagsOf(head.sharedHeaders, this.view.runtime.tagHeaders),
     };
+    const body = Buffer.concat(this.chunks, this.bytes);
     try {
-      await this.deps.store.put(
-        {
-          service: this.view.service.id,
-          primaryKey: this.view.primary.hash,
-          entryKey: head.entryKey,
-          entry,
-          maxObjects: this.view.service.cache.maxObjects,
-          maxBytes: this.view.service.cache.maxBytes,
-          lfuHalfLifeMs: this.view.service.cache.lfuHalfLifeMs,
-        },
-        storedAt,
-      );
+      const writes = this.refreshedFrom
+        ? [{ entryKey: head.entryKey, entry: this.refreshedEntry(meta, body, this.refreshedFrom) }]
+        : await planWrites(this.view, head.entryKey, meta, body);
+      for (const write of writes) {
+        await this.deps.store.put(
+          {
+            service: this.view.service.id,
+            primaryKey: this.view.primary.hash,
+            entryKey: write.entryKey,
+            entry: write.entry,
+            maxObjects: this.view.service.cache.maxObjects,
+            maxBytes: this.view.service.cache.maxBytes,
+            lfuHalfLifeMs: this.view.service.cache.lfuHalfLifeMs,
+          },
+          storedAt,
+        );
+      }
     } catch (error) {
       this.deps.onStoreError(error, this.view);
     } finally {
       this.close();
     }
+  }
+
+  /** A representation refreshed by a 304 is stored as it was, with its coding's bookkeeping. */
+  private refreshedEntry(meta: EntryMeta, body: Buffer, from: RefreshedFrom): CachedEntry {
+    return {
+      kind: 'entry',
+      meta: {
+        ...meta,
+        ...(from.coding !== 'identity' ? { coding: from.coding } : {}),
+        ...(from.coding !== 'identity' && from.originEtag !== undefined ? { originEtag: from.originEtag } : {}),
+        ...(from.identityBytes !== undefined ? { identityBytes: from.identityBytes } : {}),
+      },
+      body,
+    };
+  }
+
+  /**
+   * A body whose Content-Encoding does not match its bytes is never passed on as it came: gzip
+   * claimed over plain bytes loses the claim; gzip bytes (magic 1f 8b) of a text type without one
+   * gain it. Only the first chunk is looked at (it is put back); Brotli has no magic number and is
+   * checked when it is decoded at store time.
+   */
+  private async checkContentCoding(headers: Headers, body: Readable): Promise<void> {
+    const claimed = declaredCoding(headers['content-encoding']);
+    const type = mediaType(typeof headers['content-type'] === 'string' ? headers['content-type'] : undefined);
+    const compress = this.view.service.transform.compress;
+    if (claimed !== 'gzip' && !(claimed === 'identity' && compressible(type, compress.types))) return;
+    const first = await peek(body);
+    if (!first) return;
+    const sniffed = sniffCoding(first);
+    if (claimed === 'gzip' && sniffed !== 'gzip') delete headers['content-encoding'];
+    else if (claimed === 'identity' && sniffed === 'gzip') headers['content-encoding'] = 'gzip';
   }
 
   private fail(error: CachefrontError): void {
@@ -424,4 +474,36 @@ function tagsOf(headers: Headers, names: readonly string[]): string[] {
     else if (Array.isArray(value)) values.push(...value);
   }
   return values.length === 0 ? [] : parseTags(values);
+}
+
+/** What a 304-refreshed representation keeps of its coding. */
+interface RefreshedFrom {
+  coding: Coding;
+  originEtag: string | undefined;
+  identityBytes: number | undefined;
+}
+
+/**
+ * The first chunk of a body, put back so the body still streams whole. Undefined when the body
+ * ends or fails first.
+ */
+function peek(body: Readable): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const finish = (chunk: Buffer | undefined) => {
+      body.off('readable', onReadable);
+      body.off('end', onEnd);
+      body.off('error', onEnd);
+      resolve(chunk);
+    };
+    const onReadable = () => {
+      const chunk = body.read() as Buffer | null;
+      if (chunk === null) return; // not yet: wait for the next 'readable'
+      body.unshift(chunk);
+      finish(chunk);
+    };
+    const onEnd = () => finish(undefined);
+    body.on('readable', onReadable);
+    body.once('end', onEnd);
+    body.once('error', onEnd);
+  });
 }

@@ -47,10 +47,12 @@ export class HitCounter {
   }
 
   /** A hit: one more for the entry's frequency, and for the service's hit and byte counters. */
-  hit(service: ServiceConfig, entryHash: string, bytes: number): void {
+  hit(service: ServiceConfig, entryHash: string, bytes: number, saved?: { field: string; bytes: number }): void {
     const { counters } = this.forService(service);
     counters.set('hits', (counters.get('hits') ?? 0) + 1);
     counters.set('bytesFromCache', (counters.get('bytesFromCache') ?? 0) + bytes);
+    // Bytes a compressed or optimised representation spared the client (and the operator's bill).
+    if (saved && saved.bytes > 0) counters.set(saved.field, (counters.get(saved.field) ?? 0) + saved.bytes);
     this.record(service, entryHash);
   }
 

@@ -30,6 +30,17 @@ export interface EntryMeta {
   variant?: [string, string | null][];
   /** Tags from the origin's tagging headers (Surrogate-Key, Cache-Tag), for purging by tag. */
   tags?: string[];
+  /** A representation the edge encoded (br, gzip); absent for identity or as the origin sent it. */
+  coding?: 'gzip' | 'br';
+  /** The origin's ETag, when the representation carries one of its own (revalidation uses it). */
+  originEtag?: string;
+  /**
+   * Size of the original representation: the identity bytes of a compressed one, the origin's
+   * image of an optimised one (bytes saved = this − body length).
+   */
+  identityBytes?: number;
+  /** An image the edge re-encoded (webp, avif, or the original format optimised). */
+  imageFormat?: string;
 }
 
 export interface CachedEntry {

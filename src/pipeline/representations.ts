@@ -1,0 +1,132 @@
+/**
+ * @module What a complete response becomes in the store. Text the service compresses (and anything
+ * the origin compressed) is stored as up to three representations — identity, gzip, Brotli — each
+ * under the variant key of the Accept-Encoding it serves, so a hit reads exactly the bytes it
+ * sends, in one GET. Everything else is stored as it came, under a key whose clients can read it.
+ *
+ * Invariant (what keeps a client from ever getting a coding it cannot read): an entry stored under
+ * Accept-Encoding value `c` is either identity or encoded in `c`.
+ */
+import { variantKey } from '../key/cache-key.js';
+import { varyValues } from '../key/vary.js';
+import { mediaType } from '../store/entry-index.js';
+import type { CachedEntry, EntryMeta } from '../store/types.js';
+import {
+  CODINGS,
+  type Coding,
+  compressible,
+  declaredCoding,
+  representationEtag,
+  representations,
+  sniffCoding,
+} from '../transform/compress.js';
+import type { RequestView } from './recv.js';
+
+export interface PlannedWrite {
+  entryKey: string;
+  entry: CachedEntry;
+}
+
+const AE = 'accept-encoding';
+
+function header(headers: readonly [string, string][], name: string): string | undefined {
+  for (const [n, v] of headers) if (n === name) return v;
+  return undefined;
+}
+
+/** The entries to write for a complete, storable response (none when it cannot be stored safely). */
+export async function planWrites(
+  view: RequestView,
+  entryKey: string,
+  meta: EntryMeta,
+  body: Buffer,
+): Promise<PlannedWrite[]> {
+  const settings = view.service.transform.compress;
+  const coding = declaredCoding(header(meta.headers, 'content-encoding'));
+  const type = mediaType(header(meta.headers, 'content-type'));
+  const noTransform = /(^|[\s,])no-transform([\s,]|$)/i.test(header(meta.headers, 'cache-control') ?? '');
+  const worthCompressing = compressible(type, settings.types) && body.length >= settings.minBytes;
+  if (!settings.enabled || noTransform || (coding === 'identity' && !worthCompressing)) {
+    return asIs(view, entryKey, meta, body, coding);
+  }
+  let made: Awaited<ReturnType<typeof representations>>;
+  try {
+    made = await representations(body, coding, settings, view.service.cache.maxObjectBytes);
+  } catch {
+    // Bytes that do not decode as they claim (or decode past the size limit) are not stored.
+    return [];
+  }
+  if (made.identity.length < settings.minBytes && coding === 'identity')
+    return asIs(view, entryKey, meta, body, coding);
+  const names = meta.varyNames.includes(AE) ? meta.varyNames : [...meta.varyNames, AE].sort();
+  const values = varyValues(names, view.headers, view.runtime.vary);
+  const at = names.indexOf(AE);
+  const originEtag = header(meta.headers, 'etag');
+  return CODINGS.map((target) => {
+    const bytes = target === 'identity' ? made.identity : made[target];
+    // No smaller derived representation: clients of that coding get the identity bytes.
+    const served: Coding = bytes === undefined ? 'identity' : target;
+    const keyValues = [...values];
+    keyValues[at] = target;
+    return {
+      entryKey: variantKey(view.primary, names, keyValues).hash,
+      entry: {
+        kind: 'entry',
+        meta: {
+          ...meta,
+          headers: representationHeaders(meta.headers, served, originEtag),
+          varyNames: names,
+          variant: names.map((name, i) => [name, keyValues[i] ?? null]),
+          ...(served !== 'identity' ? { coding: served } : {}),
+          ...(served !== 'identity' && originEtag !== undefined ? { originEtag } : {}),
+          identityBytes: made.identity.length,
+        },
+        body: bytes ?? made.identity,
+      },
+    };
+  });
+}
+
+/** Headers of one representation: its Content-Encoding and ETag, and Vary naming Accept-Encoding. */
+function representationHeaders(
+  headers: readonly [string, string][],
+  coding: Coding,
+  originEtag: string | undefined,
+): [string, string][] {
+  const out: [string, string][] = [];
+  let vary = '';
+  for (const [name, value] of headers) {
+    if (name === 'content-encoding' || name === 'content-length' || name === 'etag') continue;
+    if (name === 'vary') vary = vary === '' ? value : `${vary}, ${value}`;
+    else out.push([name, value]);
+  }
+  if (coding !== 'identity') out.push(['content-encoding', coding]);
+  const etag = representationEtag(originEtag, coding);
+  if (etag !== undefined) out.push(['etag', etag]);
+  const names = vary.split(',').map((n) => n.trim().toLowerCase());
+  out.push(['vary', names.includes(AE) ? vary : vary === '' ? 'Accept-Encoding' : `${vary}, Accept-Encoding`]);
+  return out;
+}
+
+/**
+ * Stored as it came. Under an Accept-Encoding key only where its clients can read it: an encoded
+ * body moves to the key of its own coding (gzip or br), or is not stored (deflate, unknown, or gzip
+ * that is not gzip).
+ */
+function asIs(view: RequestView, entryKey: string, meta: EntryMeta, body: Buffer, coding: string): PlannedWrite[] {
+  const entry: CachedEntry = { kind: 'entry', meta, body };
+  if (coding === 'identity') return [{ entryKey, entry }];
+  if (coding !== 'gzip' && coding !== 'br') return [];
+  if (coding === 'gzip' && sniffCoding(body.subarray(0, 2)) !== 'gzip') return [];
+  const at = meta.varyNames.indexOf(AE);
+  if (at === -1) return [];
+  const values = varyValues(meta.varyNames, view.headers, view.runtime.vary);
+  if (values[at] === coding) return [{ entryKey, entry }];
+  values[at] = coding;
+  return [
+    {
+      entryKey: variantKey(view.primary, meta.varyNames, values).hash,
+      entry: { ...entry, meta: { ...meta, variant: meta.varyNames.map((n, i) => [n, values[i] ?? null]) } },
+    },
+  ];
+}
