@@ -12,6 +12,7 @@ import { Coalescer } from './pipeline/coalesce.js';
 import { deliverError } from './pipeline/deliver.js';
 import { BodyLimitError, type EdgeDeps, handleEdgeRequest } from './pipeline/edge-handler.js';
 import { HitCounter } from './pipeline/hit-counter.js';
+import { ImageOptimiser } from './pipeline/image-jobs.js';
 import { VaryMemo } from './pipeline/lookup.js';
 import { RecvMemo } from './pipeline/recv.js';
 import { BackgroundRefresh } from './pipeline/refresh.js';
@@ -67,10 +68,14 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     else if (!((outcome.error as { cause?: unknown }).cause instanceof BodyLimitError)) health.record(service, false);
   });
   let hits: HitCounter | undefined;
+  const images = new ImageOptimiser(store, now, (error, view) =>
+    warn.warn({ err: error, service: view.service.id, url: view.primary.readable }, 'image left as the origin sent it'),
+  );
   const coalescer = new Coalescer({
     origin,
     store,
     now,
+    images,
     onOriginBytes: (view, bytes) => hits?.count(view.service, 'bytesFromOrigin', bytes),
     uncacheableMemoryMs: (view) => view.service.cache.uncacheableMemoryMs,
     onStoreError: (error, view) => warn.warn({ err: error, service: view.service.id }, 'storing a response failed'),
@@ -136,5 +141,13 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     await hits.close();
     await origin.close();
   });
+  // Work the edge does after responding (tests wait for it; metrics will report it).
+  app.decorate('background', { images, fills: () => coalescer.inFlight });
   return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    background: { images: ImageOptimiser; fills: () => number };
+  }
 }

@@ -238,6 +238,26 @@ const transform = z
         gzipLevel: z.number().int().min(1).max(9).default(6),
       })
       .prefault({}),
+    /**
+     * JPEG, PNG, WebP, GIF and AVIF responses: stored as sent, then re-encoded off the request path
+     * (metadata stripped, colour profile kept), as AVIF / WebP for clients that accept them; a
+     * result replaces the original only when smaller.
+     */
+    images: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        quality: z.number().int().min(1).max(100).default(75),
+        avifQuality: z.number().int().min(1).max(100).default(50),
+        avifEffort: z.number().int().min(0).max(9).default(2),
+        /** Larger images (width × height) stay as the origin sent them. */
+        maxPixels: z.number().int().min(1).default(40_000_000),
+        /** Images re-encoded at once on each edge process (sharp's work runs off the event loop). */
+        concurrency: z.number().int().min(1).max(16).default(1),
+        /** Images waiting beyond this are left as they are. */
+        queueLimit: z.number().int().min(1).default(256),
+        timeoutMs: durationMs.default(20_000),
+      })
+      .prefault({}),
   })
   .prefault({});
 

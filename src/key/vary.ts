@@ -3,7 +3,15 @@
  * into the variant part of the key: Accept-Encoding → canonical bucket, User-Agent → device bucket,
  * anything else verbatim (trimmed). A missing header is distinct from an empty one.
  */
+import { imageBucket } from '../transform/images.js';
 import { acceptEncodingBucket, servedCoding } from './accept-encoding.js';
+
+/**
+ * The edge's own negotiation of image formats: keyed by the Accept bucket (avif / webp /
+ * original). Not a header name (";" cannot appear in one), so it never meets an origin's Vary.
+ */
+export const IMAGE_ACCEPT = 'accept;image';
+
 import type { DeviceClassifier } from './device.js';
 
 export type ParsedVary = { kind: 'star' } | { kind: 'names'; names: string[] };
@@ -51,6 +59,8 @@ export function normaliseVaryValue(name: string, headers: RequestHeaders, contex
       return servedCoding(acceptEncodingBucket(headerValue(headers, name)));
     case 'user-agent':
       return context.classifyDevice(headerValue(headers, name));
+    case IMAGE_ACCEPT:
+      return imageBucket(headerValue(headers, 'accept'));
     default:
       return headerValue(headers, name);
   }

@@ -17,7 +17,8 @@ import { formatHttpDate } from '../policy/http-date.js';
 import { decideStorage, type StoreDecision } from '../policy/storable.js';
 import { mediaType, parseTags } from '../store/entry-index.js';
 import type { CachedEntry, CacheStore, EntryMeta } from '../store/types.js';
-import { type Coding, compressible, declaredCoding, representationEtag, sniffCoding } from '../transform/compress.js';
+import { compressible, declaredCoding, representationEtag, sniffCoding } from '../transform/compress.js';
+import type { ImageOptimiser } from './image-jobs.js';
 import { fillRequestHeaders, originTarget } from './origin-request.js';
 import type { RequestView } from './recv.js';
 import { planWrites } from './representations.js';
@@ -67,6 +68,8 @@ export interface FillDeps {
   onUncacheable: (head: FillHead) => void;
   /** Body bytes received from the origin (the service's egress stats). */
   onOriginBytes?: (view: RequestView, bytes: number) => void;
+  /** Re-encodes stored images off the request path. */
+  images?: ImageOptimiser;
 }
 
 export interface FillOptions {
@@ -238,10 +241,16 @@ export class Fill {
   private refreshed(stale: CachedEntry, update: Headers, requestTime: number, responseTime: number): void {
     const merged = mergeNotModified(stale.meta.headers, update);
     // A derived representation keeps its own strong ETag; the 304's is the origin's.
-    const coding = stale.meta.coding ?? 'identity';
+    const suffix = stale.meta.coding ?? stale.meta.imageFormat ?? 'identity';
     const originEtag = typeof merged.etag === 'string' ? merged.etag : undefined;
-    if (coding !== 'identity' && originEtag !== undefined) merged.etag = representationEtag(originEtag, coding);
-    this.refreshedFrom = { coding, originEtag, identityBytes: stale.meta.identityBytes };
+    if (suffix !== 'identity' && originEtag !== undefined) merged.etag = representationEtag(originEtag, suffix);
+    this.refreshedFrom = {
+      suffix,
+      coding: stale.meta.coding,
+      imageFormat: stale.meta.imageFormat,
+      originEtag,
+      identityBytes: stale.meta.identityBytes,
+    };
     const head = this.headFor(stale.meta.status, 304, merged, requestTime, responseTime, false);
     // The response now comes from the cache: its Age is the refreshed entry's, not the 304's.
     if (head.decision.ok) merged.age = String(head.decision.initialAgeSeconds);
@@ -378,10 +387,10 @@ export class Fill {
     };
     const body = Buffer.concat(this.chunks, this.bytes);
     try {
-      const writes = this.refreshedFrom
-        ? [{ entryKey: head.entryKey, entry: this.refreshedEntry(meta, body, this.refreshedFrom) }]
+      const plan = this.refreshedFrom
+        ? { writes: [{ entryKey: head.entryKey, entry: this.refreshedEntry(meta, body, this.refreshedFrom) }] }
         : await planWrites(this.view, head.entryKey, meta, body);
-      for (const write of writes) {
+      for (const write of plan.writes) {
         await this.deps.store.put(
           {
             service: this.view.service.id,
@@ -395,6 +404,7 @@ export class Fill {
           storedAt,
         );
       }
+      if (plan.image) this.deps.images?.enqueue(this.view, plan.image);
     } catch (error) {
       this.deps.onStoreError(error, this.view);
     } finally {
@@ -408,8 +418,9 @@ export class Fill {
       kind: 'entry',
       meta: {
         ...meta,
-        ...(from.coding !== 'identity' ? { coding: from.coding } : {}),
-        ...(from.coding !== 'identity' && from.originEtag !== undefined ? { originEtag: from.originEtag } : {}),
+        ...(from.coding !== undefined ? { coding: from.coding } : {}),
+        ...(from.imageFormat !== undefined ? { imageFormat: from.imageFormat } : {}),
+        ...(from.suffix !== 'identity' && from.originEtag !== undefined ? { originEtag: from.originEtag } : {}),
         ...(from.identityBytes !== undefined ? { identityBytes: from.identityBytes } : {}),
       },
       body,
@@ -478,7 +489,10 @@ function tagsOf(headers: Headers, names: readonly string[]): string[] {
 
 /** What a 304-refreshed representation keeps of its coding. */
 interface RefreshedFrom {
-  coding: Coding;
+  /** The representation's ETag suffix: its coding or image format ("identity": none). */
+  suffix: string;
+  coding: 'gzip' | 'br' | undefined;
+  imageFormat: string | undefined;
   originEtag: string | undefined;
   identityBytes: number | undefined;
 }

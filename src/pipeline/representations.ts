@@ -8,7 +8,7 @@
  * Accept-Encoding value `c` is either identity or encoded in `c`.
  */
 import { variantKey } from '../key/cache-key.js';
-import { varyValues } from '../key/vary.js';
+import { IMAGE_ACCEPT, varyValues } from '../key/vary.js';
 import { mediaType } from '../store/entry-index.js';
 import type { CachedEntry, EntryMeta } from '../store/types.js';
 import {
@@ -20,11 +20,25 @@ import {
   representations,
   sniffCoding,
 } from '../transform/compress.js';
+import { IMAGE_BUCKETS, type ImageBucket, OPTIMISABLE } from '../transform/images.js';
 import type { RequestView } from './recv.js';
 
 export interface PlannedWrite {
   entryKey: string;
   entry: CachedEntry;
+}
+
+/** An image stored as the origin sent it, to re-encode off the request path. */
+export interface ImageJob {
+  original: Buffer;
+  meta: EntryMeta;
+  /** The entry key of each Accept bucket (all hold the original until a smaller result replaces it). */
+  keys: Record<ImageBucket, string>;
+}
+
+export interface Plan {
+  writes: PlannedWrite[];
+  image?: ImageJob;
 }
 
 const AE = 'accept-encoding';
@@ -35,16 +49,34 @@ function header(headers: readonly [string, string][], name: string): string | un
 }
 
 /** The entries to write for a complete, storable response (none when it cannot be stored safely). */
-export async function planWrites(
+export async function planWrites(view: RequestView, entryKey: string, meta: EntryMeta, body: Buffer): Promise<Plan> {
+  const coding = declaredCoding(header(meta.headers, 'content-encoding'));
+  const type = mediaType(header(meta.headers, 'content-type'));
+  const noTransform = /(^|[\s,])no-transform([\s,]|$)/i.test(header(meta.headers, 'cache-control') ?? '');
+  const images = view.service.transform.images;
+  if (
+    images.enabled &&
+    !noTransform &&
+    coding === 'identity' &&
+    meta.status === 200 &&
+    OPTIMISABLE.has(type) &&
+    !meta.varyNames.includes('accept') // an origin that negotiates formats itself is left to it
+  ) {
+    return imagePlan(view, meta, body);
+  }
+  return { writes: await textWrites(view, entryKey, meta, body, coding, type, noTransform) };
+}
+
+async function textWrites(
   view: RequestView,
   entryKey: string,
   meta: EntryMeta,
   body: Buffer,
+  coding: string,
+  type: string,
+  noTransform: boolean,
 ): Promise<PlannedWrite[]> {
   const settings = view.service.transform.compress;
-  const coding = declaredCoding(header(meta.headers, 'content-encoding'));
-  const type = mediaType(header(meta.headers, 'content-type'));
-  const noTransform = /(^|[\s,])no-transform([\s,]|$)/i.test(header(meta.headers, 'cache-control') ?? '');
   const worthCompressing = compressible(type, settings.types) && body.length >= settings.minBytes;
   if (!settings.enabled || noTransform || (coding === 'identity' && !worthCompressing)) {
     return asIs(view, entryKey, meta, body, coding);
@@ -74,7 +106,11 @@ export async function planWrites(
         kind: 'entry',
         meta: {
           ...meta,
-          headers: representationHeaders(meta.headers, served, originEtag),
+          headers: representationHeaders(meta.headers, {
+            encoding: served,
+            etag: representationEtag(originEtag, served),
+            vary: 'Accept-Encoding',
+          }),
           varyNames: names,
           variant: names.map((name, i) => [name, keyValues[i] ?? null]),
           ...(served !== 'identity' ? { coding: served } : {}),
@@ -87,25 +123,72 @@ export async function planWrites(
   });
 }
 
-/** Headers of one representation: its Content-Encoding and ETag, and Vary naming Accept-Encoding. */
-function representationHeaders(
+interface RepresentationChanges {
+  /** Content-Encoding of the bytes ("identity": none). */
+  encoding: string;
+  etag: string | undefined;
+  /** The request header the representation depends on, added to Vary. */
+  vary: string;
+  contentType?: string;
+}
+
+/** Headers of one representation: its Content-Encoding, type and ETag, and Vary naming what it depends on. */
+export function representationHeaders(
   headers: readonly [string, string][],
-  coding: Coding,
-  originEtag: string | undefined,
+  changes: RepresentationChanges,
 ): [string, string][] {
   const out: [string, string][] = [];
   let vary = '';
   for (const [name, value] of headers) {
     if (name === 'content-encoding' || name === 'content-length' || name === 'etag') continue;
+    if (name === 'content-type' && changes.contentType !== undefined) continue;
     if (name === 'vary') vary = vary === '' ? value : `${vary}, ${value}`;
     else out.push([name, value]);
   }
-  if (coding !== 'identity') out.push(['content-encoding', coding]);
-  const etag = representationEtag(originEtag, coding);
-  if (etag !== undefined) out.push(['etag', etag]);
-  const names = vary.split(',').map((n) => n.trim().toLowerCase());
-  out.push(['vary', names.includes(AE) ? vary : vary === '' ? 'Accept-Encoding' : `${vary}, Accept-Encoding`]);
+  if (changes.encoding !== 'identity') out.push(['content-encoding', changes.encoding]);
+  if (changes.contentType !== undefined) out.push(['content-type', changes.contentType]);
+  if (changes.etag !== undefined) out.push(['etag', changes.etag]);
+  const named = vary.split(',').map((n) => n.trim().toLowerCase());
+  out.push([
+    'vary',
+    named.includes(changes.vary.toLowerCase()) ? vary : vary === '' ? changes.vary : `${vary}, ${changes.vary}`,
+  ]);
   return out;
+}
+
+/**
+ * An image: stored as it came under each Accept bucket's key (so every client is served at once,
+ * and the origin is asked once), with the re-encoding left to the image queue.
+ */
+function imagePlan(view: RequestView, meta: EntryMeta, body: Buffer): Plan {
+  const names = [...meta.varyNames, IMAGE_ACCEPT].sort();
+  const values = varyValues(names, view.headers, view.runtime.vary);
+  const at = names.indexOf(IMAGE_ACCEPT);
+  const headers = representationHeaders(meta.headers, {
+    encoding: 'identity',
+    etag: header(meta.headers, 'etag'),
+    vary: 'Accept',
+  });
+  const keys = {} as Record<ImageBucket, string>;
+  const writes = IMAGE_BUCKETS.map((bucket) => {
+    const keyValues = [...values];
+    keyValues[at] = bucket;
+    keys[bucket] = variantKey(view.primary, names, keyValues).hash;
+    return {
+      entryKey: keys[bucket],
+      entry: {
+        kind: 'entry' as const,
+        meta: {
+          ...meta,
+          headers,
+          varyNames: names,
+          variant: names.map((n, i): [string, string | null] => [n, keyValues[i] ?? null]),
+        },
+        body,
+      },
+    };
+  });
+  return { writes, image: { original: body, meta: { ...meta, headers, varyNames: names }, keys } };
 }
 
 /**

@@ -116,10 +116,10 @@ export async function representations(
 }
 
 /**
- * The strong ETag of a derived representation: RFC 9110 §8.8.3 — different representations of a
- * resource must not share a strong validator. Weak ones may (they are equivalent in meaning).
+ * The strong ETag of a derived representation (a coding, or an image format): RFC 9110 §8.8.3 —
+ * different representations must not share a strong validator. Weak ones may (equivalent meaning).
  */
-export function representationEtag(etag: string | undefined, coding: Coding): string | undefined {
-  if (etag === undefined || coding === 'identity' || etag.startsWith('W/')) return etag;
-  return etag.endsWith('"') ? `${etag.slice(0, -1)}-${coding}"` : `${etag}-${coding}`;
+export function representationEtag(etag: string | undefined, suffix: string): string | undefined {
+  if (etag === undefined || suffix === 'identity' || etag.startsWith('W/')) return etag;
+  return etag.endsWith('"') ? `${etag.slice(0, -1)}-${suffix}"` : `${etag}-${suffix}`;
 }
