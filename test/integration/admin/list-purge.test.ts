@@ -39,11 +39,11 @@ function serveCatalogue(origin: TestOrigin): void {
 async function twoNodes(redisUrl: string, originUrl: string): Promise<[TestEdge, TestEdge]> {
   const service = newServiceId();
   // L1 lifetime of a minute: only the purge announcement can make a node forget in time.
-  // One entry per URL (no compressed representations), so the listing is about listing.
+  // One entry per URL (no compressed or image representations), so the listing is about listing.
   const setup = {
     serviceId: service,
     config: { admin: { tokens: { operator: [OPERATOR_TOKEN] } } },
-    service: { transform: { compress: { enabled: false } } },
+    service: { transform: { compress: { enabled: false }, images: { enabled: false } } },
     l1TtlMs: 60_000,
     hitFlushMs: 20,
   };
