@@ -11,6 +11,10 @@ if (
 ) {
   process.exit(1);
 }
+// The dashboards are checked against a real Prometheus (and promtool checks the metrics and rules).
+if (!ensureDebianPackage('prometheus', ['prometheus'], 'dashboards and alerts are checked against a real Prometheus')) {
+  process.exit(1);
+}
 
 const bin = (name) => join(ROOT, 'node_modules', '.bin', name);
 const failures = [];

@@ -2,15 +2,19 @@
  * @module buildEdge: the edge as a Fastify instance, without listening — tests inject or listen on
  * port 0; main.ts listens. Every dependency with I/O (store, clock) is passed in.
  */
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config/schema.js';
 import { Internal } from './errors.js';
 import { throttledWarnings } from './log-throttle.js';
+import { type CacheStatusLabel, initMetrics, metrics } from './metrics/metrics.js';
 import { OriginClients } from './origin/client.js';
 import { OriginHealth } from './origin/health.js';
 import { Coalescer } from './pipeline/coalesce.js';
 import { deliverError } from './pipeline/deliver.js';
 import { BodyLimitError, type EdgeDeps, handleEdgeRequest } from './pipeline/edge-handler.js';
+import { exchangeNotes } from './pipeline/exchange.js';
 import { HitCounter } from './pipeline/hit-counter.js';
 import { ImageOptimiser } from './pipeline/image-jobs.js';
 import { VaryMemo } from './pipeline/lookup.js';
@@ -62,10 +66,20 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
   // Recurring warnings (Redis down: every lookup and store fails) at most once per 10 s each.
   const warn = throttledWarnings(log);
   const origin = new OriginClients((service, outcome) => {
-    if (!health) return;
-    if ('status' in outcome) health.record(service, !service.origin.failureStatuses.includes(outcome.status));
-    // A client's oversized upload says nothing about the origin.
-    else if (!((outcome.error as { cause?: unknown }).cause instanceof BodyLimitError)) health.record(service, false);
+    const labels = { service: service.id };
+    metrics.originDuration.observe(labels, outcome.seconds);
+    let ok: boolean;
+    if ('status' in outcome) {
+      ok = !service.origin.failureStatuses.includes(outcome.status);
+      if (!ok) metrics.originErrors.inc({ ...labels, kind: 'status' });
+    } else {
+      // A client's oversized upload says nothing about the origin.
+      if ((outcome.error as { cause?: unknown }).cause instanceof BodyLimitError) return;
+      ok = false;
+      metrics.originErrors.inc({ ...labels, kind: originErrorKind(outcome.error) });
+    }
+    metrics.originRequests.inc({ ...labels, outcome: ok ? 'success' : 'failure' });
+    health?.record(service, ok);
   });
   let hits: HitCounter | undefined;
   const images = new ImageOptimiser(store, now, (error, view) =>
@@ -124,9 +138,21 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     log: { info: (obj: object, msg: string) => log.info(obj, msg), warn: warn.warn },
   };
 
+  initMetrics({
+    services: config.services.map((s) => s.id),
+    read: async (id) => {
+      const service = config.services.find((s) => s.id === id) as (typeof config.services)[number];
+      const [stats, circuit] = await Promise.all([store.readStats(id), health?.state(service)]);
+      return { entries: stats.entries ?? 0, bytes: stats.bytesStored ?? 0, circuitOpen: circuit?.state === 'open' };
+    },
+  });
+  const accessLog = config.edge.accessLog;
+
   app.all('/', (request, reply) => {
     reply.hijack();
     const raw = request.raw;
+    const started = performance.now();
+    reply.raw.once('close', () => recordExchange(raw, reply.raw, started, accessLog ? log : undefined));
     raw.url = (raw as unknown as Record<symbol, string>)[ORIGINAL_TARGET] ?? raw.url;
     handleEdgeRequest(raw, reply.raw, deps).catch((error: unknown) => {
       log.error({ err: error, url: raw.url }, 'request failed inside the edge');
@@ -144,6 +170,59 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
   // Work the edge does after responding (tests wait for it; metrics will report it).
   app.decorate('background', { images, fills: () => coalescer.inFlight });
   return app;
+}
+
+const ORIGIN_ERROR_KINDS: Record<string, string> = {
+  CF_ERR_ORIGIN_CONNECT: 'connect',
+  CF_ERR_ORIGIN_TIMEOUT: 'timeout',
+};
+
+function originErrorKind(error: unknown): string {
+  return ORIGIN_ERROR_KINDS[(error as { code?: string }).code ?? ''] ?? 'broken';
+}
+
+/**
+ * The end of an exchange: its metrics, and one JSON access-log line — service, cache status, key
+ * hash, status, bytes, times. Never a header value (no cookie, no Authorization) and never the
+ * query string (it may carry tokens).
+ */
+function recordExchange(
+  req: IncomingMessage,
+  res: ServerResponse,
+  started: number,
+  log: FastifyBaseLogger | undefined,
+): void {
+  const notes = exchangeNotes(res);
+  const service = notes.service ?? 'none';
+  const header = res.getHeader('x-cache-status');
+  const status: CacheStatusLabel =
+    notes.errorCode !== undefined && res.statusCode >= 500
+      ? 'error'
+      : header
+        ? (String(header).toLowerCase() as CacheStatusLabel)
+        : 'error';
+  const seconds = (performance.now() - started) / 1000;
+  metrics.requests.inc({ service, cache_status: status });
+  metrics.requestDuration.observe({ service, cache_status: status }, seconds);
+  if (!log) return;
+  const length = res.getHeader('content-length');
+  log.info(
+    {
+      access: true,
+      service,
+      method: req.method,
+      path: notes.path ?? null,
+      key: notes.key ?? null,
+      cacheStatus: header ?? null,
+      status: res.statusCode,
+      bytes: length === undefined ? null : Number(length),
+      durationMs: Math.round(seconds * 100_000) / 100,
+      originMs: notes.originMs === undefined ? null : Math.round(notes.originMs * 100) / 100,
+      ...(notes.errorCode ? { error: notes.errorCode } : {}),
+      ...(res.writableFinished ? {} : { aborted: true }),
+    },
+    'request',
+  );
 }
 
 declare module 'fastify' {

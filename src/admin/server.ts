@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
 import { BadCursor, CachefrontError } from '../errors.js';
+import { metrics, register } from '../metrics/metrics.js';
 import { OriginHealth } from '../origin/health.js';
 import { serviceRuntimes } from '../pipeline/service-runtime.js';
 import { ServiceRegistry } from '../services/registry.js';
@@ -113,6 +114,11 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
   }
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // This process's metrics (under `cachefront serve`, the primary's metrics listener has all workers').
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', register.contentType);
+    return register.metrics();
+  });
   app.get('/readyz', async (_request, reply) => {
     const ready = await options.storeReady().catch(() => false);
     return reply
@@ -241,7 +247,8 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
       };
 
       /** Audit: who (the token's scope, never the token), what selector, how many. */
-      const audit = (request: FastifyRequest, selector: unknown, result: z.input<typeof purgeResponse>) =>
+      const audit = (request: FastifyRequest, selector: unknown, result: z.input<typeof purgeResponse>) => {
+        if (!result.dryRun) metrics.purged.inc({ service: result.service }, result.purged);
         request.log.info(
           {
             audit: 'purge',
@@ -254,6 +261,7 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
           },
           'purge',
         );
+      };
 
       api.post('/purge', async (request, reply) => {
         const input = urlPurgeBody.safeParse(request.body);

@@ -4,13 +4,16 @@
  * worker process (node:cluster shares the listening sockets) and drains them on SIGTERM/SIGINT.
  */
 import cluster from 'node:cluster';
+import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
 import pino, { type Logger } from 'pino';
+import { AggregatorRegistry } from 'prom-client';
 import { buildAdmin } from '../admin/server.js';
 import { buildEdge } from '../app.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { CachefrontError } from '../errors.js';
+import { register } from '../metrics/metrics.js';
 import { connectRedis, createRedisClient, redisReachable } from '../redis/connect.js';
 import { findRedisServer, type LocalRedis, startLocalRedis } from '../redis/local-server.js';
 import { MemoryStore } from '../store/memory-store.js';
@@ -109,15 +112,49 @@ export async function serve(options: ServeOptions): Promise<number> {
 
   if (workers === 1) {
     process.env[STORE_ENV] = store.target;
+    serveMetrics(config.metrics.listen, log, false);
     const code = await runWorker(options, log);
     await store.local?.stop();
     return code;
   }
-  return runPrimary(workers, store, log);
+  return runPrimary(workers, store, log, config.metrics.listen);
 }
 
 /** Forks the workers, replaces any that die, and drains them all on a signal. */
-function runPrimary(workers: number, store: ResolvedStore, log: Logger): Promise<number> {
+/**
+ * The metrics listener. Under a primary: every worker's metrics, aggregated (prom-client asks each
+ * worker over IPC; counters add up, the gauges read from Redis take one worker's value). A single
+ * process serves its own.
+ */
+function serveMetrics(listen: { host: string; port: number }, log: Logger, clustered: boolean): void {
+  const aggregator = clustered ? new AggregatorRegistry() : undefined;
+  const collect = () => (aggregator ? aggregator.clusterMetrics() : register.metrics());
+  const server = createServer((req, res) => {
+    if ((req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: /metrics\n');
+      return;
+    }
+    collect().then(
+      (text) => res.writeHead(200, { 'content-type': register.contentType }).end(text),
+      (error: unknown) => {
+        log.warn({ err: error }, 'collecting the workers’ metrics failed');
+        res.writeHead(503, { 'content-type': 'text/plain' }).end('metrics unavailable\n');
+      },
+    );
+  });
+  server.on('error', (error) => log.error({ err: error, listen }, 'the metrics listener could not start'));
+  server.listen(listen.port, listen.host, () =>
+    log.info({ metrics: `${listen.host}:${listen.port}` }, 'metrics listening'),
+  );
+  server.unref();
+}
+
+function runPrimary(
+  workers: number,
+  store: ResolvedStore,
+  log: Logger,
+  metricsListen: { host: string; port: number },
+): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
     const fork = () => cluster.fork({ [STORE_ENV]: store.target });
@@ -141,6 +178,7 @@ function runPrimary(workers: number, store: ResolvedStore, log: Logger): Promise
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
     log.info({ workers, store: store.target }, 'edge primary started');
+    serveMetrics(metricsListen, log, true);
   });
 }
 

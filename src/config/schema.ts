@@ -329,8 +329,15 @@ export const configSchema = z
         trustedProxies: z.array(cidr).default([]),
         /** On SIGTERM, in-flight responses get this long to finish before their connections are cut. */
         shutdownGraceMs: durationMs.default(10_000),
+        /** One JSON log line per request (service, cache status, key hash, status, bytes, times). */
+        accessLog: z.boolean().default(true),
       })
       .prefault({}),
+    /**
+     * Prometheus metrics of all workers together, served by `cachefront serve`'s primary process
+     * (each admin listener's /metrics shows only the worker that answers).
+     */
+    metrics: z.strictObject({ listen: listen('127.0.0.1', 9464) }).prefault({}),
     admin: z
       .strictObject({
         listen: listen('127.0.0.1', 9091),

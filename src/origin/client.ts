@@ -83,7 +83,7 @@ class OriginPool {
 }
 
 /** How an origin exchange ended, for the circuit breaker: a response status, or an error. */
-export type OriginOutcome = { status: number } | { error: unknown };
+export type OriginOutcome = ({ status: number } | { error: unknown }) & { seconds: number };
 
 /** One pool per service, created on first use and closed together. */
 export class OriginClients {
@@ -97,12 +97,13 @@ export class OriginClients {
       pool = new OriginPool(service);
       this.pools.set(service.id, pool);
     }
+    const started = performance.now();
     try {
       const response = await pool.request(req);
-      this.onOutcome?.(service, { status: response.status });
+      this.onOutcome?.(service, { status: response.status, seconds: (performance.now() - started) / 1000 });
       return response;
     } catch (error) {
-      this.onOutcome?.(service, { error });
+      this.onOutcome?.(service, { error, seconds: (performance.now() - started) / 1000 });
       throw error;
     }
   }

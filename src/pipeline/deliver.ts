@@ -12,6 +12,7 @@ import { currentAge, single } from '../policy/freshness.js';
 import { contentRange, decideRange, unsatisfiedRange } from '../policy/range.js';
 import type { CachedEntry } from '../store/types.js';
 import { type CacheStatusParts, formatCacheStatus, headerSafe, type XCacheStatus } from './cache-status.js';
+import { exchangeNotes } from './exchange.js';
 
 export interface CacheAnnotations {
   xCacheStatus: XCacheStatus;
@@ -193,6 +194,7 @@ function slice(source: Readable, start: number, end: number): Readable {
 
 /** A synthetic error response: status from the error code, a short plain-text body naming it. */
 export function deliverError(res: ServerResponse, error: CachefrontError, notes?: CacheAnnotations): void {
+  exchangeNotes(res).errorCode = error.code;
   const body = `${error.statusCode} ${error.message}\ncode: ${error.code}\n`;
   const headers: Headers = {
     'content-type': 'text/plain; charset=utf-8',

@@ -16,6 +16,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { BodyTooLarge, type CachefrontError, Forbidden, NotCached, OriginDown, RateLimited } from '../errors.js';
+import { metrics } from '../metrics/metrics.js';
 import type { OriginClients, OriginResponse } from '../origin/client.js';
 import type { Gate, OriginHealth } from '../origin/health.js';
 import { endToEndHeaders, type Headers } from '../origin/hop-by-hop.js';
@@ -26,6 +27,7 @@ import { contains } from '../waap/cidr.js';
 import type { ForwardReason, XCacheStatus } from './cache-status.js';
 import type { Coalescer } from './coalesce.js';
 import { type ClientRequest, deliverEntry, deliverError, deliverStream } from './deliver.js';
+import { exchangeNotes } from './exchange.js';
 import type { Attachment, Waiter } from './fill.js';
 import type { HitCounter } from './hit-counter.js';
 import { invalidationTargets } from './invalidation.js';
@@ -92,6 +94,10 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
   const received = recv(req, deps);
   if (!received.ok) return deliverError(res, received.error);
   const view = received.view;
+  const exchange = exchangeNotes(res);
+  exchange.service = view.service.id;
+  exchange.key = view.primary.hash;
+  exchange.path = view.target.path;
   const key = view.service.key.exposeKeyHeader ? view.primary.readable : undefined;
   const consumed = view.runtime.consumedHeaders;
   const refused = await guard(view, res, deps);
@@ -157,6 +163,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     // RFC 5861 §3: within stale-while-revalidate, answer now; one background request refreshes it.
     if (use.reason === 'stale' && now < meta.staleAt + windows.whileRevalidateMs && deps.refresh) {
       if (gate.allowed) deps.refresh.refresh(view, found.entryKey, found.names, found.entry);
+      metrics.stale.inc({ service: view.service.id, reason: 'while_revalidate' });
       deps.hits?.hit(view.service, found.entryKey, found.entry.body.length, savedBytes(found.entry));
       return deliverEntry(res, found.entry, now, staleNotes('Updating', undefined, 'stale-while-revalidate'), client);
     }
@@ -165,6 +172,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     if (!gate.allowed) {
       if (!fallback) return deliverOriginDown(res, view, gate.retryAfterMs, key && found.readable);
       count('staleServed');
+      metrics.stale.inc({ service: view.service.id, reason: 'circuit_open' });
       deps.hits?.hit(view.service, found.entryKey, found.entry.body.length, savedBytes(found.entry));
       return deliverEntry(res, fallback, now, staleNotes('Stale', undefined, 'origin-circuit-open'), client);
     }
@@ -183,6 +191,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     const settled = await settle(attachment, fetchAlone, view, fallback);
     if (settled.kind === 'stale') {
       count('staleServed');
+      metrics.stale.inc({ service: view.service.id, reason: 'error' });
       deps.hits?.hit(view.service, found.entryKey, fallback.body.length, savedBytes(fallback));
       return deliverEntry(res, fallback, deps.now(), staleNotes('Stale', settled.fwdStatus, settled.detail), client);
     }
@@ -249,6 +258,9 @@ async function deliverAttachment(
   }
   const { head, headers, body, collapsed } = settled;
   notes.count(head.storing ? 'misses' : 'bypasses');
+  const exchange = exchangeNotes(res);
+  exchange.originMs = head.originMs;
+  if (collapsed && exchange.service) metrics.coalesced.inc({ service: exchange.service });
   deliverStream(
     res,
     head.status,
@@ -364,6 +376,7 @@ async function pass(
     });
   }
   let response: OriginResponse;
+  const asked = performance.now();
   try {
     response = await deps.origin.request(view.service, {
       method: view.method,
@@ -380,6 +393,7 @@ async function pass(
     const refused = tooLarge ? BodyTooLarge(String(limit)) : (error as CachefrontError);
     return deliverError(res, refused, { xCacheStatus: 'Bypass', cacheStatus: { fwd, detail }, key });
   }
+  exchangeNotes(res).originMs = performance.now() - asked;
   // RFC 9111 §4.4: a successful unsafe request invalidates what is stored for the target URI and
   // for same-origin Location / Content-Location, before the client can ask again.
   if (!SAFE_METHODS.has(view.method) && response.status >= 200 && response.status < 400) {

@@ -42,6 +42,8 @@ export interface FillHead {
   entryKey: string;
   /** The request values of its Vary names, by name (listed by the admin API). */
   variant: [string, string | null][];
+  /** Time the origin took to send the response head (ms; 0 for a 304-refreshed entry's body). */
+  originMs: number;
 }
 
 export type Attachment =
@@ -231,6 +233,7 @@ export class Fill {
       storing: decision.ok && !tooLarge,
       entryKey: variantKey(this.view.primary, names, values).hash,
       variant: names.map((name, i) => [name, values[i] ?? null]),
+      originMs: Math.max(0, responseTime - requestTime),
     };
   }
 

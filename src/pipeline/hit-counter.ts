@@ -4,6 +4,7 @@
  * outcome counters (hits, misses, bypasses, bytes served from cache) for the shared stats.
  */
 import type { ServiceConfig } from '../config/schema.js';
+import { metrics } from '../metrics/metrics.js';
 import type { CacheStore } from '../store/types.js';
 
 interface Pending {
@@ -42,6 +43,7 @@ export class HitCounter {
 
   /** Adds to one of the service's shared counters. */
   count(service: ServiceConfig, field: string, n = 1): void {
+    if (field === 'bytesFromOrigin') metrics.bytes.inc({ service: service.id, source: 'origin' }, n);
     const { counters } = this.forService(service);
     counters.set(field, (counters.get(field) ?? 0) + n);
   }
@@ -51,8 +53,13 @@ export class HitCounter {
     const { counters } = this.forService(service);
     counters.set('hits', (counters.get('hits') ?? 0) + 1);
     counters.set('bytesFromCache', (counters.get('bytesFromCache') ?? 0) + bytes);
+    metrics.bytes.inc({ service: service.id, source: 'cache' }, bytes);
     // Bytes a compressed or optimised representation spared the client (and the operator's bill).
-    if (saved && saved.bytes > 0) counters.set(saved.field, (counters.get(saved.field) ?? 0) + saved.bytes);
+    if (saved && saved.bytes > 0) {
+      counters.set(saved.field, (counters.get(saved.field) ?? 0) + saved.bytes);
+      const kind = saved.field === 'bytesSavedByImages' ? 'images' : 'compression';
+      metrics.saved.inc({ service: service.id, kind }, saved.bytes);
+    }
     this.record(service, entryHash);
   }
 

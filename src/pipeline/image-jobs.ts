@@ -4,6 +4,7 @@
  * than the original replaces it for its Accept bucket. A result is written only if the original
  * is still what is stored there (not purged or replaced meanwhile).
  */
+import { metrics } from '../metrics/metrics.js';
 import type { CachedEntry, CacheStore } from '../store/types.js';
 import { representationEtag } from '../transform/compress.js';
 import { BoundedQueue, IMAGE_BUCKETS, optimise } from '../transform/images.js';
@@ -41,8 +42,15 @@ export class ImageOptimiser {
     const settings = view.service.transform.images;
     const service = view.service.id;
     for (const bucket of IMAGE_BUCKETS) {
-      // Refused input (too many pixels, corrupt, truncated) throws here: the originals stay.
-      const result = await optimise(job.original, bucket, settings);
+      let result: Awaited<ReturnType<typeof optimise>>;
+      try {
+        result = await optimise(job.original, bucket, settings);
+      } catch (error) {
+        // Refused input (too many pixels, corrupt, truncated): the originals stay.
+        metrics.imagesOptimised.inc({ service, result: 'refused' });
+        throw error;
+      }
+      metrics.imagesOptimised.inc({ service, result: result ? 'smaller' : 'kept' });
       if (!result) continue;
       const key = job.keys[bucket];
       const now = this.now();

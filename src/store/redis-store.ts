@@ -4,6 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import { BadCursor } from '../errors.js';
+import { metrics } from '../metrics/metrics.js';
 import { decodeRecord, encodeRecord } from './codec.js';
 import {
   type EntryFilter,
@@ -40,6 +41,19 @@ import type {
   UncacheableMarker,
 } from './types.js';
 
+/** Times a Redis call for the metrics, and counts it when it fails. */
+async function timed<T>(operation: string, call: Promise<T>): Promise<T> {
+  const end = metrics.redisDuration.startTimer({ operation });
+  try {
+    return await call;
+  } catch (error) {
+    metrics.redisErrors.inc({ operation });
+    throw error;
+  } finally {
+    end();
+  }
+}
+
 export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore {
   /**
    * `reader` serves the request path's reads (get, getVary), typically with a much shorter command
@@ -54,7 +68,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
   }
 
   async get(service: string, entryHash: string, now: number): Promise<CachedRecord | undefined> {
-    const packed = await this.reader.getBuffer(entryKey(service, entryHash));
+    const packed = await timed('get', this.reader.getBuffer(entryKey(service, entryHash)));
     if (packed === null) return undefined;
     const record = decodeRecord(packed);
     if (record === undefined) return undefined;
@@ -64,7 +78,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
   }
 
   async getVary(service: string, primaryHash: string): Promise<string[] | undefined> {
-    const names = await this.reader.get(varyKey(service, primaryHash));
+    const names = await timed('get_vary', this.reader.get(varyKey(service, primaryHash)));
     if (names === null) return undefined;
     return names === '' ? [] : names.split(',');
   }
@@ -74,49 +88,59 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     if (ttl <= 0) return;
     const { service, primaryKey, entryKey: entryHash } = write;
     const idx = indexKeys(service);
-    await runScript(
-      this.client,
-      'storeEntry',
-      [
-        entryKey(service, entryHash),
-        varyKey(service, primaryKey),
-        variantsKey(service, primaryKey),
-        idx.freq,
-        idx.expiry,
-        idx.info,
-        statsKey(service),
-      ],
-      [
-        encodeRecord(write.entry),
-        ttl,
-        write.entry.meta.varyNames.join(','),
-        entryHash,
-        primaryKey,
-        servicePrefix(service),
-        now,
-        hitScore(now, write.lfuHalfLifeMs),
-        write.maxObjects,
-        write.maxBytes ?? 0,
-        JSON.stringify(summarise(write)),
-      ],
-    );
+    const [, evicted] = (await timed(
+      'store',
+      runScript(
+        this.client,
+        'storeEntry',
+        [
+          entryKey(service, entryHash),
+          varyKey(service, primaryKey),
+          variantsKey(service, primaryKey),
+          idx.freq,
+          idx.expiry,
+          idx.info,
+          statsKey(service),
+        ],
+        [
+          encodeRecord(write.entry),
+          ttl,
+          write.entry.meta.varyNames.join(','),
+          entryHash,
+          primaryKey,
+          servicePrefix(service),
+          now,
+          hitScore(now, write.lfuHalfLifeMs),
+          write.maxObjects,
+          write.maxBytes ?? 0,
+          JSON.stringify(summarise(write)),
+        ],
+      ),
+    )) as [number, number];
+    if (evicted > 0) metrics.evictions.inc({ service }, evicted);
   }
 
   async markUncacheable(service: string, entryHash: string, marker: UncacheableMarker, now: number): Promise<boolean> {
     const ttl = marker.until - now;
     if (ttl <= 0) return false;
     // One key, so a plain SET ... NX is atomic: a stored entry is never replaced by a marker.
-    const written = await this.client.set(entryKey(service, entryHash), encodeRecord(marker), 'PX', ttl, 'NX');
+    const written = await timed(
+      'mark_uncacheable',
+      this.client.set(entryKey(service, entryHash), encodeRecord(marker), 'PX', ttl, 'NX'),
+    );
     return written === 'OK';
   }
 
   async invalidate(service: string, primaryHash: string): Promise<string[]> {
     const idx = indexKeys(service);
-    const removed = await runScript(
-      this.client,
-      'invalidateUrl',
-      [varyKey(service, primaryHash), variantsKey(service, primaryHash), idx.freq, idx.expiry, idx.info],
-      [servicePrefix(service)],
+    const removed = await timed(
+      'invalidate',
+      runScript(
+        this.client,
+        'invalidateUrl',
+        [varyKey(service, primaryHash), variantsKey(service, primaryHash), idx.freq, idx.expiry, idx.info],
+        [servicePrefix(service)],
+      ),
     );
     return removed as string[];
   }
@@ -126,14 +150,14 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     // One key: a pipeline of HINCRBY is enough (and is one round trip).
     const pipeline = this.client.pipeline();
     for (const [field, n] of counters) pipeline.hincrby(statsKey(service), field, n);
-    await pipeline.exec();
+    await timed('add_stats', pipeline.exec());
   }
 
   async readStats(service: string): Promise<Record<string, number>> {
-    const [fields, entries] = await Promise.all([
-      this.client.hgetall(statsKey(service)),
-      this.client.zcard(indexKeys(service).freq),
-    ]);
+    const [fields, entries] = await timed(
+      'read_stats',
+      Promise.all([this.client.hgetall(statsKey(service)), this.client.zcard(indexKeys(service).freq)]),
+    );
     const stats: Record<string, number> = { entries };
     for (const [field, value] of Object.entries(fields)) stats[field] = Number(value);
     return stats;
@@ -148,7 +172,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     const args: (string | number)[] = [hitScore(now, lfuHalfLifeMs)];
     for (const [hash, count] of hits) args.push(hash, count);
     const idx = indexKeys(service);
-    await runScript(this.client, 'touchEntries', [idx.freq, idx.hits], args);
+    await timed('touch', runScript(this.client, 'touchEntries', [idx.freq, idx.hits], args));
   }
 
   async listEntries(service: string, query: ListQuery, now: number): Promise<ListPage> {
@@ -161,11 +185,14 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     const deadline = Date.now() + LIST_TIME_BUDGET_MS;
     let from = resumed ? `(${resumed.after}` : plan.lo;
     for (;;) {
-      const reply = (await runScript(
-        this.client,
-        'scanEntries',
-        [prefix + plan.k],
-        [prefix, from, plan.hi, SCAN_BUDGET, query.limit - page.count, now, filter, query.mode],
+      const reply = (await timed(
+        'scan_entries',
+        runScript(
+          this.client,
+          'scanEntries',
+          [prefix + plan.k],
+          [prefix, from, plan.hi, SCAN_BUDGET, query.limit - page.count, now, filter, query.mode],
+        ),
       )) as (string | number)[];
       const [next, scanned, healed, matched] = reply as [string, number, number, number];
       page.scanned += scanned;
@@ -222,28 +249,35 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
 
   async purgeEntries(service: string, hashes: readonly string[], soft: boolean, now: number): Promise<string[]> {
     if (hashes.length === 0) return [];
-    const purged = await runScript(
-      this.client,
-      'purgeEntries',
-      [statsKey(service)],
-      [servicePrefix(service), String(Math.trunc(now)), soft ? 'soft' : 'hard', ...hashes],
+    const purged = await timed(
+      'purge_entries',
+      runScript(
+        this.client,
+        'purgeEntries',
+        [statsKey(service)],
+        [servicePrefix(service), String(Math.trunc(now)), soft ? 'soft' : 'hard', ...hashes],
+      ),
     );
     return purged as string[];
   }
 
   async hit(service: string, client: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
     const window = Math.floor(now / windowMs);
-    const [allowed, retryAfterMs] = (await runScript(
-      this.client,
-      'rateLimit',
-      [rateLimitKey(service, client, window), rateLimitKey(service, client, window - 1)],
-      [limit, windowMs, now - window * windowMs],
+    const [allowed, retryAfterMs] = (await timed(
+      'rate_limit',
+      runScript(
+        this.client,
+        'rateLimit',
+        [rateLimitKey(service, client, window), rateLimitKey(service, client, window - 1)],
+        [limit, windowMs, now - window * windowMs],
+      ),
     )) as [number, number];
     return { allowed: allowed === 1, retryAfterMs };
   }
 
   async acquireLease(service: string, name: string, ttlMs: number): Promise<boolean> {
-    return (await this.client.set(leaseKey(service, name), '1', 'PX', Math.max(1, Math.round(ttlMs)), 'NX')) === 'OK';
+    const set = this.client.set(leaseKey(service, name), '1', 'PX', Math.max(1, Math.round(ttlMs)), 'NX');
+    return (await timed('lease', set)) === 'OK';
   }
 
   private async originHealth(service: string, op: 'fail' | 'ok' | 'read', args: number[]): Promise<OriginHealthState> {

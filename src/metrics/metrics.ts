@@ -1,0 +1,147 @@
+/**
+ * @module What the edge tells Prometheus. One set of metrics per process, on prom-client's default
+ * registry, so `cachefront serve`'s primary can aggregate its workers (metrics/server.ts). Names
+ * follow Prometheus conventions: base units (seconds, bytes), `_total` for counters, histograms
+ * for latencies. Labels stay bounded: service ids (from the configuration), fixed enumerations —
+ * never a URL, a key or a client address.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, register } from 'prom-client';
+
+export const CACHE_STATUSES = ['hit', 'miss', 'bypass', 'refresh', 'updating', 'stale', 'error'] as const;
+export type CacheStatusLabel = (typeof CACHE_STATUSES)[number];
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+function counter<L extends string>(name: string, help: string, labelNames: readonly L[]) {
+  return (register.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames });
+}
+
+function histogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]) {
+  return (
+    (register.getSingleMetric(name) as Histogram<L> | undefined) ?? new Histogram({ name, help, labelNames, buckets })
+  );
+}
+
+export const metrics = {
+  requests: counter('cachefront_requests_total', 'Requests answered, by service and cache status.', [
+    'service',
+    'cache_status',
+  ]),
+  requestDuration: histogram(
+    'cachefront_request_duration_seconds',
+    'Time from request to the end of the response, by service and cache status.',
+    ['service', 'cache_status'],
+    LATENCY_BUCKETS,
+  ),
+  bytes: counter(
+    'cachefront_bytes_total',
+    'Body bytes: served from cache ("cache"), received from the origin ("origin").',
+    ['service', 'source'],
+  ),
+  originRequests: counter('cachefront_origin_requests_total', 'Requests sent to origins, by outcome.', [
+    'service',
+    'outcome',
+  ]),
+  originErrors: counter(
+    'cachefront_origin_errors_total',
+    'Origin failures: connect, timeout, broken (not valid HTTP) or status (a failure status).',
+    ['service', 'kind'],
+  ),
+  originDuration: histogram(
+    'cachefront_origin_duration_seconds',
+    'Time until the origin’s response head (or its failure).',
+    ['service'],
+    LATENCY_BUCKETS,
+  ),
+  redisDuration: histogram(
+    'cachefront_redis_command_duration_seconds',
+    'Redis calls by operation (a Lua script counts as one call).',
+    ['operation'],
+    LATENCY_BUCKETS,
+  ),
+  redisErrors: counter('cachefront_redis_errors_total', 'Redis calls that failed or timed out.', ['operation']),
+  coalesced: counter(
+    'cachefront_coalesced_requests_total',
+    'Requests that joined another request’s origin fetch instead of making their own.',
+    ['service'],
+  ),
+  stale: counter(
+    'cachefront_stale_served_total',
+    'Stale responses served: while revalidating, on origin error, or while the circuit was open.',
+    ['service', 'reason'],
+  ),
+  purged: counter('cachefront_purged_entries_total', 'Entries purged or soft-purged.', ['service']),
+  evictions: counter('cachefront_evictions_total', 'Entries evicted by the service’s object or byte cap.', ['service']),
+  saved: counter(
+    'cachefront_saved_bytes_total',
+    'Bytes hits did not send thanks to compression or image optimisation.',
+    ['service', 'kind'],
+  ),
+  imagesOptimised: counter('cachefront_images_optimised_total', 'Image re-encodings, by result.', [
+    'service',
+    'result',
+  ]),
+};
+
+/** Gauges read from the shared store at scrape time (cheap reads, never a keyspace scan). */
+export interface ServiceGaugeSource {
+  services: readonly string[];
+  read(service: string): Promise<{ entries: number; bytes: number; circuitOpen: boolean }>;
+}
+
+let gaugeSource: ServiceGaugeSource | undefined;
+
+function gauge(
+  name: string,
+  help: string,
+  pick: (v: { entries: number; bytes: number; circuitOpen: boolean }) => number,
+) {
+  if (register.getSingleMetric(name)) return;
+  new Gauge({
+    name,
+    help,
+    labelNames: ['service'],
+    // Every worker reads the same shared figure: the cluster aggregate takes one, not the sum.
+    aggregator: 'max',
+    async collect() {
+      this.reset();
+      const source = gaugeSource;
+      if (!source) return;
+      await Promise.all(
+        source.services.map(async (service) => {
+          const value = await source.read(service).catch(() => undefined);
+          if (value) this.set({ service }, pick(value));
+        }),
+      );
+    },
+  });
+}
+
+/**
+ * Registers the process-wide metrics: Node's own, the store-read gauges, and every label set of
+ * the configured services at zero, so each series exists before its first event (a dashboard
+ * shows 0, not "no data").
+ */
+export function initMetrics(source: ServiceGaugeSource): void {
+  if (!register.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics();
+  gaugeSource = source;
+  gauge('cachefront_entries', 'Entries stored for the service (shared by every edge node).', (v) => v.entries);
+  gauge('cachefront_stored_bytes', 'Body bytes stored for the service.', (v) => v.bytes);
+  gauge('cachefront_origin_circuit_open', '1 while the service’s origin circuit is open.', (v) =>
+    v.circuitOpen ? 1 : 0,
+  );
+  for (const service of source.services) {
+    for (const status of CACHE_STATUSES) metrics.requests.inc({ service, cache_status: status }, 0);
+    for (const sourceLabel of ['cache', 'origin']) metrics.bytes.inc({ service, source: sourceLabel }, 0);
+    for (const outcome of ['success', 'failure']) metrics.originRequests.inc({ service, outcome }, 0);
+    for (const kind of ['connect', 'timeout', 'broken', 'status']) metrics.originErrors.inc({ service, kind }, 0);
+    for (const reason of ['while_revalidate', 'error', 'circuit_open']) metrics.stale.inc({ service, reason }, 0);
+    for (const kind of ['compression', 'images']) metrics.saved.inc({ service, kind }, 0);
+    for (const result of ['smaller', 'kept', 'refused']) metrics.imagesOptimised.inc({ service, result }, 0);
+    metrics.coalesced.inc({ service }, 0);
+    metrics.purged.inc({ service }, 0);
+    metrics.evictions.inc({ service }, 0);
+  }
+}
+
+export { register };

@@ -1,0 +1,29 @@
+/**
+ * @module What the pipeline learns about one exchange that the access log and the metrics need
+ * once the response is done: the service, the key, the origin's time, the error code. Kept on the
+ * response object, written where it is known, read once at the end.
+ */
+import type { ServerResponse } from 'node:http';
+
+export interface ExchangeNotes {
+  service?: string;
+  /** Primary key hash (never the URL's query, which may carry secrets). */
+  key?: string;
+  path?: string;
+  /** Time until the origin's response head, when the origin was asked for this response. */
+  originMs?: number;
+  /** The CF_ERR_* code of a synthetic error response. */
+  errorCode?: string;
+}
+
+const NOTES = Symbol('cachefront.exchange');
+
+export function exchangeNotes(res: ServerResponse): ExchangeNotes {
+  const holder = res as unknown as Record<symbol, ExchangeNotes | undefined>;
+  let notes = holder[NOTES];
+  if (!notes) {
+    notes = {};
+    holder[NOTES] = notes;
+  }
+  return notes;
+}
