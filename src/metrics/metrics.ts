@@ -5,9 +5,27 @@
  * for latencies. Labels stay bounded: service ids (from the configuration), fixed enumerations —
  * never a URL, a key or a client address.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, register } from 'prom-client';
+import cluster from 'node:cluster';
+import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Histogram, register } from 'prom-client';
 
 export const CACHE_STATUSES = ['hit', 'miss', 'bypass', 'refresh', 'updating', 'stale', 'error'] as const;
+
+/** The operations RedisStore labels its calls with. */
+export const REDIS_OPERATIONS = [
+  'get',
+  'get_vary',
+  'store',
+  'mark_uncacheable',
+  'invalidate',
+  'add_stats',
+  'read_stats',
+  'scan_entries',
+  'purge_entries',
+  'touch',
+  'rate_limit',
+  'lease',
+  'origin_health',
+] as const;
 export type CacheStatusLabel = (typeof CACHE_STATUSES)[number];
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -123,8 +141,22 @@ function gauge(
  * shows 0, not "no data").
  */
 export function initMetrics(source: ServiceGaugeSource): void {
-  if (!register.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics();
+  if (!register.getSingleMetric('process_cpu_user_seconds_total')) {
+    collectDefaultMetrics();
+    // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool
+    // rejects them); nodejs_active_resources (by type) says the same, correctly named.
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ]) {
+      register.removeSingleMetric(name);
+    }
+  }
+  // A worker answers its primary's requests for metrics (prom-client listens once constructed).
+  if (cluster.isWorker) new AggregatorRegistry();
   gaugeSource = source;
+  for (const operation of REDIS_OPERATIONS) metrics.redisErrors.inc({ operation }, 0);
   gauge('cachefront_entries', 'Entries stored for the service (shared by every edge node).', (v) => v.entries);
   gauge('cachefront_stored_bytes', 'Body bytes stored for the service.', (v) => v.bytes);
   gauge('cachefront_origin_circuit_open', '1 while the service’s origin circuit is open.', (v) =>

@@ -1,0 +1,168 @@
+/**
+ * The dashboards tell the truth: a real `cachefront serve` (two workers) under a little traffic,
+ * scraped by a real Prometheus on loopback; every panel expression of every dashboard is evaluated
+ * through Prometheus's HTTP API and must succeed with data. `promtool check metrics` passes on the
+ * edge's own metrics, and `promtool` accepts the Prometheus config and alert rules in infra/.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { send } from '../../helpers/http.js';
+import { startOrigin, type TestOrigin } from '../../helpers/origin.js';
+import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
+
+const ROOT = process.cwd();
+const SERVICE = 'obs';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`${what}: not in time`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+interface Panel {
+  title: string;
+  targets?: { expr: string }[];
+}
+
+describe('metrics and dashboards against a real Prometheus', () => {
+  const children: ChildProcess[] = [];
+  let redis: TestRedis;
+  let origin: TestOrigin;
+  let dir: string;
+  let promUrl: string;
+  let metricsUrl: string;
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    origin = await startOrigin();
+    dir = mkdtempSync(join(tmpdir(), 'cachefront-prom-'));
+    const [edgePort, adminPort, metricsPort, promPort] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
+    writeFileSync(
+      join(dir, 'edge.yaml'),
+      [
+        `edge: { listen: { host: 127.0.0.1, port: ${edgePort} }, workers: 2 }`,
+        `admin: { listen: { port: ${adminPort} } }`,
+        `metrics: { listen: { port: ${metricsPort} } }`,
+        `redis: { url: "${redis.url}" }`,
+        'services:',
+        `  - id: ${SERVICE}`,
+        '    hosts: [obs.test]',
+        `    origin: { url: "${origin.url}" }`,
+      ].join('\n'),
+    );
+    const edge = spawn(
+      process.execPath,
+      [join(ROOT, 'bin', 'cachefront.mjs'), 'serve', '--config', join(dir, 'edge.yaml')],
+      {
+        env: { ...process.env, REDIS_URL: '', LOG_LEVEL: 'warn' },
+        stdio: 'ignore',
+      },
+    );
+    children.push(edge);
+    metricsUrl = `http://127.0.0.1:${metricsPort}`;
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      `global: { scrape_interval: 1s, evaluation_interval: 1s }\nscrape_configs:\n  - job_name: cachefront\n    static_configs:\n      - targets: ['127.0.0.1:${metricsPort}']\n`,
+    );
+    const prometheus = spawn(
+      'prometheus',
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+      ],
+      { stdio: 'ignore' },
+    );
+    children.push(prometheus);
+    promUrl = `http://127.0.0.1:${promPort}`;
+    const edgeUrl = `http://127.0.0.1:${edgePort}`;
+    await until(async () => (await send(`http://127.0.0.1:${adminPort}`, { path: '/readyz' })).status === 200, 'edge');
+    await until(async () => (await send(metricsUrl, { path: '/metrics' })).status === 200, 'metrics listener');
+    // A little of everything: misses, hits (L1 and Redis), a compressed page, a pass, a purge-able entry.
+    origin.handle((req, res) => {
+      const page = req.url?.startsWith('/page');
+      res.writeHead(200, { 'content-type': page ? 'text/html' : 'text/plain', 'cache-control': 'max-age=60' });
+      res.end(page ? 'x'.repeat(4096) : `hello ${req.url}`);
+    });
+    for (let round = 0; round < 5; round++) {
+      for (const path of ['/a', '/b', `/c${round}`, '/page'])
+        await send(edgeUrl, { path, headers: { host: 'obs.test', 'accept-encoding': 'gzip, br' } });
+      await send(edgeUrl, { path: '/form', method: 'POST', body: 'x', headers: { host: 'obs.test' } });
+    }
+    await until(async () => {
+      const res = await send(promUrl, { path: `/api/v1/query?query=${encodeURIComponent('count_over_time(up[1m])')}` });
+      const value = JSON.parse(res.text).data?.result?.[0]?.value?.[1];
+      return Number(value) >= 4;
+    }, 'four scrapes');
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await origin?.close();
+    await redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('every panel of every dashboard evaluates, with data', async () => {
+    const files = readdirSync(join(ROOT, 'grafana', 'dashboards')).filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThanOrEqual(5);
+    let checked = 0;
+    for (const file of files) {
+      const dashboard = JSON.parse(readFileSync(join(ROOT, 'grafana', 'dashboards', file), 'utf8')) as {
+        panels: Panel[];
+      };
+      for (const panel of dashboard.panels) {
+        for (const target of panel.targets ?? []) {
+          const expr = target.expr.replaceAll('$__rate_interval', '1m').replaceAll('$service', SERVICE);
+          const res = await send(promUrl, { path: `/api/v1/query?query=${encodeURIComponent(expr)}` });
+          const body = JSON.parse(res.text) as { status: string; error?: string; data?: { result: unknown[] } };
+          const where = `${file} / ${panel.title}: ${expr}`;
+          expect(body.status, `${where} → ${body.error}`).toBe('success');
+          expect(body.data?.result.length, `${where} returned nothing`).toBeGreaterThan(0);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(30);
+  });
+
+  it('the service variable finds the service, and the counters add up across both workers', async () => {
+    const values = JSON.parse((await send(promUrl, { path: '/api/v1/label/service/values' })).text).data as string[];
+    expect(values).toContain(SERVICE);
+    const query = encodeURIComponent(`sum(cachefront_requests_total{service="${SERVICE}"})`);
+    const total = JSON.parse((await send(promUrl, { path: `/api/v1/query?query=${query}` })).text).data.result[0]
+      .value[1];
+    expect(Number(total)).toBe(25); // 5 rounds × 5 requests, whichever worker answered
+  });
+
+  it('promtool accepts the edge’s metrics', () => {
+    return send(metricsUrl, { path: '/metrics' }).then((res) => {
+      const check = spawnSync('promtool', ['check', 'metrics'], { input: res.text, encoding: 'utf8' });
+      expect(check.stdout + check.stderr).toBe('');
+      expect(check.status).toBe(0);
+    });
+  });
+});
