@@ -194,18 +194,16 @@ function recordExchange(
 ): void {
   const notes = exchangeNotes(res);
   const service = notes.service ?? 'none';
-  const header = res.getHeader('x-cache-status');
+  const header = notes.cacheStatus;
+  // Synthetic 5xx (origin down, internal) are errors whatever their X-Cache-Status says.
   const status: CacheStatusLabel =
-    notes.errorCode !== undefined && res.statusCode >= 500
+    (notes.errorCode !== undefined && res.statusCode >= 500) || !header
       ? 'error'
-      : header
-        ? (String(header).toLowerCase() as CacheStatusLabel)
-        : 'error';
+      : (header.toLowerCase() as CacheStatusLabel);
   const seconds = (performance.now() - started) / 1000;
   metrics.requests.inc({ service, cache_status: status });
   metrics.requestDuration.observe({ service, cache_status: status }, seconds);
   if (!log) return;
-  const length = res.getHeader('content-length');
   log.info(
     {
       access: true,
@@ -215,7 +213,7 @@ function recordExchange(
       key: notes.key ?? null,
       cacheStatus: header ?? null,
       status: res.statusCode,
-      bytes: length === undefined ? null : Number(length),
+      bytes: notes.bytes ?? null,
       durationMs: Math.round(seconds * 100_000) / 100,
       originMs: notes.originMs === undefined ? null : Math.round(notes.originMs * 100) / 100,
       ...(notes.errorCode ? { error: notes.errorCode } : {}),

@@ -29,6 +29,16 @@ export interface ClientRequest {
   headers: Headers;
 }
 
+/** Writes the head, noting the cache status and length for the access log and the metrics. */
+function writeHead(res: ServerResponse, status: number, headers: Headers): void {
+  const exchange = exchangeNotes(res);
+  const cacheStatus = headers['x-cache-status'];
+  if (typeof cacheStatus === 'string') exchange.cacheStatus = cacheStatus;
+  const length = headers['content-length'];
+  if (typeof length === 'string') exchange.bytes = Number(length);
+  res.writeHead(status, headers);
+}
+
 /** Status codes that never have a body (RFC 9110 §6.4.1). */
 function bodyless(status: number): boolean {
   return status === 204 || status === 304 || (status >= 100 && status < 200);
@@ -97,9 +107,9 @@ function respond(
       const age = headers.age;
       const out = notModifiedHeaders(headers);
       if (age !== undefined) out.age = age;
-      res.writeHead(304, annotate(out, notes));
+      writeHead(res, 304, annotate(out, notes));
     } else {
-      res.writeHead(412, annotate({ 'content-length': '0' }, notes));
+      writeHead(res, 412, annotate({ 'content-length': '0' }, notes));
     }
     return void res.end();
   }
@@ -119,7 +129,7 @@ function respond(
       delete headers['content-type'];
       headers['content-range'] = unsatisfiedRange(length);
       headers['content-length'] = '0';
-      res.writeHead(416, annotate(headers, notes));
+      writeHead(res, 416, annotate(headers, notes));
       return void res.end();
     }
     if (decision.kind === 'partial') {
@@ -143,10 +153,10 @@ function write(
   if (Buffer.isBuffer(body)) {
     if (bodyless(status)) delete headers['content-length'];
     else headers['content-length'] = String(body.length);
-    res.writeHead(status, annotate(headers, notes));
+    writeHead(res, status, annotate(headers, notes));
     return void res.end(bodyless(status) ? undefined : body);
   }
-  res.writeHead(status, annotate(headers, notes));
+  writeHead(res, status, annotate(headers, notes));
   if (body === null || bodyless(status)) {
     // Drain rather than destroy: a destroyed origin body emits an abort error and costs the
     // connection; an empty one read to its end goes back to the pool.
@@ -201,6 +211,6 @@ export function deliverError(res: ServerResponse, error: CachefrontError, notes?
     'content-length': String(Buffer.byteLength(body)),
     'cache-control': 'no-store',
   };
-  res.writeHead(error.statusCode, notes ? annotate(headers, notes) : headers);
+  writeHead(res, error.statusCode, notes ? annotate(headers, notes) : headers);
   res.end(body);
 }

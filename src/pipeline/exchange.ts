@@ -14,6 +14,10 @@ export interface ExchangeNotes {
   originMs?: number;
   /** The CF_ERR_* code of a synthetic error response. */
   errorCode?: string;
+  /** X-Cache-Status as sent. */
+  cacheStatus?: string;
+  /** Content-Length as sent (absent for a streamed body of unknown length). */
+  bytes?: number;
 }
 
 const NOTES = Symbol('cachefront.exchange');

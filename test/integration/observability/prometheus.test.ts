@@ -156,6 +156,17 @@ describe('metrics and dashboards against a real Prometheus', () => {
     const total = JSON.parse((await send(promUrl, { path: `/api/v1/query?query=${query}` })).text).data.result[0]
       .value[1];
     expect(Number(total)).toBe(25); // 5 rounds × 5 requests, whichever worker answered
+    const byStatus = encodeURIComponent(`sum by (cache_status) (cachefront_requests_total{service="${SERVICE}"})`);
+    const statuses = Object.fromEntries(
+      (
+        JSON.parse((await send(promUrl, { path: `/api/v1/query?query=${byStatus}` })).text).data.result as {
+          metric: { cache_status: string };
+          value: [number, string];
+        }[]
+      ).map((r) => [r.metric.cache_status, Number(r.value[1])]),
+    );
+    // Round 1: /a, /b, /c0, /page miss; later rounds: /a, /b, /page hit and /cN misses; 5 POSTs bypass.
+    expect(statuses).toMatchObject({ miss: 8, hit: 12, bypass: 5, error: 0 });
   });
 
   it('promtool accepts the edge’s metrics', () => {

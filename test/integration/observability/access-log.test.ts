@@ -1,0 +1,44 @@
+/**
+ * One JSON access-log line per request: service, cache status, key hash, status, bytes, times —
+ * and never a token, a cookie, an Authorization value, or the query string that may carry them.
+ */
+import { describe, expect } from 'vitest';
+import { startEdge, test } from '../../helpers/fixtures.js';
+
+describe('access log', () => {
+  test('a line per request with what operators need and nothing secret', async ({ redis, origin }) => {
+    const logLines: Record<string, unknown>[] = [];
+    const edge = await startEdge(redis.url, origin.url, { logLines });
+    try {
+      const cookie = { cookie: 'session=cookie-secret-123' };
+      await edge.get('/page?token=query-secret-789', { headers: cookie });
+      await edge.get('/page?token=query-secret-789', { headers: cookie });
+      await edge.get('/private', { headers: { authorization: 'Bearer auth-secret-456' } });
+      await edge.get('/nowhere', { headers: { host: 'unknown.example' } });
+      await new Promise((r) => setTimeout(r, 50));
+      const access = logLines.filter((line) => line.access === true);
+      expect(access).toHaveLength(4);
+      const [miss, hit, bypass, unknown] = access;
+      expect(miss).toMatchObject({
+        service: edge.service,
+        method: 'GET',
+        path: '/page',
+        cacheStatus: 'Miss',
+        status: 200,
+        bytes: expect.any(Number),
+        durationMs: expect.any(Number),
+        originMs: expect.any(Number),
+      });
+      expect(String(miss?.key)).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+      expect(hit).toMatchObject({ service: edge.service, cacheStatus: 'Hit', status: 200, originMs: null });
+      expect(hit?.key).toBe(miss?.key);
+      expect(bypass).toMatchObject({ cacheStatus: 'Bypass', status: 200, path: '/private' });
+      expect(unknown).toMatchObject({ service: 'none', status: 421, error: 'CF_ERR_UNKNOWN_SERVICE' });
+      const text = JSON.stringify(logLines);
+      for (const secret of ['cookie-secret-123', 'auth-secret-456', 'query-secret-789'])
+        expect(text).not.toContain(secret);
+    } finally {
+      await edge.close();
+    }
+  });
+});
