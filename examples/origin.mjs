@@ -3,6 +3,8 @@
 import { createServer } from 'node:http';
 
 const port = Number(process.env.PORT ?? 8081);
+// Loopback unless told otherwise (docker-compose sets ORIGIN_HOST=0.0.0.0).
+const host = process.env.ORIGIN_HOST ?? '127.0.0.1';
 let counter = 0;
 
 const routes = {
@@ -42,4 +44,4 @@ createServer((req, res) => {
   const { headers, body } = route(req);
   res.writeHead(200, { ...headers, 'content-length': Buffer.byteLength(body) });
   res.end(body);
-}).listen(port, '127.0.0.1', () => console.log(`[example origin] listening on http://127.0.0.1:${port}`));
+}).listen(port, host, () => console.log(`[example origin] listening on http://${host}:${port}`));
