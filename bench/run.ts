@@ -97,7 +97,7 @@ async function main(): Promise<void> {
       const file = join(dir, `${name}.yaml`);
       writeFileSync(file, edgeConfig(port, admin, originPort, l1));
       const child = spawn(process.execPath, [join(ROOT, 'bin', 'cachefront.mjs'), 'serve', '--config', file], {
-        env: { ...process.env, REDIS_URL: redis.url, LOG_LEVEL: 'warn' },
+        env: { ...process.env, REDIS_URL: redis.url, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       children.push(child);
