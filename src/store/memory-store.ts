@@ -26,6 +26,7 @@ export interface MemoryStoreOptions {
 }
 
 interface Slot {
+  service: string;
   record: CachedRecord;
   /** Served until then (the L1 lifetime, or the record's own deadline in the embedded store). */
   expiresAt: number;
@@ -56,6 +57,8 @@ const RECORD_OVERHEAD = 512;
 
 export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStore {
   private readonly slots = new Map<string, Slot>();
+  /** Entries (not markers) held per service, for the object cap. */
+  private readonly entriesOf = new Map<string, number>();
   private readonly vary = new Map<string, VaryRecord>();
   private bytes = 0;
   private counters = new Map<string, number>();
@@ -129,6 +132,8 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     this.vary.set(varyId, record);
     if (this.vary.size > 2 * this.slots.size + 1024) this.sweepVary(now);
     this.set(service, entryHash, entry, expiresAt, entry.body.length + RECORD_OVERHEAD, now, entry.meta.deleteAt);
+    const evicted = this.enforceCap(service, write.maxObjects);
+    if (evicted > 0) await this.addStats(service, new Map([['evictions', evicted]]));
   }
 
   async markUncacheable(service: string, entryHash: string, marker: UncacheableMarker, now: number): Promise<boolean> {
@@ -150,8 +155,8 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
   }
 
   /**
-   * Hits are counted for the listing. The embedded store is bounded in bytes (least recently used
-   * go first) rather than by a per-service count: it serves one node, and memory runs out there.
+   * Hits are counted for the listing. The embedded store evicts least recently used entries, both
+   * past its byte budget and past a service's object cap (it has no shared frequencies to use).
    */
   async touch(service: string, hits: ReadonlyMap<string, number>): Promise<void> {
     for (const [hash, n] of hits) {
@@ -317,6 +322,7 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
 
   async close(): Promise<void> {
     this.slots.clear();
+    this.entriesOf.clear();
     this.vary.clear();
     this.bytes = 0;
   }
@@ -334,8 +340,9 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     const id = `${service}\n${entryHash}`;
     const old = this.slots.get(id);
     if (old) this.remove(id, old);
-    this.slots.set(id, { record, expiresAt, retainUntil, bytes, touchedAt: now, hits: old?.hits ?? 0 });
+    this.slots.set(id, { service, record, expiresAt, retainUntil, bytes, touchedAt: now, hits: old?.hits ?? 0 });
     this.bytes += bytes;
+    if (record.kind === 'entry') this.entriesOf.set(service, (this.entriesOf.get(service) ?? 0) + 1);
     // Evict least recently used until within budget; the first key in a Map is the oldest.
     while (this.bytes > this.options.maxBytes) {
       const oldest = this.slots.entries().next().value;
@@ -356,5 +363,24 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
   private remove(id: string, slot: Slot): void {
     this.slots.delete(id);
     this.bytes -= slot.bytes;
+    if (slot.record.kind === 'entry') this.entriesOf.set(slot.service, (this.entriesOf.get(slot.service) ?? 1) - 1);
+  }
+
+  /**
+   * The service's object cap, least recently used first (the embedded store has no hit frequencies
+   * shared with other nodes to order by). Returns how many entries left.
+   */
+  private enforceCap(service: string, maxObjects: number): number {
+    let excess = (this.entriesOf.get(service) ?? 0) - maxObjects;
+    let evicted = 0;
+    if (excess <= 0) return 0;
+    for (const [id, slot] of this.slots) {
+      if (excess <= 0) break;
+      if (slot.service !== service || slot.record.kind !== 'entry') continue;
+      this.remove(id, slot);
+      excess--;
+      evicted++;
+    }
+    return evicted;
   }
 }

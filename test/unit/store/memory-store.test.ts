@@ -17,6 +17,32 @@ const put = (store: MemoryStore, key: string, bytes: number, now = NOW) =>
   );
 
 describe('MemoryStore bounds', () => {
+  it('keeps a service within its object cap, least recently used first, other services untouched', async () => {
+    const store = new MemoryStore({ maxBytes: 1 << 20 });
+    const write = (service: string, key: string, now: number) =>
+      store.put(
+        {
+          service,
+          primaryKey: key,
+          entryKey: key,
+          entry: makeEntry('x', { now, deleteAt: NOW + 60_000 }),
+          maxObjects: 3,
+          lfuHalfLifeMs: 86_400_000,
+        },
+        now,
+      );
+    for (const key of ['a', 'b', 'c']) await write('s', key, NOW);
+    await write('other', 'z', NOW);
+    expect(store.getNow('s', 'a', NOW + 2_000)).toBeDefined(); // a used again: b is the oldest now
+    await write('s', 'd', NOW + 2_000);
+    await write('s', 'e', NOW + 2_000);
+    const held = ['a', 'b', 'c', 'd', 'e'].filter((k) => store.getNow('s', k, NOW + 2_000) !== undefined);
+    expect(held).toEqual(['a', 'd', 'e']);
+    expect(store.getNow('other', 'z', NOW + 2_000)).toBeDefined();
+    expect((await store.readStats('s')).evictions).toBe(2);
+    expect((await store.readStats('s')).entries).toBe(3);
+  });
+
   it('never holds more than its byte budget; the least recently used leave first', async () => {
     const store = new MemoryStore({ maxBytes: 12_000 }); // three entries fit (each 3,000 + overhead), four do not
     await put(store, 'a', 3_000);
