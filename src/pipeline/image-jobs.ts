@@ -5,6 +5,7 @@
  * is still what is stored there (not purged or replaced meanwhile).
  */
 import { metrics } from '../metrics/metrics.js';
+import { storedHeader } from '../store/entry-index.js';
 import type { CachedEntry, CacheStore } from '../store/types.js';
 import { representationEtag } from '../transform/compress.js';
 import { BoundedQueue, IMAGE_BUCKETS, optimise } from '../transform/images.js';
@@ -56,7 +57,7 @@ export class ImageOptimiser {
       const now = this.now();
       const current = await this.store.get(service, key, now);
       if (current?.kind !== 'entry' || current.meta.storedAt !== job.meta.storedAt) continue;
-      const originEtag = job.meta.headers.find(([name]) => name === 'etag')?.[1];
+      const originEtag = storedHeader(job.meta.headers, 'etag');
       const entry: CachedEntry = {
         kind: 'entry',
         meta: {

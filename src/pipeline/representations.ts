@@ -9,7 +9,8 @@
  */
 import { variantKey } from '../key/cache-key.js';
 import { IMAGE_ACCEPT, varyValues } from '../key/vary.js';
-import { mediaType } from '../store/entry-index.js';
+import { parseCacheControl } from '../policy/cache-control.js';
+import { mediaType, storedHeader } from '../store/entry-index.js';
 import type { CachedEntry, EntryMeta } from '../store/types.js';
 import {
   CODINGS,
@@ -43,16 +44,11 @@ export interface Plan {
 
 const AE = 'accept-encoding';
 
-function header(headers: readonly [string, string][], name: string): string | undefined {
-  for (const [n, v] of headers) if (n === name) return v;
-  return undefined;
-}
-
 /** The entries to write for a complete, storable response (none when it cannot be stored safely). */
 export async function planWrites(view: RequestView, entryKey: string, meta: EntryMeta, body: Buffer): Promise<Plan> {
-  const coding = declaredCoding(header(meta.headers, 'content-encoding'));
-  const type = mediaType(header(meta.headers, 'content-type'));
-  const noTransform = /(^|[\s,])no-transform([\s,]|$)/i.test(header(meta.headers, 'cache-control') ?? '');
+  const coding = declaredCoding(storedHeader(meta.headers, 'content-encoding'));
+  const type = mediaType(storedHeader(meta.headers, 'content-type'));
+  const noTransform = parseCacheControl(storedHeader(meta.headers, 'cache-control')).has('no-transform');
   const images = view.service.transform.images;
   if (
     images.enabled &&
@@ -93,7 +89,7 @@ async function textWrites(
   const names = meta.varyNames.includes(AE) ? meta.varyNames : [...meta.varyNames, AE].sort();
   const values = varyValues(names, view.headers, view.runtime.vary);
   const at = names.indexOf(AE);
-  const originEtag = header(meta.headers, 'etag');
+  const originEtag = storedHeader(meta.headers, 'etag');
   return CODINGS.map((target) => {
     const bytes = target === 'identity' ? made.identity : made[target];
     // No smaller derived representation: clients of that coding get the identity bytes.
@@ -166,7 +162,7 @@ function imagePlan(view: RequestView, meta: EntryMeta, body: Buffer): Plan {
   const at = names.indexOf(IMAGE_ACCEPT);
   const headers = representationHeaders(meta.headers, {
     encoding: 'identity',
-    etag: header(meta.headers, 'etag'),
+    etag: storedHeader(meta.headers, 'etag'),
     vary: 'Accept',
   });
   const keys = {} as Record<ImageBucket, string>;

@@ -96,7 +96,8 @@ export function parseTags(values: readonly string[]): string[] {
   return [...tags];
 }
 
-function header(headers: readonly [string, string][], name: string): string | undefined {
+/** The first value of a stored header (stored names are lower-case). */
+export function storedHeader(headers: readonly [string, string][], name: string): string | undefined {
   for (const [n, v] of headers) if (n === name) return v;
   return undefined;
 }
@@ -104,13 +105,13 @@ function header(headers: readonly [string, string][], name: string): string | un
 /** The summary stored for an entry write. */
 export function summarise(write: EntryWrite): StoredSummary {
   const { meta, body } = write.entry;
-  const coding = (header(meta.headers, 'content-encoding') ?? 'identity').trim().toLowerCase() || 'identity';
+  const coding = (storedHeader(meta.headers, 'content-encoding') ?? 'identity').trim().toLowerCase() || 'identity';
   return {
     p: write.primaryKey,
     u: meta.url,
     pa: meta.path ?? '',
     v: meta.variant ?? [],
-    t: mediaType(header(meta.headers, 'content-type')),
+    t: mediaType(storedHeader(meta.headers, 'content-type')),
     s: meta.status,
     b: body.length,
     e: { [coding]: body.length },
