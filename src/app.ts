@@ -97,8 +97,16 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
       if (head.decision.ok || head.decision.reason === 'error-over-success') return;
       const reason = head.decision.reason;
       const until = now() + view.service.cache.uncacheableMemoryMs;
-      store
-        .markUncacheable(view.service.id, head.entryKey, { kind: 'uncacheable', until, reason }, now())
+      // The origin answered a revalidation with something that may not be stored (now private,
+      // no-store, too large…): what is stored is outdated, and must not be served again — not
+      // even stale while the origin is down. It goes, on every node, before the marker is left.
+      const outdated = head.replacesStored
+        ? store.invalidate(view.service.id, view.primary.hash).then(() => undefined)
+        : Promise.resolve();
+      outdated
+        .then(() =>
+          store.markUncacheable(view.service.id, head.entryKey, { kind: 'uncacheable', until, reason }, now()),
+        )
         .then((written) => {
           // Logged when the marker is new: once per URL per uncacheableMemoryMs, not per request.
           if (written)

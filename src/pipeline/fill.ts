@@ -44,6 +44,8 @@ export interface FillHead {
   variant: [string, string | null][];
   /** Time the origin took to send the response head (ms; 0 for a 304-refreshed entry's body). */
   originMs: number;
+  /** A full response that replaces a stored entry the fill revalidated (the stored one is outdated). */
+  replacesStored?: boolean;
 }
 
 export type Attachment =
@@ -184,6 +186,7 @@ export class Fill {
       this.options.mayStore === false ||
       (Number.isFinite(declared) && declared > this.view.service.cache.maxObjectBytes);
     const head = this.headFor(response.status, response.status, headers, requestTime, responseTime, tooLarge);
+    if (stale) head.replacesStored = true;
     this.head = head;
     this.originBody = response.body;
     if (!head.storing) {

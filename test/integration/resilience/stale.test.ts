@@ -195,6 +195,34 @@ describe('stale-if-error', () => {
     }
   });
 
+  test('an origin that stops allowing storage takes the stored copy with it: never served stale afterwards', async ({
+    redis,
+  }) => {
+    const origin = await startOrigin();
+    const clock = { now: Date.now() };
+    const edge = await startEdge(redis.url, origin.url, { now: () => clock.now, l1: false });
+    try {
+      serve(origin, clock, 'max-age=10', () => 'public v1');
+      await edge.get('/account');
+      clock.now += 20_000;
+      origin.handle((_req, res) => {
+        res.writeHead(200, { 'cache-control': 'private', date: new Date(clock.now).toUTCString() });
+        res.end('now personal');
+      });
+      const personal = await edge.get('/account');
+      expect(personal.text).toBe('now personal');
+      expect(personal.headers['x-cache-status']).toBe('Bypass');
+      await new Promise((r) => setTimeout(r, 100));
+      await breakOrigin(origin, '503');
+      const down = await edge.get('/account');
+      expect(down.status).toBe(503); // not the outdated public copy
+      expect(down.text).not.toContain('public v1');
+    } finally {
+      await edge.close();
+      await origin.close();
+    }
+  });
+
   test('an entry lives in Redis for its freshness plus the longest stale window', async ({ redis, origin }) => {
     const edge = await startEdge(redis.url, origin.url, { service: { cache: { stale: { graceMs: 3_600_000 } } } });
     try {
