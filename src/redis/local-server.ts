@@ -61,6 +61,8 @@ export interface StartOptions {
   timeoutMs?: number;
   /** A fixed port (to restart a server where clients expect it); a free one otherwise. */
   port?: number;
+  /** A configuration file instead of infra/redis.conf. */
+  config?: string;
 }
 
 export async function startLocalRedis(options: StartOptions = {}): Promise<LocalRedis> {
@@ -70,7 +72,7 @@ export async function startLocalRedis(options: StartOptions = {}): Promise<Local
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = options.port ?? (await freePort());
     const dir = mkdtempSync(join(tmpdir(), 'cachefront-redis-'));
-    const conf = existsSync(REDIS_CONF) ? [REDIS_CONF] : [];
+    const conf = options.config ? [options.config] : existsSync(REDIS_CONF) ? [REDIS_CONF] : [];
     const child = spawn(
       bin,
       [

@@ -4,15 +4,15 @@
  * both Redis configurations, promtool accepts the Prometheus config and alert rules (and their unit
  * tests), and the Dockerfile builds a non-root runtime stage.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { loadConfigFile, parseConfig } from '../../../src/config/load.js';
-import { findRedisServer } from '../../../src/redis/local-server.js';
+import { startLocalRedis } from '../../../src/redis/local-server.js';
 
 const ROOT = process.cwd();
 const INFRA = join(ROOT, 'infra');
@@ -121,27 +121,16 @@ describe('infra', () => {
       [],
     ],
   ] as const)('redis-server starts with %s', async (_name, confFile, extra) => {
-    const bin = findRedisServer() as string;
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const conf = confFile();
-    const child = spawn(bin, [conf, '--port', String(port), '--bind', '127.0.0.1', '--dir', dirname(conf), ...extra], {
-      stdio: 'ignore',
-    });
-    const client = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 100 });
-    client.on('error', () => undefined);
+    const server = await startLocalRedis({ config: confFile(), args: [...extra] });
+    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
     try {
-      let pong = '';
-      for (let i = 0; i < 50 && pong !== 'PONG'; i++) {
-        pong = await client.ping().catch(() => '');
-        if (pong !== 'PONG') await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(pong).toBe('PONG');
+      expect(await client.ping()).toBe('PONG');
       expect(await client.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'volatile-lfu']);
       const [, maxmemory] = (await client.config('GET', 'maxmemory')) as [string, string];
       expect(Number(maxmemory)).toBeGreaterThan(0);
     } finally {
       client.disconnect();
-      child.kill('SIGKILL');
+      await server.stop();
     }
   });
 });
