@@ -148,33 +148,46 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     if (onlyIfCached)
       return deliverError(res, NotCached(), { xCacheStatus: 'Miss', cacheStatus: { detail: 'only-if-cached' }, key });
     const windows = storedStaleWindows(meta.headers, view.service.cache.stale);
-    const staleNotes = (xCacheStatus: 'Updating' | 'Stale', fwdStatus: number | undefined, detail: string) => ({
-      xCacheStatus,
-      cacheStatus: {
-        hit: true,
-        ...(xCacheStatus === 'Stale' ? { fwd: 'stale' as const, fwdStatus } : {}),
-        ttl: (meta.staleAt - now) / 1000,
-        detail,
-      },
-      key: key && found.readable,
-      consumed,
-    });
+    /** Answers from the stale entry: within stale-while-revalidate, or because the origin fails. */
+    const answerStale = (
+      reason: 'while_revalidate' | 'error' | 'circuit_open',
+      fwdStatus: number | undefined,
+      detail: string,
+    ) => {
+      if (reason !== 'while_revalidate') count('staleServed');
+      metrics.stale.inc({ service: view.service.id, reason });
+      deps.hits?.hit(view.service, found.entryKey, found.entry.body.length, savedBytes(found.entry));
+      const at = deps.now();
+      const xCacheStatus = reason === 'while_revalidate' ? 'Updating' : 'Stale';
+      return deliverEntry(
+        res,
+        found.entry,
+        at,
+        {
+          xCacheStatus,
+          cacheStatus: {
+            hit: true,
+            ...(xCacheStatus === 'Stale' ? { fwd: 'stale' as const, fwdStatus } : {}),
+            ttl: (meta.staleAt - at) / 1000,
+            detail,
+          },
+          key: key && found.readable,
+          consumed,
+        },
+        client,
+      );
+    };
     const gate = await originGate(view, deps);
     // RFC 5861 §3: within stale-while-revalidate, answer now; one background request refreshes it.
     if (use.reason === 'stale' && now < meta.staleAt + windows.whileRevalidateMs && deps.refresh) {
       if (gate.allowed) deps.refresh.refresh(view, found.entryKey, found.names, found.entry);
-      metrics.stale.inc({ service: view.service.id, reason: 'while_revalidate' });
-      deps.hits?.hit(view.service, found.entryKey, found.entry.body.length, savedBytes(found.entry));
-      return deliverEntry(res, found.entry, now, staleNotes('Updating', undefined, 'stale-while-revalidate'), client);
+      return answerStale('while_revalidate', undefined, 'stale-while-revalidate');
     }
-    // RFC 5861 §4 stale-if-error (or the service's grace): what to answer if the origin fails.
-    const fallback = now < Math.min(meta.staleAt + windows.ifErrorMs, meta.deleteAt) ? found.entry : undefined;
+    // RFC 5861 §4 stale-if-error (or the service's grace): may it answer if the origin fails?
+    const fallback = now < Math.min(meta.staleAt + windows.ifErrorMs, meta.deleteAt);
     if (!gate.allowed) {
       if (!fallback) return deliverOriginDown(res, view, gate.retryAfterMs, key && found.readable);
-      count('staleServed');
-      metrics.stale.inc({ service: view.service.id, reason: 'circuit_open' });
-      deps.hits?.hit(view.service, found.entryKey, found.entry.body.length, savedBytes(found.entry));
-      return deliverEntry(res, fallback, now, staleNotes('Stale', undefined, 'origin-circuit-open'), client);
+      return answerStale('circuit_open', undefined, 'origin-circuit-open');
     }
     // Stale, or the client asked for validation: revalidate (conditionally when it has validators).
     const options = { stale: found.entry, unansweredOnly: use.reason === 'request' };
@@ -188,13 +201,8 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
       consumed,
     };
     if (!fallback) return deliverAttachment(res, attachment, fetchAlone, client, notes);
-    const settled = await settle(attachment, fetchAlone, view, fallback);
-    if (settled.kind === 'stale') {
-      count('staleServed');
-      metrics.stale.inc({ service: view.service.id, reason: 'error' });
-      deps.hits?.hit(view.service, found.entryKey, fallback.body.length, savedBytes(fallback));
-      return deliverEntry(res, fallback, deps.now(), staleNotes('Stale', settled.fwdStatus, settled.detail), client);
-    }
+    const settled = await settle(attachment, fetchAlone, view, found.entry);
+    if (settled.kind === 'stale') return answerStale('error', settled.fwdStatus, settled.detail);
     return deliverAttachment(res, settled.attachment, fetchAlone, client, notes);
   }
   if (onlyIfCached)
