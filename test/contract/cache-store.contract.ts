@@ -20,6 +20,18 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
     beforeAll(async () => {
       store = await makeStore();
     });
+    /** Two variants of URL "p" under Vary: User-Agent: "m" (mobile) and "d" (desktop). */
+    const putDeviceVariants = async (s: string) => {
+      for (const [key, body] of [
+        ['m', 'mobile'],
+        ['d', 'desktop'],
+      ] as const) {
+        await store.put(
+          { service: s, primaryKey: 'p', entryKey: key, entry: entry(body, ['user-agent']), ...LIMITS },
+          NOW,
+        );
+      }
+    };
     afterAll(async () => {
       await store.close();
       await teardown?.();
@@ -58,14 +70,7 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
 
     it('variants of one URL coexist under the same Vary names', async () => {
       const s = svc();
-      await store.put(
-        { service: s, primaryKey: 'p', entryKey: 'm', entry: entry('mobile', ['user-agent']), ...LIMITS },
-        NOW,
-      );
-      await store.put(
-        { service: s, primaryKey: 'p', entryKey: 'd', entry: entry('desktop', ['user-agent']), ...LIMITS },
-        NOW,
-      );
+      await putDeviceVariants(s);
       expect(await store.getVary(s, 'p', NOW)).toEqual(['user-agent']);
       const m = await store.get(s, 'm', NOW);
       const d = await store.get(s, 'd', NOW);
@@ -75,14 +80,7 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
 
     it('a change of the Vary names removes the variants stored under the old ones', async () => {
       const s = svc();
-      await store.put(
-        { service: s, primaryKey: 'p', entryKey: 'm', entry: entry('mobile', ['user-agent']), ...LIMITS },
-        NOW,
-      );
-      await store.put(
-        { service: s, primaryKey: 'p', entryKey: 'd', entry: entry('desktop', ['user-agent']), ...LIMITS },
-        NOW,
-      );
+      await putDeviceVariants(s);
       await store.put(
         { service: s, primaryKey: 'p', entryKey: 'l', entry: entry('fr', ['accept-language']), ...LIMITS },
         NOW,
@@ -114,14 +112,7 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
 
     it('invalidating a URL removes all its variants and its Vary record, and nothing else', async () => {
       const s = svc();
-      await store.put(
-        { service: s, primaryKey: 'p', entryKey: 'm', entry: entry('mobile', ['user-agent']), ...LIMITS },
-        NOW,
-      );
-      await store.put(
-        { service: s, primaryKey: 'p', entryKey: 'd', entry: entry('desktop', ['user-agent']), ...LIMITS },
-        NOW,
-      );
+      await putDeviceVariants(s);
       await store.put({ service: s, primaryKey: 'q', entryKey: 'q', entry: entry('other url'), ...LIMITS }, NOW);
       expect((await store.variantsOf(s, 'p')).sort()).toEqual(['d', 'm']);
       expect((await store.invalidate(s, 'p')).sort()).toEqual(['d', 'm']);
