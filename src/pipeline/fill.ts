@@ -354,12 +354,16 @@ export class Fill {
         if (stream && !stream.destroyed && !stream.push(chunk)) this.block(stream);
       }
     });
-    body.on('end', () => {
+    const onEnd = () => {
       this.complete = true;
       for (const joined of [...this.joined]) joined.stream?.push(null);
       if (this.chunks && head.decision.ok) void this.store(head, responseTime);
       else this.close();
-    });
+    };
+    // An empty body may have ended already, while its first chunk was being peeked at: 'end' is
+    // emitted once, and has been.
+    if (body.readableEnded) onEnd();
+    else body.on('end', onEnd);
     body.on('error', (error) => {
       this.chunks = undefined;
       for (const joined of [...this.joined]) joined.stream?.destroy(error);

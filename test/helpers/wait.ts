@@ -1,0 +1,27 @@
+/**
+ * Waiting for a condition rather than for a fixed time: CI shares its cores, so anything timed can
+ * be late. Polls until `condition` holds (or returns a value), and fails with `what` at the deadline.
+ */
+import type { TestEdge } from './fixtures.js';
+
+export async function waitFor<T>(
+  condition: () => T | Promise<T>,
+  what: string,
+  { timeoutMs = 10_000, intervalMs = 5 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value !== undefined && value !== null && value !== false) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Resolves once the edge has no fill in flight and no image waiting: everything it fetched is stored. */
+export function settled(edge: TestEdge): Promise<true> {
+  return waitFor(
+    () => edge.app.background.fills() === 0 && edge.app.background.images.pending === 0,
+    'the edge to finish storing',
+  );
+}
