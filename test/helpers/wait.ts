@@ -19,8 +19,8 @@ export async function waitFor<T>(
 }
 
 /** Resolves once the edge has no fill in flight and no image waiting: everything it fetched is stored. */
-export function settled(edge: TestEdge): Promise<true> {
-  return waitFor(
+export async function settled(edge: TestEdge): Promise<void> {
+  await waitFor(
     () => edge.app.background.fills() === 0 && edge.app.background.images.pending === 0,
     'the edge to finish storing',
   );
