@@ -3,7 +3,7 @@
  * port 0; main.ts listens. Every dependency with I/O (store, clock) is passed in.
  */
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, METHODS, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config/schema.js';
 import { Internal } from './errors.js';
@@ -156,6 +156,11 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
   });
   const accessLog = config.edge.accessLog;
 
+  // Every method Node's parser accepts reaches the pipeline (WebDAV, SSDP, QUERY…): it passes what
+  // it does not cache to the origin, as RFC 9110 §9.1 asks of an intermediary, rather than 404.
+  for (const method of METHODS) {
+    if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
+  }
   app.all('/', (request, reply) => {
     reply.hijack();
     const raw = request.raw;

@@ -3,6 +3,7 @@
  * be tokens or quoted strings (RFC 9110 §5.6.4); a repeated directive keeps its first occurrence
  * (RFC 9111 §4.2.1 allows either the first or treating the response as stale).
  */
+import { parseDictionary } from './structured-field.js';
 
 export type Directives = ReadonlyMap<string, string | true>;
 
@@ -80,15 +81,38 @@ export interface ResponsePolicy {
 }
 
 /**
- * RFC 9213 §2.2: the first targeted field with a non-empty value decides the edge's caching, and
- * Cache-Control and Expires are then ignored; otherwise Cache-Control decides.
+ * A targeted field's directives (RFC 9213 §2.1): a Dictionary Structured Field, ignored as a whole
+ * (undefined) when it does not parse. Values are kept only where they can mean what the directive
+ * says: an Integer for delta-seconds (a Decimal or negative max-age is not consumed), a String for
+ * field-name lists, true for flags; a Boolean false reads as absent.
+ */
+export function parseTargetedField(value: string | readonly string[]): Directives | undefined {
+  const dictionary = parseDictionary(value);
+  if (dictionary === undefined) return undefined;
+  const directives = new Map<string, string | true>();
+  for (const [name, item] of dictionary) {
+    if (item.type === 'boolean') {
+      if (item.value) directives.set(name, true);
+    } else if (item.type === 'integer') {
+      if (item.value >= 0) directives.set(name, String(item.value));
+    } else if (item.type === 'string' || item.type === 'token') {
+      directives.set(name, item.value);
+    }
+  }
+  return directives;
+}
+
+/**
+ * RFC 9213 §2.2: the first targeted field with a non-empty, valid value decides the edge's caching,
+ * and Cache-Control and Expires are then ignored; otherwise Cache-Control decides. A targeted field
+ * that is not a valid Dictionary is ignored as if absent (§2.1).
  */
 export function responsePolicy(headers: Record<string, string | string[] | undefined>): ResponsePolicy {
   for (const field of TARGETED_FIELDS) {
     const value = headers[field];
-    if (value === undefined) continue;
-    const directives = parseCacheControl(value);
-    if (directives.size > 0) return { directives, source: field };
+    if (value === undefined || value === '') continue;
+    const directives = parseTargetedField(value);
+    if (directives !== undefined && directives.size > 0) return { directives, source: field };
   }
   return { directives: parseCacheControl(headers['cache-control']), source: 'cache-control' };
 }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { deltaSeconds, parseCacheControl } from '../../../src/policy/cache-control.js';
+import {
+  deltaSeconds,
+  parseCacheControl,
+  parseTargetedField,
+  responsePolicy,
+} from '../../../src/policy/cache-control.js';
 
 describe('parseCacheControl (RFC 9111 §5.2)', () => {
   it('reads tokens and quoted arguments, case-insensitive names', () => {
@@ -27,5 +32,58 @@ describe('parseCacheControl (RFC 9111 §5.2)', () => {
 
   it('ignores empty list members', () => {
     expect([...parseCacheControl(' , public,, ').keys()]).toEqual(['public']);
+  });
+});
+
+describe('targeted fields are Dictionary Structured Fields (RFC 9213 §2.1, RFC 8941)', () => {
+  it.each([
+    'max-age=10000, &&&&&',
+    'max-age=60,',
+    'Max-Age=60', // keys are lower-case
+    'max-age=60 public', // members are separated by commas
+    'private="unterminated',
+    'max-age=1234567890123456', // more than 15 digits
+    'no-store=?2',
+    'max-age=6O',
+  ])('a field that does not parse is ignored as a whole: %s', (value) => {
+    expect(parseTargetedField(value)).toBeUndefined();
+    const policy = responsePolicy({ 'cdn-cache-control': value, 'cache-control': 'no-store' });
+    expect(policy.source).toBe('cache-control');
+    expect(policy.directives.has('no-store')).toBe(true);
+  });
+
+  it('reads integers, strings, tokens and flags; parameters and inner lists are valid but carry nothing', () => {
+    const d = parseTargetedField(
+      'max-age=60;x=1, private="set-cookie, x-a", stale-if-error=30, no-transform, ext=(a b)',
+    );
+    expect(d?.get('max-age')).toBe('60');
+    expect(d?.get('private')).toBe('set-cookie, x-a');
+    expect(d?.get('no-transform')).toBe(true);
+    expect(d?.get('stale-if-error')).toBe('30');
+    expect(d?.has('ext')).toBe(false);
+  });
+
+  it("does not consume values that break a directive's constraints: decimal or negative max-age, false flags", () => {
+    expect(parseTargetedField('max-age=1.5')?.has('max-age')).toBe(false);
+    expect(parseTargetedField('max-age=-5')?.has('max-age')).toBe(false);
+    expect(parseTargetedField('no-store=?0')?.has('no-store')).toBe(false);
+    expect(parseTargetedField('no-store=?1')?.get('no-store')).toBe(true);
+  });
+
+  it('a repeated key keeps the last value; several field lines are one dictionary', () => {
+    expect(parseTargetedField('max-age=10, max-age=20')?.get('max-age')).toBe('20');
+    expect(parseTargetedField(['max-age=10', 'public'])?.get('public')).toBe(true);
+  });
+
+  it('a valid targeted field wins over Cache-Control; CDN-Cache-Control over Surrogate-Control', () => {
+    const headers = {
+      'cdn-cache-control': 'max-age=30',
+      'surrogate-control': 'max-age=60',
+      'cache-control': 'no-store',
+    };
+    expect(responsePolicy(headers)).toMatchObject({ source: 'cdn-cache-control' });
+    expect(responsePolicy({ ...headers, 'cdn-cache-control': 'bad value' })).toMatchObject({
+      source: 'surrogate-control',
+    });
   });
 });

@@ -1,0 +1,69 @@
+/**
+ * Parsing by the RFCs: targeted fields that are not valid Structured Fields are ignored whole
+ * (RFC 9213 §2.1); every method Node parses is passed on and, on success, invalidates (RFC 9111
+ * §4.4); an unknown content-coding is stored and served only to clients that accept it; varied
+ * values that differ only in whitespace or case select one variant (RFC 9111 §4.1).
+ */
+import { describe, expect } from 'vitest';
+import { test } from '../../helpers/fixtures.js';
+import { rawRequest, statusOf } from '../../helpers/raw.js';
+import { settled } from '../../helpers/wait.js';
+
+describe('targeted fields (RFC 9213 §2.1)', () => {
+  test('an invalid CDN-Cache-Control is ignored as a whole, so Cache-Control: no-store applies', async ({
+    edge,
+    origin,
+  }) => {
+    origin.handle((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'no-store', 'cdn-cache-control': 'max-age=10000, &&&&&' });
+      res.end('secret');
+    });
+    const first = await edge.get('/invalid-cdn-cc');
+    expect(first.headers['x-cache-status']).toBe('Bypass');
+    expect(String(first.headers['cache-status'])).toContain('detail=no-store');
+    await settled(edge);
+    expect((await edge.get('/invalid-cdn-cc')).headers['x-cache-status']).not.toBe('Hit');
+    expect(origin.requests.length).toBe(2);
+  });
+
+  test('a valid one still decides', async ({ edge, origin }) => {
+    origin.handle((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'no-store', 'cdn-cache-control': 'max-age=600, stale-if-error=60' });
+      res.end('cdn says yes');
+    });
+    await edge.get('/valid-cdn-cc');
+    await settled(edge);
+    expect((await edge.get('/valid-cdn-cc')).headers['x-cache-status']).toBe('Hit');
+  });
+});
+
+describe('every method the parser accepts', () => {
+  test.for(['M-SEARCH', 'PROPFIND', 'REPORT', 'MKCOL', 'PROPPATCH', 'LOCK', 'PURGE', 'QUERY'])(
+    '%s is passed to the origin with its body, and its success invalidates the target',
+    async (method, { edge, origin }) => {
+      origin.handle((req, res, recorded) => {
+        if (req.method === 'GET') {
+          res.writeHead(200, { 'cache-control': 'max-age=600' });
+          return void res.end('page');
+        }
+        res.writeHead(207, { 'content-type': 'text/plain' });
+        res.end(`${req.method} got ${recorded.body.toString()}`);
+      });
+      await edge.get('/dav');
+      await settled(edge);
+      expect((await edge.get('/dav')).headers['x-cache-status']).toBe('Hit');
+      const answer = await edge.get('/dav', { method, body: '<x/>', headers: { 'content-type': 'text/xml' } });
+      expect(answer.status).toBe(207);
+      expect(answer.text).toBe(`${method} got <x/>`);
+      expect(answer.headers['x-cache-status']).toBe('Bypass');
+      expect(origin.requests.filter((r) => r.method === method)).toHaveLength(1);
+      expect((await edge.get('/dav')).headers['x-cache-status']).toBe('Miss');
+    },
+  );
+
+  test('TRACE is still refused (it would reflect cookies and tokens into a page)', async ({ edge, origin }) => {
+    const reply = await rawRequest(edge.url, `TRACE / HTTP/1.1\r\nHost: ${edge.host}\r\nConnection: close\r\n\r\n`);
+    expect(statusOf(reply)).toBe(405);
+    expect(origin.requests).toHaveLength(0);
+  });
+});
