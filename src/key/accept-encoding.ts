@@ -28,7 +28,8 @@ export function acceptEncodingBucket(header: string | undefined): string {
   return bucket;
 }
 
-function computeBucket(header: string): string {
+/** The q-value of each coding a request names (first mention wins; x-gzip is gzip). */
+function weights(header: string): Map<string, number> {
   const q = new Map<string, number>();
   for (const item of header.split(',')) {
     const [rawName, ...params] = item.split(';');
@@ -46,12 +47,25 @@ function computeBucket(header: string): string {
     // The first mention of a coding wins, as with any repeated list member.
     if (!q.has(name)) q.set(name, weight);
   }
+  return q;
+}
+
+function computeBucket(header: string): string {
+  const q = weights(header);
   const star = q.get('*');
   const accepted = KEYED_CODINGS.filter((coding) => {
     const weight = q.get(coding) ?? star;
     return weight !== undefined && weight > 0;
   });
   return accepted.length === 0 ? IDENTITY_BUCKET : accepted.join(',');
+}
+
+/** Does a request accept a content-coding (named with q > 0, or through "*")? RFC 9110 §12.5.3. */
+export function acceptsCoding(header: string | string[] | undefined, coding: string): boolean {
+  if (header === undefined) return false;
+  const q = weights(Array.isArray(header) ? header.join(',') : header);
+  const weight = q.get(coding.toLowerCase()) ?? q.get('*');
+  return weight !== undefined && weight > 0;
 }
 
 /**

@@ -52,6 +52,48 @@ function headerValue(headers: RequestHeaders, name: string): string | undefined 
   return (Array.isArray(value) ? value.join(', ') : value).trim();
 }
 
+/**
+ * List fields whose values are case-insensitive (media ranges, language tags, charsets, and their
+ * q parameters): RFC 9111 §4.1 lets two requests match when their values differ only in whitespace
+ * where the syntax allows it, or in case where the field is case-insensitive.
+ */
+const CASE_INSENSITIVE_LISTS = new Set(['accept', 'accept-language', 'accept-charset']);
+
+/**
+ * A list value with optional whitespace removed around ",", ";" and "=" (outside quoted strings)
+ * and, for a case-insensitive field, lower-cased: "en-US, en;q=0.9" and "en-us,en; q=0.9" agree.
+ */
+export function canonicalList(value: string, lowerCase: boolean): string {
+  let out = '';
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i] as string;
+    if (quoted) {
+      out += ch;
+      if (ch === '\\') out += value[++i] ?? '';
+      else if (ch === '"') quoted = false;
+      continue;
+    }
+    if (ch === '"') {
+      quoted = true;
+      out += ch;
+    } else if (ch === ' ' || ch === '\t') {
+      const before = out[out.length - 1];
+      let j = i;
+      while (value[j + 1] === ' ' || value[j + 1] === '\t') j++;
+      const after = value[j + 1];
+      // Whitespace next to a delimiter (or at either end) is optional; elsewhere it is kept, as one space.
+      if (before !== undefined && after !== undefined && !DELIMITERS.has(before) && !DELIMITERS.has(after)) out += ' ';
+      i = j;
+    } else {
+      out += lowerCase ? ch.toLowerCase() : ch;
+    }
+  }
+  return out;
+}
+
+const DELIMITERS = new Set([',', ';', '=']);
+
 /** The normalised value of one varied request header, or undefined when the request lacks it. */
 export function normaliseVaryValue(name: string, headers: RequestHeaders, context: VaryContext): string | undefined {
   switch (name) {
@@ -61,8 +103,11 @@ export function normaliseVaryValue(name: string, headers: RequestHeaders, contex
       return context.classifyDevice(headerValue(headers, name));
     case IMAGE_ACCEPT:
       return imageBucket(headerValue(headers, 'accept'));
-    default:
-      return headerValue(headers, name);
+    default: {
+      const value = headerValue(headers, name);
+      if (value === undefined || !CASE_INSENSITIVE_LISTS.has(name)) return value;
+      return canonicalList(value, true);
+    }
   }
 }
 

@@ -4,6 +4,7 @@
  * per URL, so a hit costs one read. Only a miss (or the first request for a varying URL on a node)
  * reads the names and, when they differ from the guess, the variant they select.
  */
+import { acceptsCoding } from '../key/accept-encoding.js';
 import { type PrimaryKey, variantKey } from '../key/cache-key.js';
 import { varyValues } from '../key/vary.js';
 import type { CachedEntry, CacheStore } from '../store/types.js';
@@ -79,5 +80,10 @@ export async function lookup(view: RequestView, store: CacheStore, memo: VaryMem
     return { kind: 'uncacheable', entryKey: variant.hash, names, reason: record.reason };
   }
   if (!sameNames(record.meta.varyNames, names)) memo.set(service, view.primary, record.meta.varyNames);
+  const coding = record.meta.unknownCoding;
+  if (coding !== undefined && !acceptsCoding(view.headers['accept-encoding'], coding)) {
+    // Stored in a coding this client cannot read: for it, the response is not stored.
+    return { kind: 'miss', entryKey: variant.hash, names, readable: variant.readable, varyMiss: true };
+  }
   return { kind: 'hit', entry: record, entryKey: variant.hash, names, readable: variant.readable };
 }

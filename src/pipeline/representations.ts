@@ -43,6 +43,7 @@ export interface Plan {
 }
 
 const AE = 'accept-encoding';
+const DECODABLE = new Set(['identity', 'gzip', 'x-gzip', 'deflate', 'br']);
 
 /** The entries to write for a complete, storable response (none when it cannot be stored safely). */
 export async function planWrites(view: RequestView, entryKey: string, meta: EntryMeta, body: Buffer): Promise<Plan> {
@@ -74,7 +75,12 @@ async function textWrites(
 ): Promise<PlannedWrite[]> {
   const settings = view.service.transform.compress;
   const worthCompressing = compressible(type, settings.types) && body.length >= settings.minBytes;
-  if (!settings.enabled || noTransform || (coding === 'identity' && !worthCompressing)) {
+  if (
+    !settings.enabled ||
+    noTransform ||
+    (coding === 'identity' && !worthCompressing) ||
+    !DECODABLE.has(coding) // nothing to derive from bytes the edge cannot read
+  ) {
     return asIs(view, entryKey, meta, body, coding);
   }
   let made: Awaited<ReturnType<typeof representations>>;
@@ -189,13 +195,17 @@ function imagePlan(view: RequestView, meta: EntryMeta, body: Buffer): Plan {
 
 /**
  * Stored as it came. Under an Accept-Encoding key only where its clients can read it: an encoded
- * body moves to the key of its own coding (gzip or br), or is not stored (deflate, unknown, or gzip
+ * body moves to the key of its own coding (gzip or br), is marked with a coding the edge does not
+ * key on (served only to clients that accept it), or is not stored (gzip
  * that is not gzip).
  */
 function asIs(view: RequestView, entryKey: string, meta: EntryMeta, body: Buffer, coding: string): PlannedWrite[] {
   const entry: CachedEntry = { kind: 'entry', meta, body };
   if (coding === 'identity') return [{ entryKey, entry }];
-  if (coding !== 'gzip' && coding !== 'br') return [];
+  // A coding the edge does not deal in (zstd, deflate, compress…): kept as it came, and served
+  // only to requests whose Accept-Encoding names it (see pipeline/lookup.ts).
+  if (coding !== 'gzip' && coding !== 'br')
+    return [{ entryKey, entry: { ...entry, meta: { ...meta, unknownCoding: coding } } }];
   if (coding === 'gzip' && sniffCoding(body.subarray(0, 2)) !== 'gzip') return [];
   const at = meta.varyNames.indexOf(AE);
   if (at === -1) return [];

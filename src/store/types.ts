@@ -39,6 +39,11 @@ export interface EntryMeta {
    * image of an optimised one (bytes saved = this − body length).
    */
   identityBytes?: number;
+  /**
+   * A content-coding the edge does not key on (zstd, deflate…), as the origin sent it: served only
+   * to requests whose Accept-Encoding accepts it; others miss.
+   */
+  unknownCoding?: string;
   /** An image the edge re-encoded (webp, avif, or the original format optimised). */
   imageFormat?: string;
 }

@@ -4,8 +4,9 @@
  * §4.4); an unknown content-coding is stored and served only to clients that accept it; varied
  * values that differ only in whitespace or case select one variant (RFC 9111 §4.1).
  */
+import { deflateSync } from 'node:zlib';
 import { describe, expect } from 'vitest';
-import { test } from '../../helpers/fixtures.js';
+import { startEdge, test } from '../../helpers/fixtures.js';
 import { rawRequest, statusOf } from '../../helpers/raw.js';
 import { settled } from '../../helpers/wait.js';
 
@@ -65,5 +66,70 @@ describe('every method the parser accepts', () => {
     const reply = await rawRequest(edge.url, `TRACE / HTTP/1.1\r\nHost: ${edge.host}\r\nConnection: close\r\n\r\n`);
     expect(statusOf(reply)).toBe(405);
     expect(origin.requests).toHaveLength(0);
+  });
+});
+
+describe('a content-coding the edge does not key on', () => {
+  test.for([
+    ['zstd', true],
+    ['x-custom', true],
+    ['deflate', false], // with compression on, deflate is decoded and served in the codings the edge makes
+  ] as const)(
+    '%s (compression %s) is stored as it came and served only to clients that accept it',
+    async ([coding, compress], { redis, origin }) => {
+      const edge = await startEdge(redis.url, origin.url, {
+        service: { transform: { compress: { enabled: compress } } },
+      });
+      try {
+        const bytes =
+          coding === 'deflate' ? deflateSync('deflated bytes') : Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 1, 2]);
+        origin.handle((_req, res) => {
+          res.writeHead(200, {
+            'content-type': 'application/octet-stream',
+            'content-encoding': coding,
+            'cache-control': 'max-age=600',
+          });
+          res.end(bytes);
+        });
+        const path = `/coded-${coding}`;
+        const accepting = { 'accept-encoding': `gzip, br, ${coding}` };
+        const first = await edge.get(path, { headers: accepting });
+        expect(first.body.equals(bytes)).toBe(true);
+        await settled(edge);
+        const hit = await edge.get(path, { headers: accepting });
+        expect(hit.headers['x-cache-status']).toBe('Hit');
+        expect(hit.headers['content-encoding']).toBe(coding);
+        expect(hit.body.equals(bytes)).toBe(true);
+        const star = await edge.get(path, { headers: { 'accept-encoding': 'gzip, br, *' } });
+        expect(star.headers['x-cache-status']).toBe('Hit');
+        // A client that does not accept it is never served it from the store.
+        const other = await edge.get(path, { headers: { 'accept-encoding': 'gzip, br' } });
+        expect(other.headers['x-cache-status']).not.toBe('Hit');
+        expect(String(other.headers['cache-status'])).toContain('fwd=vary-miss');
+        const refused = await edge.get(path, { headers: { 'accept-encoding': `gzip, br, ${coding};q=0` } });
+        expect(refused.headers['x-cache-status']).not.toBe('Hit');
+        expect(origin.requests.length).toBe(3);
+      } finally {
+        await edge.close();
+      }
+    },
+  );
+});
+
+describe('varied values differing only in whitespace or case (RFC 9111 §4.1)', () => {
+  test('Accept-Language spellings of one list share a variant; another list does not', async ({ edge, origin }) => {
+    origin.handle((req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=600', vary: 'Accept-Language' });
+      res.end(`page for ${req.headers['accept-language']}`);
+    });
+    await edge.get('/lang', { headers: { 'accept-language': 'en-US,en;q=0.9' } });
+    await settled(edge);
+    for (const spelling of ['en-us, en; q=0.9', 'EN-US,EN;Q=0.9', ' en-US ,en ;q=0.9 ']) {
+      const sent = await edge.get('/lang', { headers: { 'accept-language': spelling } });
+      expect(sent.headers['x-cache-status'], spelling).toBe('Hit');
+    }
+    const other = await edge.get('/lang', { headers: { 'accept-language': 'fr-FR,fr;q=0.9' } });
+    expect(other.headers['x-cache-status']).toBe('Miss');
+    expect(origin.requests.length).toBe(2);
   });
 });
