@@ -6,13 +6,13 @@
 import { type IncomingMessage, METHODS, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config/schema.js';
-import { Internal } from './errors.js';
+import { ClientTimeout, HeadersTooLarge, Internal, MalformedRequest } from './errors.js';
 import { throttledWarnings } from './log-throttle.js';
 import { type CacheStatusLabel, initMetrics, metrics } from './metrics/metrics.js';
 import { OriginClients } from './origin/client.js';
 import { OriginHealth } from './origin/health.js';
 import { Coalescer } from './pipeline/coalesce.js';
-import { deliverError } from './pipeline/deliver.js';
+import { deliverError, rawErrorResponse } from './pipeline/deliver.js';
 import { BodyLimitError, type EdgeDeps, handleEdgeRequest } from './pipeline/edge-handler.js';
 import { exchangeNotes } from './pipeline/exchange.js';
 import { HitCounter } from './pipeline/hit-counter.js';
@@ -46,8 +46,22 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     exposeHeadRoutes: false,
     return503OnClosing: true,
+    // Requests Node's parser refuses never reach a handler: they get the edge's own error format.
+    clientErrorHandler: (error: Error & { code?: string }, socket) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      const answer =
+        error.code === 'HPE_HEADER_OVERFLOW'
+          ? HeadersTooLarge(String(config.edge.maxHeaderBytes))
+          : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? ClientTimeout()
+            : MalformedRequest(error.code ?? 'parse error');
+      if (socket.writable) socket.write(rawErrorResponse(answer));
+      socket.destroy();
+    },
     // Request line and headers together; Node answers 431 beyond it, before the edge sees anything.
-    http: { maxHeaderSize: config.edge.maxHeaderBytes } as never,
+    // requireHostHeader off: a request without Host reaches recv and gets the edge's own 400
+    // (CF_ERR_MISSING_HOST) rather than Node's bare one.
+    http: { maxHeaderSize: config.edge.maxHeaderBytes, requireHostHeader: false } as never,
     // The router only ever sees "/": the pipeline reads the original target itself, so an
     // absolute-form target reaches it intact.
     rewriteUrl: (req) => {

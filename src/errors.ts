@@ -36,7 +36,15 @@ export const UnknownService = defineError(
   421,
   'no service is configured for host "%s" on this edge',
 );
-export const MissingHost = defineError('CF_ERR_MISSING_HOST', 400, 'the request has no valid Host header');
+export const MissingHost = defineError('CF_ERR_MISSING_HOST', 400, 'the request has no Host header');
+export const InvalidHost = defineError('CF_ERR_INVALID_HOST', 400, 'the Host "%s" is not a valid host[:port]');
+export const HeadersTooLarge = defineError(
+  'CF_ERR_HEADERS_TOO_LARGE',
+  431,
+  'the request line and headers are larger than %s bytes',
+);
+export const MalformedRequest = defineError('CF_ERR_MALFORMED_REQUEST', 400, 'the request is not valid HTTP/1.1: %s');
+export const ClientTimeout = defineError('CF_ERR_CLIENT_TIMEOUT', 408, 'the request did not arrive in time');
 export const BadRequestTarget = defineError('CF_ERR_BAD_REQUEST_TARGET', 400, 'the request target is not valid: %s');
 export const AmbiguousRequest = defineError('CF_ERR_AMBIGUOUS_REQUEST', 400, 'the request is ambiguous: %s');
 export const UrlTooLong = defineError('CF_ERR_URL_TOO_LONG', 414, 'the request target is longer than %s bytes');

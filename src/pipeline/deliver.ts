@@ -3,7 +3,7 @@
  * now), a fill or a pass — the client's conditionals are answered (304 / 412) and a single byte
  * range is served from a complete 200 (206 / 416) before anything is written.
  */
-import type { ServerResponse } from 'node:http';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
 import { type Readable, Transform } from 'node:stream';
 import type { CachefrontError } from '../errors.js';
 import type { Headers } from '../origin/hop-by-hop.js';
@@ -202,15 +202,37 @@ function slice(source: Readable, start: number, end: number): Readable {
   return out;
 }
 
+/** The body of every synthetic error: status, message and code, as plain text. */
+export function errorBody(error: CachefrontError): string {
+  return `${error.statusCode} ${error.message}\ncode: ${error.code}\n`;
+}
+
+/**
+ * The same error written straight to a socket, for requests Node's parser refused before there is
+ * a response object (headers too large, malformed HTTP): the connection is closed after it.
+ */
+export function rawErrorResponse(error: CachefrontError): string {
+  const body = errorBody(error);
+  return (
+    `HTTP/1.1 ${error.statusCode} ${STATUS_CODES[error.statusCode] ?? ''}\r\n` +
+    'content-type: text/plain; charset=utf-8\r\n' +
+    `content-length: ${Buffer.byteLength(body)}\r\n` +
+    'cache-control: no-store\r\nconnection: close\r\n\r\n' +
+    body
+  );
+}
+
 /** A synthetic error response: status from the error code, a short plain-text body naming it. */
 export function deliverError(res: ServerResponse, error: CachefrontError, notes?: CacheAnnotations): void {
   exchangeNotes(res).errorCode = error.code;
-  const body = `${error.statusCode} ${error.message}\ncode: ${error.code}\n`;
+  const body = errorBody(error);
   const headers: Headers = {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': String(Buffer.byteLength(body)),
     'cache-control': 'no-store',
   };
+  // After a request the edge could not read (400), the connection's framing is not to be trusted.
+  if (error.statusCode === 400) headers.connection = 'close';
   writeHead(res, error.statusCode, notes ? annotate(headers, notes) : headers);
   res.end(body);
 }

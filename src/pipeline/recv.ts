@@ -10,6 +10,7 @@ import {
   AmbiguousRequest,
   BadRequestTarget,
   type CachefrontError,
+  InvalidHost,
   MissingHost,
   TooManyHeaders,
   UnknownService,
@@ -20,6 +21,7 @@ import { type NormalisedTarget, normaliseTarget } from '../key/url.js';
 import { varyValues } from '../key/vary.js';
 import { normaliseHost, type ServiceRegistry } from '../services/registry.js';
 import { clientAddress } from '../waap/client-address.js';
+import { headerSafe } from './cache-status.js';
 import type { ServiceRuntime } from './service-runtime.js';
 
 export interface RequestView {
@@ -153,8 +155,10 @@ function resolve(
 ): Resolved | CachefrontError {
   const split = splitTarget(url);
   if (!split) return BadRequestTarget('unsupported request-target form');
-  const host = normaliseHost(split.authority ?? hostHeader, scheme);
-  if (!host) return MissingHost();
+  const given = split.authority ?? hostHeader;
+  if (!given) return MissingHost();
+  const host = normaliseHost(given, scheme);
+  if (!host) return InvalidHost(headerSafe(given.slice(0, 100)));
   const service = deps.services.resolve(host.name);
   if (!service) return UnknownService(host.name);
   const runtime = deps.runtimeFor(service);

@@ -26,14 +26,22 @@ describe('request limits', () => {
     expect(origin.requests).toHaveLength(0);
   });
 
-  test('oversized headers get 431 from the HTTP parser', async ({ edge, origin }) => {
-    const reply = await rawRequest(
-      edge.url,
-      `GET / HTTP/1.1\r\nHost: ${edge.host}\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`,
-    );
-    expect(statusOf(reply)).toBe(431);
-    expect(origin.requests).toHaveLength(0);
-  });
+  test.for([
+    ['a header', (host: string) => `GET / HTTP/1.1\r\nHost: ${host}\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`],
+    ['the request line', (host: string) => `GET /${'a'.repeat(20_000)} HTTP/1.1\r\nHost: ${host}\r\n\r\n`],
+  ] as const)(
+    "an oversized %s gets the edge's own 431, refused by the HTTP parser",
+    async ([, build], { edge, origin }) => {
+      const reply = await rawRequest(edge.url, build(edge.host));
+      expect(statusOf(reply)).toBe(431);
+      // The edge's error format (plain text naming the code), never the framework's JSON.
+      expect(reply).toContain('code: CF_ERR_HEADERS_TOO_LARGE');
+      expect(reply.toLowerCase()).toContain('content-type: text/plain; charset=utf-8');
+      expect(reply.toLowerCase()).toContain('cache-control: no-store');
+      expect(reply).not.toContain('{"error"');
+      expect(origin.requests).toHaveLength(0);
+    },
+  );
 
   test('a body over the limit gets 413, declared or chunked', async ({ redis, origin }) => {
     const edge = await startEdge(redis.url, origin.url, { config: { edge: { maxBodyBytes: 1024 } } });

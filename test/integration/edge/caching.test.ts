@@ -2,6 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect } from 'vitest';
 import { startEdge, test } from '../../helpers/fixtures.js';
 import { send } from '../../helpers/http.js';
+import { rawRequest, statusOf } from '../../helpers/raw.js';
 
 const MOBILE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1';
 const MOBILE_2 = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/120.0.0.0 Mobile Safari/537.36';
@@ -211,9 +212,13 @@ describe('hosts and methods', () => {
     expect((await edge.get('/case')).headers['x-cache-status']).toBe('Hit');
   });
 
-  test('an invalid Host gets 400', async ({ edge, origin }) => {
+  test('an invalid Host gets 400 with its own code; a missing one another', async ({ edge, origin }) => {
     const res = await send(edge.url, { path: '/', headers: { host: 'bad host!' } });
     expect(res.status).toBe(400);
+    expect(res.text).toContain('code: CF_ERR_INVALID_HOST');
+    const missing = await rawRequest(edge.url, 'GET / HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expect(statusOf(missing)).toBe(400);
+    expect(missing).toContain('code: CF_ERR_MISSING_HOST');
     expect(origin.requests).toHaveLength(0);
   });
 
