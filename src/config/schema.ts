@@ -3,6 +3,7 @@
  * error and never a silent default. Units are part of the names (…Ms, …Bytes).
  */
 import { z } from 'zod';
+import { deviceClassifier } from '../key/device.js';
 import { parseCidr } from '../waap/cidr.js';
 import { byteSize, durationMs } from './units.js';
 
@@ -41,6 +42,23 @@ const deviceRule = z.strictObject({
   caseInsensitive: z.boolean().default(true),
 });
 
+/**
+ * The User-Agent a cache fill sends for each built-in bucket: the origin receives the bucket, never
+ * the client's own string (which it might echo into a page every visitor of the bucket then gets).
+ */
+export const DEFAULT_BUCKET_USER_AGENTS: Readonly<Record<string, string>> = {
+  desktop:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  mobile:
+    'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+  tablet:
+    'Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1',
+};
+
+const bucketName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, {
+  error: 'bucket names are lower-case words such as "mobile"',
+});
+
 /** How `Vary: User-Agent` is turned into a small set of device buckets. */
 const device = z
   .strictObject({
@@ -50,15 +68,47 @@ const device = z
     tablets: z.enum(['mobile', 'desktop', 'tablet']).default('desktop'),
     rules: z.array(deviceRule).default([]),
     /** Bucket for user agents no rule matches (and for requests without User-Agent). */
-    fallback: z
-      .string()
-      .regex(/^[a-z][a-z0-9-]{0,31}$/)
-      .default('desktop'),
+    fallback: bucketName.default('desktop'),
+    /**
+     * The User-Agent each bucket's cache fills send to the origin (built-in ones for desktop,
+     * mobile and tablet; a bucket of your own rules needs one). It must fall in its own bucket.
+     */
+    userAgents: z.record(bucketName, z.string().min(1).max(512)).default({}),
+    /**
+     * Request header carrying the bucket to the origin on every request (the client's own copy is
+     * never passed on), so an origin can branch on it and say `Vary: <header>`; false: none.
+     */
+    header: z
+      .union([z.literal(false), z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: 'must be a header name' })])
+      .default('x-device-type')
+      .transform((h) => (h === false ? false : h.toLowerCase())),
   })
   .prefault({})
   .refine((d) => d.detect !== 'regex' || d.rules.length > 0, {
     error: 'detect "regex" needs at least one rule',
     path: ['rules'],
+  })
+  .superRefine((d, ctx) => {
+    const buckets = new Set([d.fallback, ...(d.detect === 'regex' ? d.rules.map((r) => r.bucket) : ['mobile', 'desktop', d.tablets])]);
+    const classify = deviceClassifier(d);
+    for (const bucket of buckets) {
+      const userAgent = d.userAgents[bucket] ?? DEFAULT_BUCKET_USER_AGENTS[bucket];
+      if (userAgent === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `bucket "${bucket}" needs a representative User-Agent (the one its cache fills send)`,
+          path: ['userAgents', bucket],
+        });
+      } else if (classify(userAgent) !== bucket) {
+        // The origin must see a User-Agent of the very bucket the response is stored under.
+        const which = d.userAgents[bucket] === undefined ? 'the built-in User-Agent' : 'this User-Agent';
+        ctx.addIssue({
+          code: 'custom',
+          message: `${which} for bucket "${bucket}" falls in bucket "${classify(userAgent)}" by these rules; give one of its own`,
+          path: ['userAgents', bucket],
+        });
+      }
+    }
   });
 
 export const DEFAULT_DROP_QUERY = ['utm_*', 'fbclid', 'gclid'];

@@ -6,12 +6,15 @@
 import UAParser from 'ua-parser-js';
 import type { DeviceConfig } from '../config/schema.js';
 
+/** What classifying needs of a service's device settings. */
+export type DeviceRules = Pick<DeviceConfig, 'detect' | 'tablets' | 'rules' | 'fallback'>;
+
 export type DeviceClassifier = (userAgent: string | undefined) => string;
 
 const MOBILE_TYPES = new Set(['mobile', 'wearable']);
 
 /** ua-parser-js 1.x (MIT; 2.x is AGPL). Phones and wearables are mobile, tablets as configured. */
-function uaParserBucket(config: DeviceConfig): DeviceClassifier {
+function uaParserBucket(config: DeviceRules): DeviceClassifier {
   return (userAgent) => {
     if (!userAgent) return config.fallback;
     const type = new UAParser(userAgent).getDevice().type;
@@ -21,7 +24,7 @@ function uaParserBucket(config: DeviceConfig): DeviceClassifier {
   };
 }
 
-function regexBucket(config: DeviceConfig): DeviceClassifier {
+function regexBucket(config: DeviceRules): DeviceClassifier {
   const rules = config.rules.map((rule) => ({
     bucket: rule.bucket,
     pattern: new RegExp(rule.pattern, rule.caseInsensitive ? 'i' : ''),
@@ -37,7 +40,7 @@ function regexBucket(config: DeviceConfig): DeviceClassifier {
  * Builds the classifier for one service, memoised: user agents repeat heavily and parsing one
  * costs tens of microseconds. The memo is bounded and simply restarts when full.
  */
-export function deviceClassifier(config: DeviceConfig, memoSize = 10_000): DeviceClassifier {
+export function deviceClassifier(config: DeviceRules, memoSize = 10_000): DeviceClassifier {
   const classify = config.detect === 'regex' ? regexBucket(config) : uaParserBucket(config);
   let memo = new Map<string, string>();
   return (userAgent) => {

@@ -42,6 +42,8 @@ export type RequestHeaders = Record<string, string | string[] | undefined>;
 
 export interface VaryContext {
   classifyDevice: DeviceClassifier;
+  /** The header that carries the device bucket to the origin: varying on it is varying on the bucket. */
+  deviceHeader?: string | undefined;
 }
 
 const ABSENT = undefined;
@@ -104,6 +106,7 @@ export function normaliseVaryValue(name: string, headers: RequestHeaders, contex
     case IMAGE_ACCEPT:
       return imageBucket(headerValue(headers, 'accept'));
     default: {
+      if (name === context.deviceHeader) return context.classifyDevice(headerValue(headers, 'user-agent'));
       const value = headerValue(headers, name);
       if (value === undefined || !CASE_INSENSITIVE_LISTS.has(name)) return value;
       return canonicalList(value, true);

@@ -159,7 +159,7 @@ export class Fill {
       response = await this.deps.origin.request(this.view.service, {
         method: 'GET',
         target: originTarget(this.view),
-        headers: { ...fillRequestHeaders(this.view), ...conditional },
+        headers: { ...fillRequestHeaders(this.view, this.guessedNames), ...conditional },
         onInfo: (info) => {
           // RFC 9110 §15.2: informational responses are passed on, never stored.
           if (info.statusCode === 103) this.creator?.waiter.earlyHints?.(endToEndHeaders(info.headers));

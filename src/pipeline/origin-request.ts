@@ -4,6 +4,7 @@
  */
 import { acceptEncodingBucket, originAcceptEncoding } from '../key/accept-encoding.js';
 import { targetString } from '../key/url.js';
+import { IMAGE_ACCEPT } from '../key/vary.js';
 import { endToEndHeaders, type Headers } from '../origin/hop-by-hop.js';
 import type { RequestView } from './recv.js';
 import { UNKEYED_OVERRIDES } from './unkeyed-headers.js';
@@ -43,17 +44,36 @@ const DROP_FOR_FILL = new Set([
 ]);
 const DROP_FOR_PASS = new Set([...EDGE_OWNED, ...UNKEYED_OVERRIDES, 'accept-encoding']);
 
-/** The drop list for one service: a header it keys on is forwarded (it is part of the key). */
+/**
+ * The drop list for one service: a header it keys on is forwarded (it is part of the key); the
+ * device header is the edge's to write. Computed once per service.
+ */
 function dropList(base: Set<string>, view: RequestView): Set<string> {
-  const keyed = view.service.key.headers;
-  if (keyed.length === 0) return base;
+  const cached = dropLists.get(base)?.get(view.service);
+  if (cached) return cached;
   const list = new Set(base);
-  for (const name of keyed) if (!EDGE_OWNED.has(name)) list.delete(name);
+  for (const name of view.service.key.headers) if (!EDGE_OWNED.has(name)) list.delete(name);
+  const deviceHeader = view.runtime.vary.deviceHeader;
+  if (deviceHeader !== undefined) list.add(deviceHeader);
+  let perService = dropLists.get(base);
+  if (!perService) {
+    perService = new WeakMap();
+    dropLists.set(base, perService);
+  }
+  perService.set(view.service, list);
   return list;
 }
 
+const dropLists = new Map<Set<string>, WeakMap<object, Set<string>>>();
+
 function forwardingHeaders(view: RequestView, headers: Headers): Headers {
   headers.host = view.authority;
+  // The device bucket, as the edge classified it (the client's own copy was dropped with the rest
+  // of the edge-owned headers).
+  const deviceHeader = view.runtime.vary.deviceHeader;
+  if (deviceHeader !== undefined) {
+    headers[deviceHeader] = view.runtime.vary.classifyDevice(single(view.headers['user-agent']));
+  }
   headers['x-forwarded-for'] = view.clientIp;
   headers.via = '1.1 cachefront';
   const keyed = view.service.key.headers;
@@ -67,14 +87,33 @@ function forwardingHeaders(view: RequestView, headers: Headers): Headers {
   return headers;
 }
 
-/** Headers for a cache fill (a GET whose response may be shared). */
-export function fillRequestHeaders(view: RequestView): Headers {
-  return forwardingHeaders(view, endToEndHeaders(view.headers, dropList(DROP_FOR_FILL, view)));
+/**
+ * Headers for a cache fill (a GET whose response may be shared). The origin receives exactly what
+ * was keyed: a header the key reduces to a bucket is sent as that bucket's canonical value (the
+ * bucket's User-Agent, the canonical Accept-Encoding), never the client's own, so two clients of
+ * one bucket cause byte-identical origin requests — and no client can plant text (an echoed
+ * User-Agent) in a response every other client of its bucket gets. Fields are sent in name order,
+ * so the client's header order does not show either.
+ */
+export function fillRequestHeaders(view: RequestView, varyNames: readonly string[]): Headers {
+  const headers = forwardingHeaders(view, endToEndHeaders(view.headers, dropList(DROP_FOR_FILL, view)));
+  const bucket = view.runtime.vary.classifyDevice(single(view.headers['user-agent']));
+  headers['user-agent'] = view.runtime.bucketUserAgents[bucket];
+  // An image the edge negotiates itself is stored as the origin's own format for every Accept
+  // bucket: the origin is asked for that, whatever this client accepts.
+  if (varyNames.includes(IMAGE_ACCEPT)) headers.accept = '*/*';
+  const sorted: Headers = {};
+  for (const name of Object.keys(headers).sort()) sorted[name] = headers[name];
+  return sorted;
 }
 
-/** Headers for a pass (the response goes to this client only). */
+/** Headers for a pass (the response goes to this client only: its own User-Agent is kept). */
 export function passRequestHeaders(view: RequestView): Headers {
   return forwardingHeaders(view, endToEndHeaders(view.headers, dropList(DROP_FOR_PASS, view)));
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 export function originTarget(view: RequestView): string {

@@ -3,7 +3,7 @@
  * built once per configuration snapshot so the request path never compiles a regex.
  */
 import type { BlockList } from 'node:net';
-import type { ServiceConfig } from '../config/schema.js';
+import { DEFAULT_BUCKET_USER_AGENTS, type ServiceConfig } from '../config/schema.js';
 import { deviceClassifier } from '../key/device.js';
 import { type CompiledQueryRules, compileQueryRules } from '../key/url.js';
 import type { VaryContext } from '../key/vary.js';
@@ -12,6 +12,8 @@ import { compileCidrs } from '../waap/cidr.js';
 export interface ServiceRuntime {
   queryRules: CompiledQueryRules;
   vary: VaryContext;
+  /** The User-Agent cache fills send for each device bucket (key.device.userAgents + built-ins). */
+  bucketUserAgents: Readonly<Record<string, string>>;
   allow: BlockList | undefined;
   deny: BlockList | undefined;
   /**
@@ -26,7 +28,11 @@ export interface ServiceRuntime {
 export function buildServiceRuntime(service: ServiceConfig): ServiceRuntime {
   return {
     queryRules: compileQueryRules({ drop: service.key.dropQuery, keepOnly: service.key.keepQueryOnly }),
-    vary: { classifyDevice: deviceClassifier(service.key.device) },
+    vary: {
+      classifyDevice: deviceClassifier(service.key.device),
+      deviceHeader: service.key.device.header === false ? undefined : service.key.device.header,
+    },
+    bucketUserAgents: { ...DEFAULT_BUCKET_USER_AGENTS, ...service.key.device.userAgents },
     allow: compileCidrs(service.waap.allow),
     deny: compileCidrs(service.waap.deny),
     consumedHeaders: [

@@ -134,3 +134,32 @@ describe('configuration', () => {
     for (const section of ['edge:', 'admin:', 'redis:', 'l1:', 'services:']) expect(text).toContain(section);
   });
 });
+
+describe('device buckets and the User-Agent their fills send', () => {
+  const withDevice = (device: Record<string, unknown>) => () =>
+    parseConfig({ services: [{ ...service, key: { device } }] }, 't', {});
+
+  it('the built-in User-Agents fall in their own buckets, whatever happens to tablets', () => {
+    for (const tablets of ['mobile', 'desktop', 'tablet']) {
+      const config = parseConfig({ services: [{ ...service, key: { device: { tablets } } }] }, 't', {});
+      expect(config.services[0]?.key.device.header).toBe('x-device-type');
+    }
+  });
+
+  it("a bucket of the operator's own rules needs a User-Agent of its own, and it must match", () => {
+    const rules = [{ bucket: 'phone', pattern: 'iPhone|Android' }];
+    expect(issuesOf(withDevice({ detect: 'regex', rules }))).toEqual([
+      expect.stringContaining('key.device.userAgents.phone'),
+    ]);
+    expect(
+      issuesOf(withDevice({ detect: 'regex', rules, userAgents: { phone: 'Mozilla/5.0 (Windows NT 10.0)' } })),
+    ).toEqual([expect.stringMatching(/key\.device\.userAgents\.phone.*falls in bucket "desktop"/)]);
+    const config = withDevice({
+      detect: 'regex',
+      rules,
+      userAgents: { phone: 'Mozilla/5.0 (iPhone)' },
+      header: false,
+    })();
+    expect(config.services[0]?.key.device.header).toBe(false);
+  });
+});
