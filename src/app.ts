@@ -21,6 +21,7 @@ import { VaryMemo } from './pipeline/lookup.js';
 import { RecvMemo } from './pipeline/recv.js';
 import { BackgroundRefresh } from './pipeline/refresh.js';
 import { serviceRuntimes } from './pipeline/service-runtime.js';
+import { REQUEST_SPECIFIC } from './policy/storable.js';
 import { ServiceRegistry } from './services/registry.js';
 import type { CacheStore, CoordinationStore, RateLimitStore } from './store/types.js';
 import { compileCidrs } from './waap/cidr.js';
@@ -108,7 +109,7 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     uncacheableMemoryMs: (view) => view.service.cache.uncacheableMemoryMs,
     onStoreError: (error, view) => warn.warn({ err: error, service: view.service.id }, 'storing a response failed'),
     onUncacheable: (view, head) => {
-      if (head.decision.ok || head.decision.reason === 'error-over-success') return;
+      if (head.decision.ok || REQUEST_SPECIFIC.has(head.decision.reason)) return;
       const reason = head.decision.reason;
       const until = now() + view.service.cache.uncacheableMemoryMs;
       // The origin answered a revalidation with something that may not be stored (now private,

@@ -89,7 +89,10 @@ const device = z
     path: ['rules'],
   })
   .superRefine((d, ctx) => {
-    const buckets = new Set([d.fallback, ...(d.detect === 'regex' ? d.rules.map((r) => r.bucket) : ['mobile', 'desktop', d.tablets])]);
+    const buckets = new Set([
+      d.fallback,
+      ...(d.detect === 'regex' ? d.rules.map((r) => r.bucket) : ['mobile', 'desktop', d.tablets]),
+    ]);
     const classify = deviceClassifier(d);
     for (const bucket of buckets) {
       const userAgent = d.userAgents[bucket] ?? DEFAULT_BUCKET_USER_AGENTS[bucket];
@@ -113,6 +116,36 @@ const device = z
 
 export const DEFAULT_DROP_QUERY = ['utm_*', 'fbclid', 'gclid'];
 
+/**
+ * Cookies set by analytics, advertising and consent tools in the browser, for the browser: an
+ * origin that renders pages does not read them, so they are dropped from cache fills and keys.
+ */
+export const DEFAULT_IGNORED_COOKIES = [
+  '_ga',
+  '_ga_*',
+  '_gid',
+  '_gat*',
+  '_gcl_*',
+  '__utm*',
+  '_fbp',
+  '_fbc',
+  '_hj*',
+  '_clck',
+  '_clsk',
+  '_uetsid',
+  '_uetvid',
+  '_pk_*',
+  'ajs_*',
+  'mp_*',
+  '_tt_*',
+  '_pin_*',
+  'OptanonConsent',
+  'OptanonAlertBoxClosed',
+  'CookieConsent',
+  'cookieconsent_status',
+  'euconsent-v2',
+];
+
 const key = z
   .strictObject({
     /** Query parameters removed before keying and before the origin request (globs, `*` wildcard). */
@@ -122,6 +155,14 @@ const key = z
     device,
     /** Send the readable key in X-Cache-Key (useful for operators, reveals the key rules). */
     exposeKeyHeader: z.boolean().default(false),
+    /**
+     * Cookies that never reach the origin on a cache fill nor the key (analytics, consent, A/B
+     * tools' own cookies): with them gone, a request that carried only these is an anonymous one
+     * and its response may be stored. Globs on the cookie name.
+     */
+    cookies: z
+      .strictObject({ ignore: z.array(z.string().min(1).max(200)).default(DEFAULT_IGNORED_COOKIES) })
+      .prefault({}),
     /**
      * Request headers the origin's response depends on that must be part of the key (and are
      * then forwarded, even those the edge otherwise strips, such as X-Forwarded-Host).
@@ -228,6 +269,12 @@ const cache = z
      * request that fetched it receives the cookie). Off: such responses are never stored.
      */
     stripSetCookie: z.boolean().default(false),
+    /**
+     * A cache fill whose request still carries a cookie (after key.cookies.ignore): "when-varied"
+     * stores the response only if it says `Vary: Cookie` (a page rendered for one visitor's cookie
+     * is never given to the next); "always" follows RFC 9111 and trusts the origin's headers alone.
+     */
+    requestCookies: z.enum(['when-varied', 'always']).default('when-varied'),
   })
   .prefault({});
 

@@ -44,6 +44,8 @@ export interface VaryContext {
   classifyDevice: DeviceClassifier;
   /** The header that carries the device bucket to the origin: varying on it is varying on the bucket. */
   deviceHeader?: string | undefined;
+  /** The Cookie header without the service's ignored cookies (undefined when none is left). */
+  cookies?: ((header: string) => string | undefined) | undefined;
 }
 
 const ABSENT = undefined;
@@ -105,6 +107,10 @@ export function normaliseVaryValue(name: string, headers: RequestHeaders, contex
       return context.classifyDevice(headerValue(headers, name));
     case IMAGE_ACCEPT:
       return imageBucket(headerValue(headers, 'accept'));
+    case 'cookie': {
+      const value = headerValue(headers, name);
+      return value === undefined || !context.cookies ? value : context.cookies(value);
+    }
     default: {
       if (name === context.deviceHeader) return context.classifyDevice(headerValue(headers, 'user-agent'));
       const value = headerValue(headers, name);

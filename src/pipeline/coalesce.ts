@@ -3,6 +3,7 @@
  * map cleans itself (a fill leaves it when it stops taking waiters), and keys that recently proved
  * uncacheable skip it altogether (hit-for-miss), so such requests are never serialised.
  */
+import { REQUEST_SPECIFIC } from '../policy/storable.js';
 import { Fill, type FillDeps, type FillHead, type FillOptions, type Waiter } from './fill.js';
 import type { RequestView } from './recv.js';
 
@@ -73,8 +74,9 @@ export class Coalescer {
           if (id !== undefined && this.fills.get(id) === fill) this.fills.delete(id);
         },
         onUncacheable: (head) => {
-          // An error met while revalidating says nothing about the URL's cacheability: keep coalescing.
-          const transient = !head.decision.ok && head.decision.reason === 'error-over-success';
+          // A refusal owed to this request (an error met while revalidating, a visitor's cookie)
+          // says nothing about the URL's cacheability: keep coalescing.
+          const transient = !head.decision.ok && REQUEST_SPECIFIC.has(head.decision.reason);
           if (id !== undefined && !transient) this.rememberUncacheable(id, view);
           this.deps.onUncacheable(view, head);
         },

@@ -19,7 +19,7 @@ import { mediaType, parseTags } from '../store/entry-index.js';
 import type { CachedEntry, CacheStore, EntryMeta } from '../store/types.js';
 import { compressible, declaredCoding, representationEtag, sniffCoding } from '../transform/compress.js';
 import type { ImageOptimiser } from './image-jobs.js';
-import { fillRequestHeaders, originTarget } from './origin-request.js';
+import { fillCookie, fillRequestHeaders, originTarget } from './origin-request.js';
 import type { RequestView } from './recv.js';
 import { planWrites } from './representations.js';
 
@@ -223,6 +223,8 @@ export class Fill {
             keepForRevalidationMs: this.view.service.cache.keepForRevalidationMs,
             stripSetCookie: this.view.service.cache.stripSetCookie,
             stale: this.view.service.cache.stale,
+            cookieNeedsVary:
+              this.view.service.cache.requestCookies === 'when-varied' && fillCookie(this.view) !== undefined,
           });
     const names = decision.ok ? decision.varyNames : this.guessedNames;
     const values = varyValues(names, this.view.headers, this.view.runtime.vary);

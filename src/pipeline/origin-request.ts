@@ -102,6 +102,9 @@ export function fillRequestHeaders(view: RequestView, varyNames: readonly string
   // An image the edge negotiates itself is stored as the origin's own format for every Accept
   // bucket: the origin is asked for that, whatever this client accepts.
   if (varyNames.includes(IMAGE_ACCEPT)) headers.accept = '*/*';
+  const cookie = fillCookie(view);
+  if (cookie === undefined) delete headers.cookie;
+  else headers.cookie = cookie;
   const sorted: Headers = {};
   for (const name of Object.keys(headers).sort()) sorted[name] = headers[name];
   return sorted;
@@ -110,6 +113,14 @@ export function fillRequestHeaders(view: RequestView, varyNames: readonly string
 /** Headers for a pass (the response goes to this client only: its own User-Agent is kept). */
 export function passRequestHeaders(view: RequestView): Headers {
   return forwardingHeaders(view, endToEndHeaders(view.headers, dropList(DROP_FOR_PASS, view)));
+}
+
+/** The Cookie header a fill sends: the client's, without the cookies the service ignores. */
+export function fillCookie(view: RequestView): string | undefined {
+  const header = view.headers.cookie;
+  if (header === undefined || header === '') return undefined;
+  const filter = view.runtime.vary.cookies;
+  return filter ? filter(header) : header;
 }
 
 function single(value: string | string[] | undefined): string | undefined {

@@ -4,6 +4,7 @@
  */
 import type { BlockList } from 'node:net';
 import { DEFAULT_BUCKET_USER_AGENTS, type ServiceConfig } from '../config/schema.js';
+import { cookieFilter } from '../key/cookies.js';
 import { deviceClassifier } from '../key/device.js';
 import { type CompiledQueryRules, compileQueryRules } from '../key/url.js';
 import type { VaryContext } from '../key/vary.js';
@@ -31,6 +32,7 @@ export function buildServiceRuntime(service: ServiceConfig): ServiceRuntime {
     vary: {
       classifyDevice: deviceClassifier(service.key.device),
       deviceHeader: service.key.device.header === false ? undefined : service.key.device.header,
+      cookies: cookieFilter(service.key.cookies.ignore),
     },
     bucketUserAgents: { ...DEFAULT_BUCKET_USER_AGENTS, ...service.key.device.userAgents },
     allow: compileCidrs(service.waap.allow),

@@ -32,7 +32,14 @@ export type NotStoredReason =
   | 'stale-on-arrival'
   | 'too-large'
   | 'request-error'
-  | 'error-over-success';
+  | 'error-over-success'
+  | 'request-cookie';
+
+/**
+ * Refusals that come from this request, not from the URL: they leave no hit-for-miss memory (the
+ * next request may well be stored) and never remove what is stored.
+ */
+export const REQUEST_SPECIFIC: ReadonlySet<NotStoredReason> = new Set(['error-over-success', 'request-cookie']);
 
 export interface StoreDecisionInput {
   method: string;
@@ -48,6 +55,12 @@ export interface StoreDecisionInput {
   stripSetCookie?: boolean;
   /** The service's stale serving: entries are kept past freshness for the longest stale window. */
   stale?: StaleSettings;
+  /**
+   * The request still carries a cookie the origin may have rendered for (after the service's
+   * ignored cookies are removed), and the service stores such responses only when they say
+   * `Vary: Cookie` (cache.requestCookies: when-varied).
+   */
+  cookieNeedsVary?: boolean;
 }
 
 export type StoreDecision =
@@ -125,6 +138,9 @@ export function decideStorage(input: StoreDecisionInput): StoreDecision {
   // RFC 9110 §12.5.5: Vary "*" can never be matched by a later request.
   const vary = parseVary(res.vary);
   if (vary.kind === 'star') return refuse('vary-star');
+  // A cookie in the request and no Vary: Cookie: the page may be one visitor's (a greeting, a
+  // language, a reflected value), and RFC 9111 would store it for all. Not here.
+  if (input.cookieNeedsVary && !vary.names.includes('cookie')) return refuse('request-cookie');
 
   const lifetime = freshnessLifetime(
     status,

@@ -51,6 +51,8 @@ const client = (userAgents: string[]) =>
     reversed: fc.boolean(),
     queryOrder: fc.boolean(),
     tracking: fc.boolean(),
+    /** Analytics cookies the service ignores: never sent on a fill. */
+    analytics: fc.option(fc.integer({ min: 1, max: 1e9 }).map((n) => `_ga=GA1.2.${n}; _gid=GA1.2.${n * 7}`)),
   });
 
 type Client = ReturnType<typeof client> extends fc.Arbitrary<infer C> ? C : never;
@@ -62,6 +64,7 @@ function headersOf(c: Client): Record<string, string> {
     ['accept', 'text/html'],
     ['accept-language', 'en-GB'],
     ...c.spoofed.map((name): [string, string] => [name, c.spoofValue]),
+    ...(c.analytics === null ? [] : [['cookie', c.analytics] as [string, string]]),
   ];
   if (c.reversed) entries.reverse();
   return Object.fromEntries(entries);
