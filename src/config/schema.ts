@@ -116,6 +116,16 @@ const device = z
 
 export const DEFAULT_DROP_QUERY = ['utm_*', 'fbclid', 'gclid'];
 
+/** Next.js App Router requests (RSC payload, prefetch, router state) and XHR (layout-less pages). */
+export const DEFAULT_FRAMEWORK_HEADERS = [
+  'rsc',
+  'next-router-state-tree',
+  'next-router-prefetch',
+  'next-router-segment-prefetch',
+  'next-url',
+  'x-requested-with',
+];
+
 /**
  * Cookies set by analytics, advertising and consent tools in the browser, for the browser: an
  * origin that renders pages does not read them, so they are dropped from cache fills and keys.
@@ -163,6 +173,20 @@ const key = z
     cookies: z
       .strictObject({ ignore: z.array(z.string().min(1).max(200)).default(DEFAULT_IGNORED_COOKIES) })
       .prefault({}),
+    /**
+     * Request headers that common frameworks answer with another representation of the same URL
+     * whether or not their response says Vary (Next.js RSC payloads, XHR layouts): when a request
+     * carries one, its value joins the key, so such a response can never be given to a request
+     * without it. Forwarded as sent.
+     */
+    frameworkHeaders: z
+      .array(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: 'must be a header name' })
+          .transform((h) => h.toLowerCase()),
+      )
+      .default(DEFAULT_FRAMEWORK_HEADERS),
     /**
      * Request headers the origin's response depends on that must be part of the key (and are
      * then forwarded, even those the edge otherwise strips, such as X-Forwarded-Host).

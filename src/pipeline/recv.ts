@@ -124,8 +124,9 @@ export function recv(req: IncomingMessage, deps: RecvDeps): RecvResult {
   }
   if (resolved instanceof Error) return { ok: false, error: resolved };
   const socket = req.socket;
-  // Headers the service declared part of its key (key.headers) extend the URL's identity.
-  const keyed = resolved.service.key.headers;
+  // Headers the service declared part of its key (key.headers) extend the URL's identity, and so
+  // do the framework headers a request carries (key.frameworkHeaders).
+  const keyed = keyedHeaders(resolved.service, req.headers);
   const primary =
     keyed.length === 0
       ? resolved.primary
@@ -145,6 +146,15 @@ export function recv(req: IncomingMessage, deps: RecvDeps): RecvResult {
       },
     },
   };
+}
+
+/** The service's keyed headers, plus the framework headers present in this request. */
+function keyedHeaders(service: ServiceConfig, headers: IncomingHttpHeaders): readonly string[] {
+  let keyed: readonly string[] = service.key.headers;
+  for (const name of service.key.frameworkHeaders) {
+    if (headers[name] !== undefined && !keyed.includes(name)) keyed = [...keyed, name];
+  }
+  return keyed;
 }
 
 function resolve(

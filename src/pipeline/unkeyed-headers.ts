@@ -32,6 +32,10 @@ export const UNKEYED_OVERRIDES: ReadonlySet<string> = new Set([
   'x-http-method',
   'x-method-override',
   // client-address claims
+  'client-ip',
+  'x-proxyuser-ip',
+  'x-forwarded-by',
+  'x-custom-ip-authorization',
   'x-forwarded-for',
   'x-real-ip',
   'true-client-ip',
@@ -43,10 +47,18 @@ export const UNKEYED_OVERRIDES: ReadonlySet<string> = new Set([
   'cf-connecting-ip',
   'fastly-client-ip',
   'x-original-forwarded-for',
-  // framework internals reachable from outside (e.g. Next.js middleware bypass, CVE-2025-29927)
+  // framework internals reachable from outside: Next.js middleware bypass (CVE-2025-29927), the
+  // empty prefetch answer (CVE-2023-46298), route-matches poisoning (CVE-2024-46982)
   'x-middleware-subrequest',
+  'x-middleware-prefetch',
+  'x-middleware-invoke',
   'x-invoke-path',
   'x-invoke-query',
+  'x-invoke-output',
+  'x-invoke-status',
+  'x-invoke-error',
   'x-now-route-matches',
+  // a device profile URL the origin may fetch and believe (the device is the edge's bucket)
+  'x-wap-profile',
   'via',
 ]);
