@@ -4,72 +4,22 @@
  * latency percentiles, the Redis commands per hit, and the edge/nginx ratios from the same run.
  * BENCH_DURATION (seconds per run, default 8), BENCH_CONNECTIONS (default 64).
  */
-import { type ChildProcess, execFile, fork, spawn } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { startLocalRedis } from '../src/redis/local-server.js';
+import { freePort, wrk as runWrk, type WrkResult, waitUntilUp as waitFor } from './lib.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const HOST = 'bench.test';
-const run = promisify(execFile);
 const children: ChildProcess[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitFor(url: string, headers: Record<string, string> = {}): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    try {
-      const res = await fetch(url, { headers });
-      await res.arrayBuffer();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-interface WrkResult {
-  rps: number;
-  p50ms: number;
-  p99ms: number;
-  requests: number;
-  errors: string | undefined;
-}
-
-function toMs(value: string): number {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(value.trim());
-  if (!m) return Number.NaN;
-  const n = Number(m[1]);
-  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
-}
-
-async function wrk(url: string, extra: string[] = [], seconds = DURATION): Promise<WrkResult> {
-  const { stdout } = await run(
-    'wrk',
-    ['-t2', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-H', `Host: ${HOST}`, ...extra, url],
-    { maxBuffer: 1 << 20 },
-  );
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
-  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
-  const p50 = /\s50%\s+([\d.]+\w+)/.exec(stdout)?.[1] ?? '';
-  const p99 = /\s99%\s+([\d.]+\w+)/.exec(stdout)?.[1] ?? '';
-  const errors = /(Socket errors:.*|Non-2xx or 3xx responses:.*)/.exec(stdout)?.[1];
-  return { rps, p50ms: toMs(p50), p99ms: toMs(p99), requests, errors };
-}
+const wrk = (url: string, extra: string[] = [], seconds = DURATION): Promise<WrkResult> =>
+  runWrk(url, { host: HOST, connections: CONNECTIONS, seconds, extra });
 
 function edgeConfig(edgePort: number, adminPort: number, originPort: number, l1Bytes: number): string {
   return [

@@ -1,6 +1,6 @@
 // `npm run bench`: installs what the benchmark needs (npm dependencies; wrk, nginx and redis-server
 // from Debian's packages), builds the edge, and runs the suites: bench/run.ts (hits, misses, nginx
-// comparison), bench/admin.ts (listing and purging at 50,000 entries), bench/transform.ts (text and
+// comparison), bench/lookups.ts (hits a saturated machine turns into origin fetches), bench/admin.ts (listing and purging at 50,000 entries), bench/transform.ts (text and
 // image transforms) and bench/chaos.ts (origin and Redis killed under load).
 import { join } from 'node:path';
 import { ensureDebianPackage, ensureNodeModules, ROOT, run } from './setup.mjs';
@@ -15,8 +15,14 @@ for (const [command, packages, why] of tools) {
   if (!ensureDebianPackage(command, packages, why)) process.exit(1);
 }
 if (run(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json']) !== 0) process.exit(1);
-// `npm run bench` runs every suite; `npm run bench -- hits`, `-- admin`, `-- transform` or `-- chaos` runs one.
-const SUITES = { hits: 'run.ts', admin: 'admin.ts', transform: 'transform.ts', chaos: 'chaos.ts' };
+// `npm run bench` runs every suite; `npm run bench -- <suite>` runs one.
+const SUITES = {
+  hits: 'run.ts',
+  lookups: 'lookups.ts',
+  admin: 'admin.ts',
+  transform: 'transform.ts',
+  chaos: 'chaos.ts',
+};
 const chosen = process.argv[2] ? [process.argv[2]] : Object.keys(SUITES);
 for (const suite of chosen) {
   if (!SUITES[suite]) {

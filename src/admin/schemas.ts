@@ -193,6 +193,10 @@ export const statsResponse = z.object({
   staleServed: z
     .number()
     .meta({ description: 'responses served stale because the origin failed or its circuit was open' }),
+  storeTimeouts: z.number().meta({
+    description: 'lookups that passed the read deadline and went to the origin (Cache-Status detail=store-timeout)',
+  }),
+  storeErrors: z.number().meta({ description: 'lookups the store failed (Redis unreachable) that went to the origin' }),
   bytesSavedByCompression: z.number().meta({ description: 'bytes hits did not send thanks to stored gzip/Brotli' }),
   bytesSavedByImages: z.number().meta({ description: 'bytes hits did not send thanks to optimised images' }),
   origin: originResponse.omit({ service: true }),

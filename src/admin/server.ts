@@ -348,6 +348,8 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
           evictions: field('evictions'),
           purges: field('purges'),
           staleServed: field('staleServed'),
+          storeTimeouts: field('storeTimeouts'),
+          storeErrors: field('storeErrors'),
           bytesSavedByCompression: field('bytesSavedByCompression'),
           bytesSavedByImages: field('bytesSavedByImages'),
           origin,

@@ -14,10 +14,10 @@ import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { CachefrontError } from '../errors.js';
 import { register } from '../metrics/metrics.js';
-import { connectRedis, createRedisClient, redisReachable } from '../redis/connect.js';
+import { connectRedis, redisReachable } from '../redis/connect.js';
 import { findRedisServer, type LocalRedis, startLocalRedis } from '../redis/local-server.js';
 import { MemoryStore } from '../store/memory-store.js';
-import { RedisStore } from '../store/redis-store.js';
+import { openRedisStore } from '../store/redis-store.js';
 import { TieredStore } from '../store/tiered-store.js';
 import type { CacheStore } from '../store/types.js';
 
@@ -191,14 +191,13 @@ function createStore(
     return { store, ready: async () => true, start: async () => undefined };
   }
   // Two connections: the request path's reads with a short timeout, everything else with a longer one.
-  const client = createRedisClient({ url: target, commandTimeoutMs: config.redis.commandTimeoutMs });
-  const reader = createRedisClient({ url: target, commandTimeoutMs: config.redis.readTimeoutMs });
+  const { store: shared, client, reader } = openRedisStore({ ...config.redis, url: target });
   const l1 = new MemoryStore({
     maxBytes: config.l1.maxBytes,
     maxTtlMs: config.l1.ttlMs,
     maxEntryBytes: config.l1.maxEntryBytes,
   });
-  const store = new TieredStore(l1, new RedisStore(client, true, reader));
+  const store = new TieredStore(l1, shared);
   return {
     store,
     ready: async () => {

@@ -410,14 +410,22 @@ const redis = z
      */
     fallback: z.enum(['none', 'local', 'local-or-embedded']).default('none'),
     /**
-     * Longest wait for a read on the request path (a lookup). Past it the lookup counts as a miss
-     * (the request goes to the origin, or is answered from the L1): a slow Redis never holds a request.
+     * The shortest wait for a read on the request path (a lookup). The wait adapts to the latency
+     * reads really have (smoothed latency + 4 deviations, as TCP's retransmission timer), between
+     * this and readTimeoutMaxMs. Past it the lookup counts as failed (`detail=store-timeout`): the
+     * request goes to the origin (coalesced), or is answered from the L1.
      */
     readTimeoutMs: durationMs.default(50).refine((ms) => ms >= 1, { error: 'at least 1 ms' }),
+    /** The longest a lookup ever waits, however slow recent reads were. */
+    readTimeoutMaxMs: durationMs.default(1_000).refine((ms) => ms >= 1, { error: 'at least 1 ms' }),
     /** Longest wait for any other Redis call (stores, purges, stats, leases). */
     commandTimeoutMs: durationMs.default(500).refine((ms) => ms >= 1, { error: 'at least 1 ms' }),
   })
-  .prefault({});
+  .prefault({})
+  .refine((r) => r.readTimeoutMaxMs >= r.readTimeoutMs, {
+    error: 'must be at least readTimeoutMs',
+    path: ['readTimeoutMaxMs'],
+  });
 
 const l1 = z
   .strictObject({

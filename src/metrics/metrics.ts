@@ -78,6 +78,11 @@ export const metrics = {
     LATENCY_BUCKETS,
   ),
   redisErrors: counter('cachefront_redis_errors_total', 'Redis calls that failed or timed out.', ['operation']),
+  storeLookupFailures: counter(
+    'cachefront_store_lookup_failures_total',
+    'Lookups that could not read the store and went to the origin: store-timeout (past the read deadline) or store-error.',
+    ['service', 'reason'],
+  ),
   coalesced: counter(
     'cachefront_coalesced_requests_total',
     'Requests that joined another request’s origin fetch instead of making their own.',
@@ -170,6 +175,7 @@ export function initMetrics(source: ServiceGaugeSource): void {
     for (const reason of ['while_revalidate', 'error', 'circuit_open']) metrics.stale.inc({ service, reason }, 0);
     for (const kind of ['compression', 'images']) metrics.saved.inc({ service, kind }, 0);
     for (const result of ['smaller', 'kept', 'refused']) metrics.imagesOptimised.inc({ service, result }, 0);
+    for (const reason of ['store-timeout', 'store-error']) metrics.storeLookupFailures.inc({ service, reason }, 0);
     metrics.coalesced.inc({ service }, 0);
     metrics.purged.inc({ service }, 0);
     metrics.evictions.inc({ service }, 0);

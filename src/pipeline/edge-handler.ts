@@ -31,7 +31,7 @@ import { exchangeNotes } from './exchange.js';
 import type { Attachment, Waiter } from './fill.js';
 import type { HitCounter } from './hit-counter.js';
 import { invalidationTargets } from './invalidation.js';
-import { lookup, unknownVariant, type VaryMemo } from './lookup.js';
+import { lookup, storeFailure, unknownVariant, type VaryMemo } from './lookup.js';
 import { originTarget, passRequestHeaders } from './origin-request.js';
 import { type RecvDeps, type RequestView, recv } from './recv.js';
 import type { BackgroundRefresh } from './refresh.js';
@@ -119,9 +119,18 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
   const count = (field: string) => deps.hits?.count(view.service, field);
   const waiter: Waiter = { view, headOnly, earlyHints: (hints) => sendEarlyHints(res, hints) };
   const found = await lookup(view, deps.store, deps.varyMemo, deps.now()).catch((error: unknown) => {
-    // A store that cannot answer must not take the site down: treat it as a miss and fetch.
-    deps.log.warn({ err: error, service: view.service.id }, 'cache lookup failed; fetching from the origin');
-    return unknownVariant(view, deps.varyMemo);
+    // A store that cannot answer must not take the site down: fetch (coalesced, like any miss),
+    // and say so — in Cache-Status, the stats, the metrics and a throttled warning with counts.
+    const failure = storeFailure(error);
+    count(failure === 'store-timeout' ? 'storeTimeouts' : 'storeErrors');
+    metrics.storeLookupFailures.inc({ service: view.service.id, reason: failure });
+    deps.log.warn(
+      { err: error, service: view.service.id, reason: failure },
+      failure === 'store-timeout'
+        ? 'cache lookup timed out; fetching from the origin'
+        : 'cache lookup failed; fetching from the origin',
+    );
+    return unknownVariant(view, deps.varyMemo, failure);
   });
   const onlyIfCached = directives.has('only-if-cached');
 
@@ -226,9 +235,11 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
   const attachment = await deps.coalescer.join(waiter, found.entryKey, found.names);
   return deliverAttachment(res, attachment, () => deps.coalescer.alone(waiter, found.names), client, {
     count,
-    fwd: found.varyMiss ? 'vary-miss' : 'uri-miss',
+    // RFC 9211: "miss" when the cache could not tell whether it had a response (the store failed).
+    fwd: found.failure ? 'miss' : found.varyMiss ? 'vary-miss' : 'uri-miss',
     storedStatus: 'Miss',
     key: key && found.readable,
+    ...(found.failure ? { detail: found.failure } : {}),
     consumed,
   });
 }

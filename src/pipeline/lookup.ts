@@ -7,13 +7,29 @@
 import { acceptsCoding } from '../key/accept-encoding.js';
 import { type PrimaryKey, variantKey } from '../key/cache-key.js';
 import { varyValues } from '../key/vary.js';
+import { StoreTimeout } from '../store/read-deadline.js';
 import type { CachedEntry, CacheStore } from '../store/types.js';
 import type { RequestView } from './recv.js';
 
 export type LookupResult =
   | { kind: 'hit'; entry: CachedEntry; entryKey: string; names: readonly string[]; readable: string }
   | { kind: 'uncacheable'; entryKey: string; names: readonly string[]; reason: string }
-  | { kind: 'miss'; entryKey: string; names: readonly string[]; readable: string; varyMiss: boolean };
+  | {
+      kind: 'miss';
+      entryKey: string;
+      names: readonly string[];
+      readable: string;
+      varyMiss: boolean;
+      /** The store could not be asked: what may well be stored is fetched (coalesced) anyway. */
+      failure?: StoreFailure;
+    };
+
+/** Why a lookup could not read the store: too slow (the read deadline passed), or an error. */
+export type StoreFailure = 'store-timeout' | 'store-error';
+
+export function storeFailure(error: unknown): StoreFailure {
+  return error instanceof StoreTimeout ? 'store-timeout' : 'store-error';
+}
 
 /** Bounded memory of each URL's Vary names on this node. */
 export class VaryMemo {
@@ -46,10 +62,10 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
  * What a miss looks like when the store cannot be asked (Redis down or slow): the node's best guess
  * of the variant, so the request still reaches the origin through the coalescer.
  */
-export function unknownVariant(view: RequestView, memo: VaryMemo): LookupResult {
+export function unknownVariant(view: RequestView, memo: VaryMemo, failure: StoreFailure): LookupResult {
   const names = memo.get(view.service.id, view.primary);
   const variant = variantKey(view.primary, names, varyValues(names, view.headers, view.runtime.vary));
-  return { kind: 'miss', entryKey: variant.hash, names, readable: variant.readable, varyMiss: false };
+  return { kind: 'miss', entryKey: variant.hash, names, readable: variant.readable, varyMiss: false, failure };
 }
 
 export async function lookup(view: RequestView, store: CacheStore, memo: VaryMemo, now: number): Promise<LookupResult> {

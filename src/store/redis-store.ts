@@ -5,6 +5,7 @@
 import type { Redis } from 'ioredis';
 import { BadCursor } from '../errors.js';
 import { metrics } from '../metrics/metrics.js';
+import { createRedisClient } from '../redis/connect.js';
 import { decodeRecord, encodeRecord } from './codec.js';
 import {
   type EntryFilter,
@@ -29,6 +30,7 @@ import {
   varyKey,
 } from './keys.js';
 import { hitScore } from './lfu.js';
+import { ReadDeadline } from './read-deadline.js';
 import { defineScripts, runScript } from './scripts.js';
 import type {
   CachedRecord,
@@ -63,12 +65,19 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     readonly client: Redis,
     private readonly ownsClient = true,
     private readonly reader: Redis = client,
+    /** The request path's reads give up at this deadline (store/read-deadline.ts); none: the client's own timeout. */
+    private readonly deadline?: ReadDeadline,
   ) {
     defineScripts(client);
   }
 
+  /** A request-path read, bounded by the read deadline when there is one. */
+  private read<T>(call: Promise<T>): Promise<T> {
+    return this.deadline ? this.deadline.run(call) : call;
+  }
+
   async get(service: string, entryHash: string, now: number): Promise<CachedRecord | undefined> {
-    const packed = await timed('get', this.reader.getBuffer(entryKey(service, entryHash)));
+    const packed = await timed('get', this.read(this.reader.getBuffer(entryKey(service, entryHash))));
     if (packed === null) return undefined;
     const record = decodeRecord(packed);
     if (record === undefined) return undefined;
@@ -78,7 +87,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
   }
 
   async getVary(service: string, primaryHash: string): Promise<string[] | undefined> {
-    const names = await timed('get_vary', this.reader.get(varyKey(service, primaryHash)));
+    const names = await timed('get_vary', this.read(this.reader.get(varyKey(service, primaryHash))));
     if (names === null) return undefined;
     return names === '' ? [] : names.split(',');
   }
@@ -369,4 +378,25 @@ function luaFilter(filter: EntryFilter): Record<string, string | number> {
   };
   for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key];
   return out as Record<string, string | number>;
+}
+
+export interface RedisStoreSettings {
+  url: string;
+  /** The read deadline's floor and ceiling (store/read-deadline.ts). */
+  readTimeoutMs: number;
+  readTimeoutMaxMs: number;
+  /** Every other call (stores, purges, stats, leases). */
+  commandTimeoutMs: number;
+}
+
+/**
+ * The store as the edge runs it: two connections, the request path's reads on their own (bounded
+ * by the adaptive read deadline; the client's own timeout only frees commands stuck on a hung
+ * connection) and everything else on the other. Call connectRedis on both clients before use.
+ */
+export function openRedisStore(settings: RedisStoreSettings): { store: RedisStore; client: Redis; reader: Redis } {
+  const client = createRedisClient({ url: settings.url, commandTimeoutMs: settings.commandTimeoutMs });
+  const reader = createRedisClient({ url: settings.url, commandTimeoutMs: 2 * settings.readTimeoutMaxMs });
+  const deadline = new ReadDeadline(settings.readTimeoutMs, settings.readTimeoutMaxMs);
+  return { store: new RedisStore(client, true, reader, deadline), client, reader };
 }

@@ -12,9 +12,9 @@ import { test as base } from 'vitest';
 import { buildEdge } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { connectRedis, createRedisClient } from '../../src/redis/connect.js';
+import { connectRedis } from '../../src/redis/connect.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
-import { RedisStore } from '../../src/store/redis-store.js';
+import { openRedisStore, RedisStore } from '../../src/store/redis-store.js';
 import { TieredStore } from '../../src/store/tiered-store.js';
 import type { CacheStore } from '../../src/store/types.js';
 import { type SendOptions, type Sent, send } from './http.js';
@@ -53,7 +53,7 @@ export interface EdgeSetup {
    * Redis clients as `cachefront serve` makes them (no offline queue, bounded read and command
    * timeouts, reconnecting for ever), for tests of Redis outages.
    */
-  productionRedis?: { readTimeoutMs: number; commandTimeoutMs: number };
+  productionRedis?: { readTimeoutMs: number; readTimeoutMaxMs?: number; commandTimeoutMs: number };
 }
 
 export function newServiceId(): string {
@@ -76,10 +76,15 @@ export async function startEdge(redisUrl: string, originUrl: string, setup: Edge
   let shared: RedisStore;
   let reader: Redis | undefined;
   if (setup.productionRedis) {
-    redis = createRedisClient({ url: redisUrl, commandTimeoutMs: setup.productionRedis.commandTimeoutMs });
-    reader = createRedisClient({ url: redisUrl, commandTimeoutMs: setup.productionRedis.readTimeoutMs });
+    const opened = openRedisStore({
+      url: redisUrl,
+      readTimeoutMaxMs: setup.productionRedis.readTimeoutMs,
+      ...setup.productionRedis,
+    });
+    redis = opened.client;
+    reader = opened.reader;
     await Promise.all([connectRedis(redis), connectRedis(reader)]);
-    shared = new RedisStore(redis, false, reader);
+    shared = opened.store;
   } else {
     redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
     shared = new RedisStore(redis, false);

@@ -68,6 +68,8 @@ describe('admin API: tokens, stats and explain', () => {
         evictions: 0,
         purges: 0,
         staleServed: 0,
+        storeTimeouts: 0,
+        storeErrors: 0,
         bytesSavedByCompression: 0,
         bytesSavedByImages: 0,
         origin: { state: 'closed', failures: 0, openUntil: null },

@@ -1,0 +1,89 @@
+/** What the benchmarks share: free ports, waiting for a server, and running wrk. */
+import { execFile } from 'node:child_process';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * One GET with full control of the headers (fetch would not send our Host): resolves with the
+ * status once the body is read.
+ */
+export function get(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Resolves once `url` answers (any status), polling for up to 15 s. */
+export async function waitUntilUp(url: string, headers: Record<string, string> = {}): Promise<number> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      return await get(url, headers);
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+export interface WrkResult {
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+  requests: number;
+  errors: string | undefined;
+}
+
+function toMs(value: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(value.trim());
+  if (!m) return Number.NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
+}
+
+export interface WrkOptions {
+  host: string;
+  connections: number;
+  seconds: number;
+  extra?: string[];
+}
+
+export async function wrk(url: string, options: WrkOptions): Promise<WrkResult> {
+  const { stdout } = await run(
+    'wrk',
+    [
+      '-t2',
+      `-c${options.connections}`,
+      `-d${options.seconds}s`,
+      '--latency',
+      '-H',
+      `Host: ${options.host}`,
+      ...(options.extra ?? []),
+      url,
+    ],
+    { maxBuffer: 1 << 20 },
+  );
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
+  const p50 = /\s50%\s+([\d.]+\w+)/.exec(stdout)?.[1] ?? '';
+  const p99 = /\s99%\s+([\d.]+\w+)/.exec(stdout)?.[1] ?? '';
+  const errors = /(Socket errors:.*|Non-2xx or 3xx responses:.*)/.exec(stdout)?.[1];
+  return { rps, p50ms: toMs(p50), p99ms: toMs(p99), requests, errors };
+}
