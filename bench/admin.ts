@@ -12,6 +12,7 @@ import { buildAdmin } from '../src/admin/server.js';
 import { parseConfig } from '../src/config/load.js';
 import { startLocalRedis } from '../src/redis/local-server.js';
 import { RedisStore } from '../src/store/redis-store.js';
+import { singleObject } from '../src/store/single-object.js';
 import type { CachedEntry } from '../src/store/types.js';
 
 const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 50_000);
@@ -116,14 +117,14 @@ async function main(): Promise<void> {
         const i = seeded++;
         const { entry } = entryFor(i, now);
         await store.put(
-          {
+          singleObject({
             service: SERVICE,
             primaryKey: `p${i}`,
             entryKey: `e${i}`,
             entry,
             maxObjects: ENTRIES,
             lfuHalfLifeMs: HALF_LIFE,
-          },
+          }),
           now,
         );
       }

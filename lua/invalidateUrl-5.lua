@@ -1,6 +1,6 @@
 --[[
-  Invalidates a URL: removes every stored variant of it (RFC 9111 §4.4), with its bookkeeping and
-  its index entries.
+  Invalidates a URL: removes every object stored for it (RFC 9111 §4.4), every key of each, with
+  their bookkeeping and index entries.
 
   KEYS[1] vary key         cf:{svc}:vary:<primaryHash>
   KEYS[2] variants key     cf:{svc}:variants:<primaryHash>
@@ -8,10 +8,10 @@
   KEYS[4] expiry index     cf:{svc}:idx:expiry
   KEYS[5] summary index    cf:{svc}:idx:info
 
-  ARGV[1] service key prefix cf:{svc}: — the variants' entry keys are derived from the members
-          of KEYS[2] with it; they stay inside the service's hash tag.
+  ARGV[1] service key prefix cf:{svc}: — the objects' entry keys are derived with it (from their
+          summaries); they stay inside the service's hash tag.
 
-  Output: the entry hashes that were removed (so callers can drop them from in-process caches).
+  Output: the object ids that were removed (so callers can drop them from in-process caches).
 ]]
 local rcall = redis.call
 local prefix = ARGV[1]
@@ -20,7 +20,6 @@ local prefix = ARGV[1]
 
 local members = rcall('SMEMBERS', KEYS[2])
 for _, member in ipairs(members) do
-  rcall('DEL', prefix .. 'e:' .. member)
   forgetEntry(member)
 end
 rcall('DEL', KEYS[1], KEYS[2])

@@ -68,7 +68,7 @@ for _, member in ipairs(members) do
     healed = healed + 1
   else
     local info = cjson.decode(json)
-    if info.da <= now or rcall('EXISTS', prefix .. 'e:' .. hash) == 0 then
+    if info.da <= now or rcall('EXISTS', prefix .. 'e:' .. keysOf(hash, info)[1]) == 0 then
       forgetEntry(hash)
       healed = healed + 1
     elseif passes(hash, info) then

@@ -1,9 +1,11 @@
--- The per-service entry indexes, kept in step with the entries (src/store/entry-index.ts says what
--- a summary holds). Every index key is derived from the service prefix, inside its hash tag:
---   idx:info    hash  entryHash -> summary JSON (the source of truth for the members below)
---   idx:freq    zset  entryHash -> decayed hit score (LFU eviction order)
---   idx:expiry  zset  entryHash -> delete time, ms
---   idx:hits    hash  entryHash -> hits counted so far
+-- The per-service object indexes, kept in step with the objects (src/store/entry-index.ts says what
+-- a summary holds). An object is one origin response; its representations (and aliases) are the
+-- entry keys listed in its summary's `k`, which leave with it. Every index key is derived from the
+-- service prefix, inside its hash tag:
+--   idx:info    hash  object id -> summary JSON (the source of truth for the members below)
+--   idx:freq    zset  object id -> decayed hit score (LFU eviction order)
+--   idx:expiry  zset  object id -> delete time, ms
+--   idx:hits    hash  object id -> hits counted so far
 --   idx:stored, idx:size, idx:path   lex zsets "<sortable value> <entryHash>", all scores 0
 --   idx:type:<media type>, idx:tag:<tag>   lex zsets of entry hashes
 --   idx:types   hash  media type -> entries of that type (resolves "image/*")
@@ -56,21 +58,36 @@ local function indexEntry(hash, json)
   return info
 end
 
--- Removes an entry hash from every index of its service and from its URL's variants set (deleting
--- the URL's bookkeeping when no variant is left). The entry key itself is the caller's to delete.
+-- The entry keys of an object (a summary written before objects had several keys names none: the
+-- object id is then its one key).
+local function keysOf(hash, info)
+  if info and info.k and #info.k > 0 then
+    return info.k
+  end
+  return { hash }
+end
+
+-- Removes an object: every entry key of it, its members in every index of its service, and its id
+-- from its URL's variants set (deleting the URL's bookkeeping when no object is left). Returns
+-- whether it was indexed at all.
 local function forgetEntry(hash)
   rcall('ZREM', freqKey, hash)
   rcall('ZREM', expiryKey, hash)
   rcall('HDEL', hitsKey, hash)
   local json = rcall('HGET', infoKey, hash)
   if not json then
-    return
+    rcall('DEL', prefix .. 'e:' .. hash)
+    return false
   end
   local info = cjson.decode(json)
+  for _, key in ipairs(keysOf(hash, info)) do
+    rcall('DEL', prefix .. 'e:' .. key)
+  end
   unindex(hash, info)
   local set = prefix .. 'variants:' .. info.p
   rcall('SREM', set, hash)
   if rcall('SCARD', set) == 0 then
     rcall('DEL', set, prefix .. 'vary:' .. info.p)
   end
+  return true
 end

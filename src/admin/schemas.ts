@@ -108,14 +108,22 @@ export const listQuery = z
   .refine(...sizesInOrder);
 
 const listItem = z.object({
-  key: z.string().meta({ description: 'entry hash' }),
+  key: z.string().meta({ description: 'object id (one origin response, all its representations)' }),
   url: z.string(),
   path: z.string(),
   variant: z.record(z.string(), z.string().nullable()).meta({ description: 'Vary header values of this variant' }),
   contentType: z.string(),
   status: z.number(),
-  size: z.number(),
-  sizes: z.record(z.string(), z.number()).meta({ description: 'bytes per stored content coding' }),
+  size: z.number().meta({ description: 'body bytes over every representation, shared bytes counted once' }),
+  sizes: z.record(z.string(), z.number()).meta({ description: 'bytes per representation' }),
+  representations: z
+    .array(
+      z.object({
+        name: z.string().meta({ description: 'content-coding (identity, gzip, br…) or image format (avif, webp…)' }),
+        size: z.number(),
+      }),
+    )
+    .meta({ description: 'what is stored of the object; it counts once against the object cap' }),
   tags: z.array(z.string()),
   storedAt: z.string(),
   freshUntil: z.string(),

@@ -90,6 +90,7 @@ function listItem(entry: EntrySummary, now: number): z.input<typeof listResponse
     status: entry.status,
     size: entry.size,
     sizes: entry.sizes,
+    representations: entry.representations,
     tags: entry.tags,
     storedAt: new Date(entry.storedAt).toISOString(),
     freshUntil: new Date(entry.staleAt).toISOString(),

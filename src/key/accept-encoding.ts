@@ -75,12 +75,18 @@ export function acceptsCoding(header: string | string[] | undefined, coding: str
  * share one entry.
  */
 export function servedCoding(bucket: string): 'br' | 'gzip' | 'identity' {
-  if (bucket.startsWith('br')) return 'br';
+  // `br` means "reads br and gzip" (every browser): such clients can share gzip bytes too, so an
+  // origin that only gzips fills their key. A client that reads br but not gzip is rare enough to
+  // be served as identity rather than split every browser's key.
+  if (bucket === 'br,gzip') return 'br';
   if (bucket.includes('gzip')) return 'gzip';
   return 'identity';
 }
 
-/** The Accept-Encoding header value sent to the origin for a bucket. */
-export function originAcceptEncoding(bucket: string): string {
-  return bucket === IDENTITY_BUCKET ? 'identity' : bucket.replace(',', ', ');
+/**
+ * The Accept-Encoding sent to the origin for a key value: only codings every client of the key
+ * reads, so whatever the origin sends can be stored under it.
+ */
+export function originAcceptEncoding(served: 'br' | 'gzip' | 'identity'): string {
+  return served === 'br' ? 'br, gzip' : served;
 }

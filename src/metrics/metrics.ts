@@ -14,6 +14,7 @@ export const CACHE_STATUSES = ['hit', 'miss', 'bypass', 'refresh', 'updating', '
 export const REDIS_OPERATIONS = [
   'get',
   'get_vary',
+  'get_object',
   'store',
   'mark_uncacheable',
   'invalidate',

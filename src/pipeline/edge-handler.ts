@@ -65,6 +65,11 @@ function savedBytes(entry: CachedEntry): { field: string; bytes: number } | unde
   return { field, bytes: identity - entry.body.length };
 }
 
+/** The object a hit counts for (LFU, listing): one count whichever representation was served. */
+function objectOf(found: { entry: CachedEntry; entryKey: string }): string {
+  return found.entry.meta.object ?? found.entryKey;
+}
+
 function originGate(view: RequestView, deps: EdgeDeps): Promise<Gate> | Gate {
   return deps.health ? deps.health.gate(view.service) : ALWAYS;
 }
@@ -139,7 +144,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     const { meta } = found.entry;
     const use = evaluateUse(meta, directives, now);
     if (use.kind !== 'validate') {
-      deps.hits?.hit(view.service, found.entryKey, found.entry.body.length, savedBytes(found.entry));
+      deps.hits?.hit(view.service, objectOf(found), found.entry.body.length, savedBytes(found.entry));
       return deliverEntry(
         res,
         found.entry,
@@ -165,7 +170,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     ) => {
       if (reason !== 'while_revalidate') count('staleServed');
       metrics.stale.inc({ service: view.service.id, reason });
-      deps.hits?.hit(view.service, found.entryKey, found.entry.body.length, savedBytes(found.entry));
+      deps.hits?.hit(view.service, objectOf(found), found.entry.body.length, savedBytes(found.entry));
       const at = deps.now();
       const xCacheStatus = reason === 'while_revalidate' ? 'Updating' : 'Stale';
       return deliverEntry(

@@ -16,12 +16,12 @@ import { headerMap, mergeNotModified, notModifiedSelects, revalidationHeaders } 
 import { formatHttpDate } from '../policy/http-date.js';
 import { decideStorage, type StoreDecision } from '../policy/storable.js';
 import { mediaType, parseTags } from '../store/entry-index.js';
-import type { CachedEntry, CacheStore, EntryMeta } from '../store/types.js';
+import type { CachedEntry, CacheStore, EntryMeta, EntryWrite, Representation } from '../store/types.js';
 import { compressible, declaredCoding, representationEtag, sniffCoding } from '../transform/compress.js';
 import type { ImageOptimiser } from './image-jobs.js';
 import { fillCookie, fillRequestHeaders, originTarget } from './origin-request.js';
 import type { RequestView } from './recv.js';
-import { planWrites } from './representations.js';
+import { type ObjectPlan, planWrites } from './representations.js';
 
 export interface FillHead {
   /** Status delivered to clients (the stored one after a 304). */
@@ -247,19 +247,9 @@ export class Fill {
    * (RFC 9111 §3.2 / §4.3.4) and its freshness computed anew. No body bytes came from the origin.
    */
   private refreshed(stale: CachedEntry, update: Headers, requestTime: number, responseTime: number): void {
-    const merged = mergeNotModified(stale.meta.headers, update);
-    // A derived representation keeps its own strong ETag; the 304's is the origin's.
-    const suffix = stale.meta.coding ?? stale.meta.imageFormat ?? 'identity';
-    const originEtag = typeof merged.etag === 'string' ? merged.etag : undefined;
-    if (suffix !== 'identity' && originEtag !== undefined) merged.etag = representationEtag(originEtag, suffix);
-    this.refreshedFrom = {
-      suffix,
-      coding: stale.meta.coding,
-      imageFormat: stale.meta.imageFormat,
-      originEtag,
-      identityBytes: stale.meta.identityBytes,
-    };
+    const merged = refreshedHeaders(stale, update);
     const head = this.headFor(stale.meta.status, 304, merged, requestTime, responseTime, false);
+    this.refreshedFrom = { object: stale.meta.object ?? head.entryKey, update };
     // The response now comes from the cache: its Age is the refreshed entry's, not the 304's.
     if (head.decision.ok) merged.age = String(head.decision.initialAgeSeconds);
     else delete merged.age;
@@ -375,12 +365,7 @@ export class Fill {
 
   private async store(head: FillHead, responseTime: number): Promise<void> {
     if (!head.decision.ok || !this.chunks) return;
-    const stored: [string, string][] = [];
-    for (const [name, value] of Object.entries(head.sharedHeaders)) {
-      if (value === undefined || NOT_STORED_HEADERS.has(name)) continue;
-      if (Array.isArray(value)) for (const v of value) stored.push([name, v]);
-      else stored.push([name, value]);
-    }
+    const stored = storedPairs(head.sharedHeaders);
     const storedAt = this.deps.now();
     const meta: EntryMeta = {
       status: head.status,
@@ -399,23 +384,13 @@ export class Fill {
     };
     const body = Buffer.concat(this.chunks, this.bytes);
     try {
-      const plan = this.refreshedFrom
-        ? { writes: [{ entryKey: head.entryKey, entry: this.refreshedEntry(meta, body, this.refreshedFrom) }] }
-        : await planWrites(this.view, head.entryKey, meta, body);
-      for (const write of plan.writes) {
-        await this.deps.store.put(
-          {
-            service: this.view.service.id,
-            primaryKey: this.view.primary.hash,
-            entryKey: write.entryKey,
-            entry: write.entry,
-            maxObjects: this.view.service.cache.maxObjects,
-            maxBytes: this.view.service.cache.maxBytes,
-            lfuHalfLifeMs: this.view.service.cache.lfuHalfLifeMs,
-          },
-          storedAt,
-        );
+      const from = this.refreshedFrom;
+      if (from) {
+        await this.storeRefreshed(from, head, meta);
+        return;
       }
+      const plan = await planWrites(this.view, head.entryKey, meta, body);
+      if (plan.write) await this.deps.store.put(this.objectWrite(plan.write), storedAt);
       if (plan.image) this.deps.images?.enqueue(this.view, plan.image);
     } catch (error) {
       this.deps.onStoreError(error, this.view);
@@ -424,19 +399,56 @@ export class Fill {
     }
   }
 
-  /** A representation refreshed by a 304 is stored as it was, with its coding's bookkeeping. */
-  private refreshedEntry(meta: EntryMeta, body: Buffer, from: RefreshedFrom): CachedEntry {
+  private objectWrite(plan: ObjectPlan): EntryWrite {
+    const cache = this.view.service.cache;
     return {
-      kind: 'entry',
-      meta: {
-        ...meta,
-        ...(from.coding !== undefined ? { coding: from.coding } : {}),
-        ...(from.imageFormat !== undefined ? { imageFormat: from.imageFormat } : {}),
-        ...(from.suffix !== 'identity' && from.originEtag !== undefined ? { originEtag: from.originEtag } : {}),
-        ...(from.identityBytes !== undefined ? { identityBytes: from.identityBytes } : {}),
-      },
-      body,
+      service: this.view.service.id,
+      primaryKey: this.view.primary.hash,
+      ...plan,
+      maxObjects: cache.maxObjects,
+      maxBytes: cache.maxBytes,
+      lfuHalfLifeMs: cache.lfuHalfLifeMs,
     };
+  }
+
+  /**
+   * A 304 refreshes the whole object: every representation gets the update's headers (each keeping
+   * its own coding, type, Vary and ETag) and the new freshness, so no representation is left to
+   * revalidate on its own. Nothing is stored when the object is gone meanwhile (purged, evicted).
+   */
+  private async storeRefreshed(from: RefreshedFrom, head: FillHead, meta: EntryMeta): Promise<void> {
+    const service = this.view.service.id;
+    const stored = await this.deps.store.getObject(service, from.object, meta.storedAt);
+    if (!stored) return;
+    const omit = head.decision.ok ? head.decision.omitFields : [];
+    const etag = typeof from.update.etag === 'string' ? from.update.etag : undefined;
+    const representations = stored.representations.map((representation): Representation => {
+      if (!('entry' in representation)) return representation;
+      const { entry } = representation;
+      const headers = storedPairs(endToEndHeaders(refreshedHeaders(entry, from.update), new Set(omit)));
+      const derived = entry.meta.coding !== undefined || entry.meta.imageFormat !== undefined;
+      return {
+        key: representation.key,
+        entry: {
+          ...entry,
+          meta: {
+            ...entry.meta,
+            headers,
+            responseTime: meta.responseTime,
+            storedAt: meta.storedAt,
+            initialAgeSeconds: meta.initialAgeSeconds,
+            staleAt: meta.staleAt,
+            deleteAt: meta.deleteAt,
+            tags: tagsOf(headerMap(headers), this.view.runtime.tagHeaders),
+            ...(derived && etag !== undefined ? { originEtag: etag } : {}),
+          },
+        },
+      };
+    });
+    await this.deps.store.put(
+      this.objectWrite({ object: from.object, varyNames: stored.varyNames, representations }),
+      meta.storedAt,
+    );
   }
 
   /**
@@ -499,14 +511,38 @@ function tagsOf(headers: Headers, names: readonly string[]): string[] {
   return values.length === 0 ? [] : parseTags(values);
 }
 
-/** What a 304-refreshed representation keeps of its coding. */
+/** A 304 that refreshed a stored representation: the object to refresh whole, and the update. */
 interface RefreshedFrom {
-  /** The representation's ETag suffix: its coding or image format ("identity": none). */
-  suffix: string;
-  coding: 'gzip' | 'br' | undefined;
-  imageFormat: string | undefined;
-  originEtag: string | undefined;
-  identityBytes: number | undefined;
+  object: string;
+  update: Headers;
+}
+
+/** Header pairs as stored: without the fields never stored (Age, Set-Cookie). */
+function storedPairs(headers: Headers): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || NOT_STORED_HEADERS.has(name)) continue;
+    if (Array.isArray(value)) for (const v of value) pairs.push([name, v]);
+    else pairs.push([name, value]);
+  }
+  return pairs;
+}
+
+/**
+ * A stored representation's headers updated from a 304 (RFC 9111 §3.2 / §4.3.4). What makes the
+ * representation itself — its Content-Encoding, Vary, an image's Content-Type, its own strong ETag
+ * (the 304's is the origin's, suffixed for a derived representation) — stays its own.
+ */
+function refreshedHeaders(entry: CachedEntry, update: Headers): Headers {
+  const own: Headers = { ...update };
+  delete own['content-encoding'];
+  delete own.vary;
+  if (entry.meta.imageFormat !== undefined) delete own['content-type'];
+  const merged = mergeNotModified(entry.meta.headers, own);
+  const suffix = entry.meta.coding ?? entry.meta.imageFormat ?? 'identity';
+  const etag = typeof update.etag === 'string' ? update.etag : undefined;
+  if (suffix !== 'identity' && etag !== undefined) merged.etag = representationEtag(etag, suffix);
+  return merged;
 }
 
 /**

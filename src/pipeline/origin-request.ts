@@ -2,7 +2,7 @@
  * @module The request the origin receives, built from the edge's view of the client request. The
  * edge writes the forwarding headers itself and never passes on a client's copies of them.
  */
-import { acceptEncodingBucket, originAcceptEncoding } from '../key/accept-encoding.js';
+import { acceptEncodingBucket, originAcceptEncoding, servedCoding } from '../key/accept-encoding.js';
 import { targetString } from '../key/url.js';
 import { IMAGE_ACCEPT } from '../key/vary.js';
 import { endToEndHeaders, type Headers } from '../origin/hop-by-hop.js';
@@ -83,7 +83,9 @@ function forwardingHeaders(view: RequestView, headers: Headers): Headers {
   }
   // The origin sees the canonical coding set the key used, so what it sends is readable by every
   // client that shares the entry.
-  headers['accept-encoding'] = originAcceptEncoding(acceptEncodingBucket(view.headers['accept-encoding']));
+  headers['accept-encoding'] = originAcceptEncoding(
+    servedCoding(acceptEncodingBucket(view.headers['accept-encoding'])),
+  );
   return headers;
 }
 

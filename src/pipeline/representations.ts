@@ -1,55 +1,86 @@
 /**
- * @module What a complete response becomes in the store. Text the service compresses (and anything
- * the origin compressed) is stored as up to three representations — identity, gzip, Brotli — each
- * under the variant key of the Accept-Encoding it serves, so a hit reads exactly the bytes it
- * sends, in one GET. Everything else is stored as it came, under a key whose clients can read it.
+ * @module What a complete response becomes in the store: one object — counted once against the
+ * object cap, listed and purged as one — holding the representations the edge serves of it, each
+ * under the variant key of the requests it serves, so a hit reads exactly the bytes it sends.
+ *
+ * - Text the service compresses (and anything the origin compressed) gets identity, gzip and Brotli
+ *   representations under the Accept-Encoding key values `identity`, `gzip` and `br`. A key whose
+ *   best bytes are another key's points at them (an alias) rather than storing them twice.
+ * - With compression off, an origin's gzip or Brotli body is kept as it came for the clients that
+ *   read it, and decoded once for those that do not: every Accept-Encoding bucket is filled by one
+ *   origin fetch, compression on or off.
+ * - A response that has one representation for everyone (identity, or nothing smaller could be
+ *   made, or an image not yet optimised) is stored once, under a key without the edge's dimension,
+ *   and serves every client.
  *
  * Invariant (what keeps a client from ever getting a coding it cannot read): an entry stored under
- * Accept-Encoding value `c` is either identity or encoded in `c`.
+ * Accept-Encoding value `c` is identity, or encoded in a coding every client of `c` accepts (`br`:
+ * clients that accept both br and gzip; `gzip`: gzip).
  */
 import { variantKey } from '../key/cache-key.js';
 import { IMAGE_ACCEPT, varyValues } from '../key/vary.js';
 import { parseCacheControl } from '../policy/cache-control.js';
-import { mediaType, storedHeader } from '../store/entry-index.js';
-import type { CachedEntry, EntryMeta } from '../store/types.js';
+import { mediaType, REPRESENTATION_DIMENSIONS, storedHeader } from '../store/entry-index.js';
+import type { CachedEntry, EntryMeta, Representation } from '../store/types.js';
 import {
-  CODINGS,
-  type Coding,
   compressible,
   declaredCoding,
+  decode,
+  encode,
   representationEtag,
-  representations,
   sniffCoding,
 } from '../transform/compress.js';
-import { IMAGE_BUCKETS, type ImageBucket, OPTIMISABLE } from '../transform/images.js';
+import { OPTIMISABLE } from '../transform/images.js';
 import type { RequestView } from './recv.js';
 
-export interface PlannedWrite {
-  entryKey: string;
-  entry: CachedEntry;
+/** An object to store: its id, the URL's Vary names, its keys. */
+export interface ObjectPlan {
+  object: string;
+  varyNames: string[];
+  representations: Representation[];
 }
 
 /** An image stored as the origin sent it, to re-encode off the request path. */
 export interface ImageJob {
   original: Buffer;
   meta: EntryMeta;
-  /** The entry key of each Accept bucket (all hold the original until a smaller result replaces it). */
-  keys: Record<ImageBucket, string>;
+  /** The object it is stored as (one key, every client) until a smaller result replaces it. */
+  object: string;
+  /** The Vary names of the object, without the edge's image dimension. */
+  names: string[];
 }
 
 export interface Plan {
-  writes: PlannedWrite[];
+  /** Undefined when the response cannot be stored safely (bytes that do not decode as they claim). */
+  write: ObjectPlan | undefined;
   image?: ImageJob;
 }
 
 const AE = 'accept-encoding';
-const DECODABLE = new Set(['identity', 'gzip', 'x-gzip', 'deflate', 'br']);
+const DECODABLE = new Set(['gzip', 'x-gzip', 'deflate', 'br']);
 
-/** The entries to write for a complete, storable response (none when it cannot be stored safely). */
+/** The object a response is for: its key without the edge's own dimensions. */
+function objectOf(view: RequestView, meta: EntryMeta): { object: string; names: string[] } {
+  const names = meta.varyNames.filter((name) => !REPRESENTATION_DIMENSIONS.has(name));
+  return { object: variantKey(view.primary, names, varyValues(names, view.headers, view.runtime.vary)).hash, names };
+}
+
+/** One representation for everyone: stored once, under the object's own key. */
+function single(object: string, names: string[], meta: EntryMeta, body: Buffer): ObjectPlan {
+  const entry: CachedEntry = {
+    kind: 'entry',
+    meta: { ...meta, varyNames: names, variant: (meta.variant ?? []).filter(([n]) => names.includes(n)) },
+    body,
+  };
+  return { object, varyNames: names, representations: [{ key: object, entry }] };
+}
+
+/** The objects to write for a complete, storable response. */
 export async function planWrites(view: RequestView, entryKey: string, meta: EntryMeta, body: Buffer): Promise<Plan> {
   const coding = declaredCoding(storedHeader(meta.headers, 'content-encoding'));
   const type = mediaType(storedHeader(meta.headers, 'content-type'));
   const noTransform = parseCacheControl(storedHeader(meta.headers, 'cache-control')).has('no-transform');
+  const { object, names } = objectOf(view, meta);
   const images = view.service.transform.images;
   if (
     images.enabled &&
@@ -59,70 +90,168 @@ export async function planWrites(view: RequestView, entryKey: string, meta: Entr
     OPTIMISABLE.has(type) &&
     !meta.varyNames.includes('accept') // an origin that negotiates formats itself is left to it
   ) {
-    return imagePlan(view, meta, body);
+    // Stored once for every client now; the image queue replaces it with smaller formats later.
+    return { write: single(object, names, meta, body), image: { original: body, meta, object, names } };
   }
-  return { writes: await textWrites(view, entryKey, meta, body, coding, type, noTransform) };
+  return { write: await textPlan(view, entryKey, object, names, meta, body, coding, type, noTransform) };
 }
 
-async function textWrites(
+async function textPlan(
   view: RequestView,
   entryKey: string,
+  object: string,
+  names: string[],
   meta: EntryMeta,
   body: Buffer,
   coding: string,
   type: string,
   noTransform: boolean,
-): Promise<PlannedWrite[]> {
+): Promise<ObjectPlan | undefined> {
   const settings = view.service.transform.compress;
-  const worthCompressing = compressible(type, settings.types) && body.length >= settings.minBytes;
-  if (
-    !settings.enabled ||
-    noTransform ||
-    (coding === 'identity' && !worthCompressing) ||
-    !DECODABLE.has(coding) // nothing to derive from bytes the edge cannot read
-  ) {
-    return asIs(view, entryKey, meta, body, coding);
+  if (coding === 'identity') {
+    if (!settings.enabled || noTransform || !compressible(type, settings.types) || body.length < settings.minBytes) {
+      return single(object, names, meta, body);
+    }
+    const gzip = await smaller(encode(body, 'gzip', settings), body);
+    const br = await smaller(encode(body, 'br', settings), body);
+    return encodedPlan(view, object, names, meta, body, { gzip, br });
   }
-  let made: Awaited<ReturnType<typeof representations>>;
+  if (coding === 'gzip' || coding === 'br') {
+    // A lying header (gzip that is not gzip) was caught on the first chunk; check again whole.
+    if (coding === 'gzip' && sniffCoding(body.subarray(0, 2)) !== 'gzip') return undefined;
+    // no-transform: the origin's bytes, for the clients that read them, and nothing for the rest.
+    if (noTransform) return asSent(view, object, names, meta, body, coding);
+  }
+  if (!DECODABLE.has(coding) || (coding === 'deflate' && (!settings.enabled || noTransform))) {
+    // A coding the edge does not make (zstd, compress…): kept as it came, under the fill's own key,
+    // and served only to requests whose Accept-Encoding names it (see pipeline/lookup.ts).
+    const entry: CachedEntry = { kind: 'entry', meta: { ...meta, unknownCoding: coding }, body };
+    return { object, varyNames: meta.varyNames, representations: [{ key: entryKey, entry }] };
+  }
+  let identity: Buffer;
   try {
-    made = await representations(body, coding, settings, view.service.cache.maxObjectBytes);
+    identity = await decode(body, coding, view.service.cache.maxObjectBytes);
   } catch {
     // Bytes that do not decode as they claim (or decode past the size limit) are not stored.
-    return [];
+    return undefined;
   }
-  if (made.identity.length < settings.minBytes && coding === 'identity')
-    return asIs(view, entryKey, meta, body, coding);
-  const names = meta.varyNames.includes(AE) ? meta.varyNames : [...meta.varyNames, AE].sort();
-  const values = varyValues(names, view.headers, view.runtime.vary);
-  const at = names.indexOf(AE);
+  const own = coding === 'x-gzip' ? 'gzip' : coding;
+  const keep = (target: 'gzip' | 'br') =>
+    own === target
+      ? Promise.resolve(body.length < identity.length ? body : undefined)
+      : settings.enabled
+        ? smaller(encode(identity, target, settings), identity)
+        : Promise.resolve(undefined);
+  const gzip = await keep('gzip');
+  const br = await keep('br');
+  return encodedPlan(view, object, names, meta, identity, { gzip, br });
+}
+
+async function smaller(made: Promise<Buffer>, than: Buffer): Promise<Buffer | undefined> {
+  const bytes = await made;
+  return bytes.length < than.length ? bytes : undefined;
+}
+
+/** The key of one Accept-Encoding value for the object. */
+function aeKeys(view: RequestView, names: string[]) {
+  const all = [...names, AE].sort();
+  const values = varyValues(all, view.headers, view.runtime.vary);
+  const at = all.indexOf(AE);
+  return {
+    names: all,
+    keyFor(value: 'identity' | 'gzip' | 'br') {
+      const keyValues = [...values];
+      keyValues[at] = value;
+      return {
+        key: variantKey(view.primary, all, keyValues).hash,
+        variant: all.map((n, i): [string, string | null] => [n, keyValues[i] ?? null]),
+      };
+    },
+  };
+}
+
+/**
+ * Identity plus whichever of gzip and Brotli came out smaller: each Accept-Encoding key gets the
+ * best bytes its clients read — `br` (clients accepting br and gzip) Brotli, else gzip; `gzip`
+ * gzip; `identity` identity — and a key whose best bytes live under another key points at them.
+ */
+function encodedPlan(
+  view: RequestView,
+  object: string,
+  names: string[],
+  meta: EntryMeta,
+  identity: Buffer,
+  made: { gzip: Buffer | undefined; br: Buffer | undefined },
+): ObjectPlan {
+  const base = { ...meta, identityBytes: identity.length };
+  if (!made.gzip && !made.br) {
+    const headers = meta.headers.filter(([name]) => name !== 'content-encoding' && name !== 'content-length');
+    return single(object, names, { ...base, headers }, identity);
+  }
+  const keys = aeKeys(view, names);
   const originEtag = storedHeader(meta.headers, 'etag');
-  return CODINGS.map((target) => {
-    const bytes = target === 'identity' ? made.identity : made[target];
-    // No smaller derived representation: clients of that coding get the identity bytes.
-    const served: Coding = bytes === undefined ? 'identity' : target;
-    const keyValues = [...values];
-    keyValues[at] = target;
-    return {
-      entryKey: variantKey(view.primary, names, keyValues).hash,
+  const entry = (value: 'identity' | 'gzip' | 'br', coding: 'identity' | 'gzip' | 'br', body: Buffer) => {
+    const { key, variant } = keys.keyFor(value);
+    const representation: Representation = {
+      key,
       entry: {
         kind: 'entry',
         meta: {
-          ...meta,
+          ...base,
           headers: representationHeaders(meta.headers, {
-            encoding: served,
-            etag: representationEtag(originEtag, served),
+            encoding: coding,
+            etag: representationEtag(originEtag, coding),
             vary: 'Accept-Encoding',
           }),
-          varyNames: names,
-          variant: names.map((name, i) => [name, keyValues[i] ?? null]),
-          ...(served !== 'identity' ? { coding: served } : {}),
-          ...(served !== 'identity' && originEtag !== undefined ? { originEtag } : {}),
-          identityBytes: made.identity.length,
+          varyNames: keys.names,
+          variant,
+          ...(coding !== 'identity' ? { coding } : {}),
+          ...(coding !== 'identity' && originEtag !== undefined ? { originEtag } : {}),
         },
-        body: bytes ?? made.identity,
+        body,
       },
     };
+    return representation;
+  };
+  const alias = (value: 'identity' | 'gzip' | 'br', of: Representation): Representation => ({
+    key: keys.keyFor(value).key,
+    aliasOf: of.key,
   });
+  const plain = entry('identity', 'identity', identity);
+  const representations: Representation[] = [plain];
+  if (made.br) {
+    const br = entry('br', 'br', made.br);
+    representations.push(br, made.gzip ? entry('gzip', 'gzip', made.gzip) : alias('gzip', plain));
+  } else {
+    // Browsers (the `br` key: they read gzip too) get the gzip bytes in one read; gzip-only
+    // clients reach them through an alias.
+    const gzip = entry('br', 'gzip', made.gzip as Buffer);
+    representations.push(gzip, alias('gzip', gzip));
+  }
+  return { object, varyNames: keys.names, representations };
+}
+
+/**
+ * An origin's gzip or Brotli body under no-transform: as it came, for the clients that read it —
+ * `br` (they read both) and, for gzip, `gzip`. Identity clients get nothing from it.
+ */
+function asSent(
+  view: RequestView,
+  object: string,
+  names: string[],
+  meta: EntryMeta,
+  body: Buffer,
+  coding: 'gzip' | 'br',
+): ObjectPlan {
+  const keys = aeKeys(view, names);
+  const { key, variant } = keys.keyFor('br');
+  const sent: Representation = {
+    key,
+    entry: { kind: 'entry', meta: { ...meta, varyNames: keys.names, variant }, body },
+  };
+  const representations: Representation[] = [sent];
+  if (coding === 'gzip') representations.push({ key: keys.keyFor('gzip').key, aliasOf: key });
+  return { object, varyNames: keys.names, representations };
 }
 
 interface RepresentationChanges {
@@ -158,64 +287,20 @@ export function representationHeaders(
   return out;
 }
 
-/**
- * An image: stored as it came under each Accept bucket's key (so every client is served at once,
- * and the origin is asked once), with the re-encoding left to the image queue.
- */
-function imagePlan(view: RequestView, meta: EntryMeta, body: Buffer): Plan {
-  const names = [...meta.varyNames, IMAGE_ACCEPT].sort();
-  const values = varyValues(names, view.headers, view.runtime.vary);
-  const at = names.indexOf(IMAGE_ACCEPT);
-  const headers = representationHeaders(meta.headers, {
-    encoding: 'identity',
-    etag: storedHeader(meta.headers, 'etag'),
-    vary: 'Accept',
-  });
-  const keys = {} as Record<ImageBucket, string>;
-  const writes = IMAGE_BUCKETS.map((bucket) => {
-    const keyValues = [...values];
-    keyValues[at] = bucket;
-    keys[bucket] = variantKey(view.primary, names, keyValues).hash;
-    return {
-      entryKey: keys[bucket],
-      entry: {
-        kind: 'entry' as const,
-        meta: {
-          ...meta,
-          headers,
-          varyNames: names,
-          variant: names.map((n, i): [string, string | null] => [n, keyValues[i] ?? null]),
-        },
-        body,
-      },
-    };
-  });
-  return { writes, image: { original: body, meta: { ...meta, headers, varyNames: names }, keys } };
-}
-
-/**
- * Stored as it came. Under an Accept-Encoding key only where its clients can read it: an encoded
- * body moves to the key of its own coding (gzip or br), is marked with a coding the edge does not
- * key on (served only to clients that accept it), or is not stored (gzip
- * that is not gzip).
- */
-function asIs(view: RequestView, entryKey: string, meta: EntryMeta, body: Buffer, coding: string): PlannedWrite[] {
-  const entry: CachedEntry = { kind: 'entry', meta, body };
-  if (coding === 'identity') return [{ entryKey, entry }];
-  // A coding the edge does not deal in (zstd, deflate, compress…): kept as it came, and served
-  // only to requests whose Accept-Encoding names it (see pipeline/lookup.ts).
-  if (coding !== 'gzip' && coding !== 'br')
-    return [{ entryKey, entry: { ...entry, meta: { ...meta, unknownCoding: coding } } }];
-  if (coding === 'gzip' && sniffCoding(body.subarray(0, 2)) !== 'gzip') return [];
-  const at = meta.varyNames.indexOf(AE);
-  if (at === -1) return [];
-  const values = varyValues(meta.varyNames, view.headers, view.runtime.vary);
-  if (values[at] === coding) return [{ entryKey, entry }];
-  values[at] = coding;
-  return [
-    {
-      entryKey: variantKey(view.primary, meta.varyNames, values).hash,
-      entry: { ...entry, meta: { ...meta, variant: meta.varyNames.map((n, i) => [n, values[i] ?? null]) } },
+/** The key of one image Accept bucket for an object (its names plus the edge's image dimension). */
+export function imageKeys(view: RequestView, names: string[]) {
+  const all = [...names, IMAGE_ACCEPT].sort();
+  const values = varyValues(all, view.headers, view.runtime.vary);
+  const at = all.indexOf(IMAGE_ACCEPT);
+  return {
+    names: all,
+    keyFor(bucket: string) {
+      const keyValues = [...values];
+      keyValues[at] = bucket;
+      return {
+        key: variantKey(view.primary, all, keyValues).hash,
+        variant: all.map((n, i): [string, string | null] => [n, keyValues[i] ?? null]),
+      };
     },
-  ];
+  };
 }

@@ -5,10 +5,18 @@
  * here; the store contract suite holds both to the same answers.
  */
 import { createHash } from 'node:crypto';
-import type { EntryWrite } from './types.js';
+import type { CachedEntry, EntryWrite } from './types.js';
 
-/** One entry as the admin API lists it. Times are absolute milliseconds. */
+/** One stored representation of an object, as listed. */
+export interface RepresentationSummary {
+  /** Its coding (identity, gzip, br…) or, for an image, its format (avif, webp, jpeg…). */
+  name: string;
+  size: number;
+}
+
+/** One object (an origin response and its representations) as the admin API lists it. */
 export interface EntrySummary {
+  /** The object's id: what purging by hash takes. */
   hash: string;
   /** Readable primary key (method, scheme, host, path and query). */
   url: string;
@@ -19,10 +27,11 @@ export interface EntrySummary {
   /** Media type without parameters, lower-case ("" when the origin sent none). */
   contentType: string;
   status: number;
-  /** Body bytes stored, over every stored encoding. */
+  /** Body bytes stored, over every representation (bytes shared by several buckets counted once). */
   size: number;
-  /** Body bytes per stored content coding ("identity" when not encoded). */
+  /** Body bytes per representation (coding or image format). */
   sizes: Record<string, number>;
+  representations: RepresentationSummary[];
   tags: string[];
   storedAt: number;
   staleAt: number;
@@ -37,6 +46,8 @@ export interface EntrySummary {
 export interface StoredSummary {
   /** primary (URL) hash */
   p: string;
+  /** Every entry key of the object (representations and aliases): they leave together. */
+  k: string[];
   u: string;
   pa: string;
   v: [string, string | null][];
@@ -102,25 +113,45 @@ export function storedHeader(headers: readonly [string, string][], name: string)
   return undefined;
 }
 
-/** The summary stored for an entry write. */
+/** The name a representation is listed under: its image format, else its content-coding. */
+export function representationName(meta: CachedEntry['meta']): string {
+  if (meta.imageFormat !== undefined) return meta.imageFormat;
+  if (meta.varyNames.includes('accept;image')) return 'original';
+  const coding = (storedHeader(meta.headers, 'content-encoding') ?? '').trim().toLowerCase();
+  return coding === '' ? 'identity' : coding;
+}
+
+/** The summary stored for an object write (its first representation speaks for the object). */
 export function summarise(write: EntryWrite): StoredSummary {
-  const { meta, body } = write.entry;
-  const coding = (storedHeader(meta.headers, 'content-encoding') ?? 'identity').trim().toLowerCase() || 'identity';
+  const entries = write.representations.filter((r): r is { key: string; entry: CachedEntry } => 'entry' in r);
+  const first = entries[0];
+  if (!first) throw new Error('an object needs at least one representation with bytes');
+  const { meta } = first.entry;
+  const sizes: Record<string, number> = {};
+  let bytes = 0;
+  for (const { entry } of entries) {
+    sizes[representationName(entry.meta)] = entry.body.length;
+    bytes += entry.body.length;
+  }
   return {
     p: write.primaryKey,
+    k: write.representations.map((r) => r.key),
     u: meta.url,
     pa: meta.path ?? '',
-    v: meta.variant ?? [],
+    v: (meta.variant ?? []).filter(([name]) => !REPRESENTATION_DIMENSIONS.has(name)),
     t: mediaType(storedHeader(meta.headers, 'content-type')),
     s: meta.status,
-    b: body.length,
-    e: { [coding]: body.length },
+    b: bytes,
+    e: sizes,
     g: meta.tags ?? [],
     at: meta.storedAt,
     fa: meta.staleAt,
     da: meta.deleteAt,
   };
 }
+
+/** Vary dimensions the edge adds itself: they tell representations of one object apart. */
+export const REPRESENTATION_DIMENSIONS: ReadonlySet<string> = new Set(['accept-encoding', 'accept;image']);
 
 export function expand(hash: string, stored: StoredSummary, hits: number): EntrySummary {
   return {
@@ -132,6 +163,7 @@ export function expand(hash: string, stored: StoredSummary, hits: number): Entry
     status: stored.s,
     size: stored.b,
     sizes: stored.e,
+    representations: Object.entries(stored.e).map(([name, size]) => ({ name, size })),
     tags: stored.g,
     storedAt: stored.at,
     staleAt: stored.fa,

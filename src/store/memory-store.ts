@@ -4,7 +4,15 @@
  * node runs on when no redis-server can be had. Same contract as the Redis store.
  */
 import { BadCursor } from '../errors.js';
-import { expand, globToRegExp, type ListPage, type ListQuery, matches, summarise } from './entry-index.js';
+import {
+  expand,
+  globToRegExp,
+  type ListPage,
+  type ListQuery,
+  matches,
+  type StoredSummary,
+  summarise,
+} from './entry-index.js';
 import type {
   CachedEntry,
   CachedRecord,
@@ -14,6 +22,7 @@ import type {
   OriginHealthState,
   RateDecision,
   RateLimitStore,
+  StoredObject,
   UncacheableMarker,
 } from './types.js';
 
@@ -28,6 +37,8 @@ export interface MemoryStoreOptions {
 interface Slot {
   service: string;
   record: CachedRecord;
+  /** The object the record belongs to (its own key for markers and single-key objects). */
+  object: string;
   /** Served until then (the L1 lifetime, or the record's own deadline in the embedded store). */
   expiresAt: number;
   /**
@@ -38,7 +49,16 @@ interface Slot {
   bytes: number;
   /** When the slot last moved to the recently-used end. */
   touchedAt: number;
-  /** Hits counted (listing). */
+}
+
+/** An object's keys, and, when this store holds it whole (a put), what listing needs. */
+interface ObjectSlot {
+  service: string;
+  keys: Set<string>;
+  /** key -> the key whose bytes it serves (the record is shared). */
+  aliases: Map<string, string>;
+  /** Written by put: the object is counted, listed and capped here. Absent for L1 copies of reads. */
+  summary?: StoredSummary;
   hits: number;
 }
 
@@ -48,6 +68,7 @@ const TOUCH_INTERVAL_MS = 1000;
 
 interface VaryRecord {
   names: string;
+  /** Object ids. */
   variants: Set<string>;
   expiresAt: number;
 }
@@ -57,7 +78,8 @@ const RECORD_OVERHEAD = 512;
 
 export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStore {
   private readonly slots = new Map<string, Slot>();
-  /** Entries (not markers) held per service, for the object cap. */
+  private readonly objects = new Map<string, ObjectSlot>();
+  /** Objects held whole per service, for the object cap. */
   private readonly entriesOf = new Map<string, number>();
   private readonly vary = new Map<string, VaryRecord>();
   private bytes = 0;
@@ -112,35 +134,73 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
   }
 
   async put(write: EntryWrite, now: number): Promise<void> {
-    const { service, primaryKey, entryKey: entryHash, entry } = write;
-    const expiresAt = Math.min(entry.meta.deleteAt, now + this.maxTtlMs);
+    const { service, primaryKey, object } = write;
+    const deleteAt = Math.max(...write.representations.map((r) => ('entry' in r ? r.entry.meta.deleteAt : 0)));
+    const expiresAt = Math.min(deleteAt, now + this.maxTtlMs);
     if (expiresAt <= now) return;
-    const names = entry.meta.varyNames.join(',');
+    const names = write.varyNames.join(',');
     const varyId = `${service}\n${primaryKey}`;
     const previous = this.vary.get(varyId);
     if (previous && previous.expiresAt > now && previous.names !== names) {
-      for (const old of previous.variants) {
-        if (old !== entryHash) this.delete(service, old);
-      }
+      for (const old of previous.variants) if (old !== object) this.deleteObject(service, old);
       previous.variants.clear();
     }
     const record: VaryRecord =
       previous && previous.expiresAt > now ? previous : { names, variants: new Set(), expiresAt };
     record.names = names;
-    record.variants.add(entryHash);
+    record.variants.add(object);
     record.expiresAt = Math.max(record.expiresAt, expiresAt);
     this.vary.set(varyId, record);
-    if (this.vary.size > 2 * this.slots.size + 1024) this.sweepVary(now);
-    this.set(service, entryHash, entry, expiresAt, entry.body.length + RECORD_OVERHEAD, now, entry.meta.deleteAt);
+    if (this.vary.size > 2 * this.objects.size + 1024) this.sweepVary(now);
+    const hits = this.objects.get(`${service}\n${object}`)?.hits ?? 0;
+    this.deleteObject(service, object);
+    const slot = this.objectSlot(service, object);
+    slot.summary = summarise(write);
+    slot.hits = hits;
+    this.entriesOf.set(service, (this.entriesOf.get(service) ?? 0) + 1);
+    const entries = new Map<string, CachedEntry>();
+    for (const representation of write.representations) {
+      if ('entry' in representation) {
+        entries.set(representation.key, { ...representation.entry, meta: { ...representation.entry.meta, object } });
+      }
+    }
+    for (const representation of write.representations) {
+      const key = representation.key;
+      const entry = 'entry' in representation ? entries.get(key) : entries.get(representation.aliasOf);
+      if (!entry) continue;
+      if ('aliasOf' in representation) slot.aliases.set(key, representation.aliasOf);
+      const bytes = 'entry' in representation ? entry.body.length + RECORD_OVERHEAD : RECORD_OVERHEAD;
+      this.set(service, key, entry, object, expiresAt, bytes, now, deleteAt);
+    }
+    // Too large to hold (the L1's per-entry limit): nothing of it is kept.
+    if (slot.keys.size === 0) this.forgetObject(`${service}\n${object}`, slot);
     const evicted = this.enforceCap(service, write.maxObjects);
     if (evicted > 0) await this.addStats(service, new Map([['evictions', evicted]]));
+  }
+
+  async getObject(service: string, object: string, now: number): Promise<StoredObject | undefined> {
+    const slot = this.objects.get(`${service}\n${object}`);
+    if (!slot?.summary) return undefined;
+    const representations: StoredObject['representations'] = [];
+    for (const key of slot.keys) {
+      const alias = slot.aliases.get(key);
+      if (alias !== undefined) {
+        representations.push({ key, aliasOf: alias });
+        continue;
+      }
+      const record = this.getNow(service, key, now);
+      if (record?.kind === 'entry') representations.push({ key, entry: record });
+    }
+    if (representations.length === 0) return undefined;
+    const vary = this.vary.get(`${service}\n${slot.summary.p}`);
+    return { varyNames: vary && vary.names !== '' ? vary.names.split(',') : [], representations };
   }
 
   async markUncacheable(service: string, entryHash: string, marker: UncacheableMarker, now: number): Promise<boolean> {
     if (this.getNow(service, entryHash, now)) return false;
     const expiresAt = Math.min(marker.until, now + this.maxTtlMs);
     if (expiresAt <= now) return false;
-    this.set(service, entryHash, marker, expiresAt, RECORD_OVERHEAD, now, marker.until);
+    this.set(service, entryHash, marker, entryHash, expiresAt, RECORD_OVERHEAD, now, marker.until);
     return true;
   }
 
@@ -150,46 +210,43 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     if (!record) return [];
     this.vary.delete(id);
     const removed = [...record.variants];
-    for (const hash of removed) this.delete(service, hash);
+    for (const object of removed) this.deleteObject(service, object);
     return removed;
   }
 
   /**
-   * Hits are counted for the listing. The embedded store evicts least recently used entries, both
+   * Hits are counted for the listing. The embedded store evicts least recently used objects, both
    * past its byte budget and past a service's object cap (it has no shared frequencies to use).
    */
   async touch(service: string, hits: ReadonlyMap<string, number>): Promise<void> {
-    for (const [hash, n] of hits) {
-      const slot = this.slots.get(`${service}\n${hash}`);
+    for (const [object, n] of hits) {
+      const slot = this.objects.get(`${service}\n${object}`);
       if (slot) slot.hits += n;
     }
   }
 
   /**
-   * The embedded store serves one node with a bounded number of entries, so a listing filters all
-   * of the service's entries in process, in entry-hash order (the cursor is the last hash).
+   * The embedded store serves one node with a bounded number of objects, so a listing filters all
+   * of the service's objects in process, in object-id order (the cursor is the last id).
    */
   async listEntries(service: string, query: ListQuery, now: number): Promise<ListPage> {
-    // The cursor is the last hash listed, base64url-encoded.
+    // The cursor is the last id listed, base64url-encoded.
     if (query.cursor !== undefined && !/^[A-Za-z0-9_-]+$/.test(query.cursor)) throw BadCursor();
     const after = query.cursor === undefined ? undefined : Buffer.from(query.cursor, 'base64url').toString('utf8');
     const prefix = `${service}\n`;
     const glob = query.filter.pathGlob === undefined ? undefined : globToRegExp(query.filter.pathGlob);
-    const found: { hash: string; slot: Slot & { record: CachedEntry } }[] = [];
-    for (const [id, slot] of this.slots) {
-      if (!id.startsWith(prefix) || slot.record.kind !== 'entry' || slot.expiresAt <= now) continue;
+    const found: { hash: string; summary: StoredSummary; hits: number }[] = [];
+    for (const [id, slot] of this.objects) {
+      if (!id.startsWith(prefix) || !slot.summary || slot.summary.da <= now || !this.alive(slot, now)) continue;
       const hash = id.slice(prefix.length);
-      if (after === undefined || hash > after) found.push({ hash, slot: slot as Slot & { record: CachedEntry } });
+      if (after === undefined || hash > after) found.push({ hash, summary: slot.summary, hits: slot.hits });
     }
     found.sort((a, b) => (a.hash < b.hash ? -1 : 1));
     const page: ListPage = { items: [], hashes: [], count: 0, scanned: 0, healed: 0 };
-    const summaryOf = (hash: string, slot: Slot & { record: CachedEntry }) =>
-      summarise({ service, primaryKey: '', entryKey: hash, entry: slot.record, maxObjects: 0, lfuHalfLifeMs: 0 });
     let last: string | undefined;
-    for (const { hash, slot } of found) {
+    for (const { hash, summary, hits } of found) {
       page.scanned++;
-      const stored = summaryOf(hash, slot);
-      if (!matches(stored, slot.hits, query.filter, glob)) continue;
+      if (!matches(summary, hits, query.filter, glob)) continue;
       if (page.count === query.limit) {
         // One more match exists: the page continues after the last one returned.
         page.cursor = Buffer.from(last as string).toString('base64url');
@@ -197,7 +254,7 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
       }
       page.count++;
       last = hash;
-      if (query.mode === 'items') page.items.push(expand(hash, stored, slot.hits));
+      if (query.mode === 'items') page.items.push(expand(hash, summary, hits));
       else if (query.mode === 'hashes') page.hashes.push(hash);
     }
     return page;
@@ -205,15 +262,26 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
 
   async purgeEntries(service: string, hashes: readonly string[], soft: boolean, now: number): Promise<string[]> {
     const purged: string[] = [];
-    for (const hash of hashes) {
-      const id = `${service}\n${hash}`;
-      const slot = this.slots.get(id);
-      if (slot?.record.kind !== 'entry' || slot.expiresAt <= now) continue;
-      purged.push(hash);
-      if (!soft) this.remove(id, slot);
-      else if (slot.record.meta.staleAt > now) {
-        // A new record object: readers holding the old one keep a consistent view.
-        slot.record = { ...slot.record, meta: { ...slot.record.meta, staleAt: now } };
+    for (const object of hashes) {
+      const slot = this.objects.get(`${service}\n${object}`);
+      if (!slot?.summary || !this.alive(slot, now)) continue;
+      purged.push(object);
+      if (!soft) {
+        this.deleteObject(service, object);
+        continue;
+      }
+      if (slot.summary.fa > now) slot.summary = { ...slot.summary, fa: now };
+      const stale = new Map<CachedRecord, CachedRecord>();
+      for (const key of slot.keys) {
+        const held = this.slots.get(`${service}\n${key}`);
+        if (held?.record.kind !== 'entry' || held.record.meta.staleAt <= now) continue;
+        // A new record object (shared by the keys that shared one): readers keep a consistent view.
+        let replaced = stale.get(held.record);
+        if (!replaced) {
+          replaced = { ...held.record, meta: { ...held.record.meta, staleAt: now } };
+          stale.set(held.record, replaced);
+        }
+        held.record = replaced;
       }
     }
     if (purged.length > 0) await this.addStats(service, new Map([['purges', purged.length]]));
@@ -235,10 +303,10 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     let entries = 0;
     let bytesStored = 0;
     const prefix = `${service}\n`;
-    for (const [id, slot] of this.slots) {
-      if (!id.startsWith(prefix) || slot.record.kind !== 'entry') continue;
+    for (const [id, slot] of this.objects) {
+      if (!id.startsWith(prefix) || !slot.summary) continue;
       entries++;
-      bytesStored += slot.record.body.length;
+      bytesStored += slot.summary.b;
     }
     return { entries, bytesStored, ...Object.fromEntries(this.stats.get(service) ?? []) };
   }
@@ -305,11 +373,23 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     return { ...(this.health.get(service) ?? { failures: 0, openUntil: 0 }) };
   }
 
-  /** Drops one record (used when a purge or a newer write makes it wrong). */
+  /** Drops one record (used when a newer write makes it wrong). */
   delete(service: string, entryHash: string): void {
     const id = `${service}\n${entryHash}`;
     const slot = this.slots.get(id);
     if (slot) this.remove(id, slot);
+  }
+
+  /** Drops every key of an object (a purge, an eviction, an invalidation, a replacement). */
+  deleteObject(service: string, object: string): void {
+    const id = `${service}\n${object}`;
+    const slot = this.objects.get(id);
+    if (!slot) {
+      this.delete(service, object);
+      return;
+    }
+    for (const key of [...slot.keys]) this.delete(service, key);
+    this.forgetObject(id, slot);
   }
 
   /** Keeps a record fetched from the backing store (the L1 fill), without touching Vary bookkeeping. */
@@ -317,20 +397,48 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     const deadline = record.kind === 'entry' ? record.meta.deleteAt : record.until;
     const expiresAt = Math.min(deadline, now + this.maxTtlMs);
     const bytes = (record.kind === 'entry' ? record.body.length : 0) + RECORD_OVERHEAD;
-    if (expiresAt > now) this.set(service, entryHash, record, expiresAt, bytes, now, deadline);
+    const object = record.kind === 'entry' ? (record.meta.object ?? entryHash) : entryHash;
+    if (expiresAt > now) this.set(service, entryHash, record, object, expiresAt, bytes, now, deadline);
   }
 
   async close(): Promise<void> {
     this.slots.clear();
+    this.objects.clear();
     this.entriesOf.clear();
     this.vary.clear();
     this.bytes = 0;
+  }
+
+  private objectSlot(service: string, object: string): ObjectSlot {
+    const id = `${service}\n${object}`;
+    let slot = this.objects.get(id);
+    if (!slot) {
+      slot = { service, keys: new Set(), aliases: new Map(), hits: 0 };
+      this.objects.set(id, slot);
+    }
+    return slot;
+  }
+
+  private forgetObject(id: string, slot: ObjectSlot): void {
+    if (this.objects.get(id) !== slot) return;
+    this.objects.delete(id);
+    if (slot.summary) this.entriesOf.set(slot.service, (this.entriesOf.get(slot.service) ?? 1) - 1);
+  }
+
+  /** An object is there while one of its keys is. */
+  private alive(slot: ObjectSlot, now: number): boolean {
+    for (const key of slot.keys) {
+      const held = this.slots.get(`${slot.service}\n${key}`);
+      if (held && held.expiresAt > now) return true;
+    }
+    return false;
   }
 
   private set(
     service: string,
     entryHash: string,
     record: CachedRecord,
+    object: string,
     expiresAt: number,
     bytes: number,
     now: number,
@@ -340,9 +448,9 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     const id = `${service}\n${entryHash}`;
     const old = this.slots.get(id);
     if (old) this.remove(id, old);
-    this.slots.set(id, { service, record, expiresAt, retainUntil, bytes, touchedAt: now, hits: old?.hits ?? 0 });
+    this.slots.set(id, { service, record, object, expiresAt, retainUntil, bytes, touchedAt: now });
+    this.objectSlot(service, object).keys.add(entryHash);
     this.bytes += bytes;
-    if (record.kind === 'entry') this.entriesOf.set(service, (this.entriesOf.get(service) ?? 0) + 1);
     // Evict least recently used until within budget; the first key in a Map is the oldest.
     while (this.bytes > this.options.maxBytes) {
       const oldest = this.slots.entries().next().value;
@@ -351,11 +459,11 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     }
   }
 
-  /** Vary records outlive nothing they describe: drop expired ones and those with no variant left. */
+  /** Vary records outlive nothing they describe: drop expired ones and those with no object left. */
   private sweepVary(now: number): void {
     for (const [id, record] of this.vary) {
       const service = id.slice(0, id.indexOf('\n'));
-      const alive = [...record.variants].some((hash) => this.slots.has(`${service}\n${hash}`));
+      const alive = [...record.variants].some((object) => this.objects.has(`${service}\n${object}`));
       if (record.expiresAt <= now || !alive) this.vary.delete(id);
     }
   }
@@ -363,22 +471,29 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
   private remove(id: string, slot: Slot): void {
     this.slots.delete(id);
     this.bytes -= slot.bytes;
-    if (slot.record.kind === 'entry') this.entriesOf.set(slot.service, (this.entriesOf.get(slot.service) ?? 1) - 1);
+    const objectId = `${slot.service}\n${slot.object}`;
+    const object = this.objects.get(objectId);
+    if (!object) return;
+    object.keys.delete(id.slice(slot.service.length + 1));
+    if (object.keys.size === 0) this.forgetObject(objectId, object);
   }
 
   /**
    * The service's object cap, least recently used first (the embedded store has no hit frequencies
-   * shared with other nodes to order by). Returns how many entries left.
+   * shared with other nodes to order by). Returns how many objects left.
    */
   private enforceCap(service: string, maxObjects: number): number {
-    let excess = (this.entriesOf.get(service) ?? 0) - maxObjects;
     let evicted = 0;
-    if (excess <= 0) return 0;
-    for (const [id, slot] of this.slots) {
-      if (excess <= 0) break;
-      if (slot.service !== service || slot.record.kind !== 'entry') continue;
-      this.remove(id, slot);
-      excess--;
+    while ((this.entriesOf.get(service) ?? 0) > maxObjects) {
+      let victim: string | undefined;
+      for (const slot of this.slots.values()) {
+        if (slot.service === service && this.objects.get(`${service}\n${slot.object}`)?.summary) {
+          victim = slot.object;
+          break;
+        }
+      }
+      if (victim === undefined) break;
+      this.deleteObject(service, victim);
       evicted++;
     }
     return evicted;

@@ -40,6 +40,7 @@ import type {
   OriginHealthState,
   RateDecision,
   RateLimitStore,
+  StoredObject,
   UncacheableMarker,
 } from './types.js';
 
@@ -78,8 +79,13 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
 
   async get(service: string, entryHash: string, now: number): Promise<CachedRecord | undefined> {
     const packed = await timed('get', this.read(this.reader.getBuffer(entryKey(service, entryHash))));
-    if (packed === null) return undefined;
-    const record = decodeRecord(packed);
+    const record = packed === null ? undefined : decodeRecord(packed);
+    if (record?.kind === 'alias') {
+      // A bucket served by bytes stored under another key of the object: one more read.
+      const target = await timed('get', this.read(this.reader.getBuffer(entryKey(service, record.target))));
+      const entry = target === null ? undefined : decodeRecord(target);
+      return entry?.kind === 'entry' && entry.meta.deleteAt > now ? entry : undefined;
+    }
     if (record === undefined) return undefined;
     // Redis expires keys lazily to the millisecond; a record past its own deadline is gone.
     const deadline = record.kind === 'entry' ? record.meta.deleteAt : record.until;
@@ -93,17 +99,26 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
   }
 
   async put(write: EntryWrite, now: number): Promise<void> {
-    const ttl = write.entry.meta.deleteAt - now;
+    const deleteAt = Math.max(...write.representations.map((r) => ('entry' in r ? r.entry.meta.deleteAt : 0)));
+    const ttl = deleteAt - now;
     if (ttl <= 0) return;
-    const { service, primaryKey, entryKey: entryHash } = write;
+    const { service, primaryKey, object } = write;
     const idx = indexKeys(service);
+    const keysAndRecords: (string | Buffer)[] = [];
+    for (const representation of write.representations) {
+      keysAndRecords.push(
+        representation.key,
+        'entry' in representation
+          ? encodeRecord({ ...representation.entry, meta: { ...representation.entry.meta, object } })
+          : encodeRecord({ kind: 'alias', target: representation.aliasOf, object }),
+      );
+    }
     const [, evicted] = (await timed(
       'store',
       runScript(
         this.client,
-        'storeEntry',
+        'storeObject',
         [
-          entryKey(service, entryHash),
           varyKey(service, primaryKey),
           variantsKey(service, primaryKey),
           idx.freq,
@@ -112,10 +127,9 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
           statsKey(service),
         ],
         [
-          encodeRecord(write.entry),
           ttl,
-          write.entry.meta.varyNames.join(','),
-          entryHash,
+          write.varyNames.join(','),
+          object,
           primaryKey,
           servicePrefix(service),
           now,
@@ -123,10 +137,34 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
           write.maxObjects,
           write.maxBytes ?? 0,
           JSON.stringify(summarise(write)),
+          ...keysAndRecords,
         ],
       ),
     )) as [number, number];
     if (evicted > 0) metrics.evictions.inc({ service }, evicted);
+  }
+
+  async getObject(service: string, object: string, now: number): Promise<StoredObject | undefined> {
+    const summary = await timed('get_object', this.client.hget(indexKeys(service).info, object));
+    if (!summary) return undefined;
+    const stored = JSON.parse(summary) as StoredSummary;
+    const keys = stored.k?.length ? stored.k : [object];
+    const [vary, packed] = await timed(
+      'get_object',
+      Promise.all([
+        this.client.get(varyKey(service, stored.p)),
+        this.client.mgetBuffer(...keys.map((key) => entryKey(service, key))),
+      ]),
+    );
+    const representations: StoredObject['representations'] = [];
+    keys.forEach((key, i) => {
+      const buffer = packed[i];
+      const record = buffer ? decodeRecord(buffer) : undefined;
+      if (record?.kind === 'alias') representations.push({ key, aliasOf: record.target });
+      else if (record?.kind === 'entry' && record.meta.deleteAt > now) representations.push({ key, entry: record });
+    });
+    if (!representations.some((r) => 'entry' in r)) return undefined;
+    return { varyNames: vary ? vary.split(',') : [], representations };
   }
 
   async markUncacheable(service: string, entryHash: string, marker: UncacheableMarker, now: number): Promise<boolean> {

@@ -42,7 +42,7 @@ export function readScripts(dir = LUA_DIR): ScriptFile[] {
 let scripts: ScriptFile[] | undefined;
 
 type ScriptName =
-  | 'storeEntry'
+  | 'storeObject'
   | 'invalidateUrl'
   | 'rateLimit'
   | 'touchEntries'

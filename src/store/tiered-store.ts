@@ -15,6 +15,7 @@ import type {
   OriginHealthState,
   RateDecision,
   RateLimitStore,
+  StoredObject,
   UncacheableMarker,
 } from './types.js';
 
@@ -32,7 +33,7 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
    */
   async listenForPurges(redis: Redis): Promise<void> {
     this.broadcast = await PurgeBroadcast.start(redis, ({ service, entries }) => {
-      for (const hash of entries) this.l1.delete(service, hash);
+      for (const object of entries) this.l1.deleteObject(service, object);
     });
   }
 
@@ -67,6 +68,11 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
     }
   }
 
+  /** From the shared store: a refresh rewrites every representation, whatever this node holds. */
+  getObject(service: string, object: string, now: number): Promise<StoredObject | undefined> {
+    return this.shared.getObject(service, object, now);
+  }
+
   async put(write: EntryWrite, now: number): Promise<void> {
     // put (not remember) so this node's L1 also drops variants of an older Vary list; other nodes'
     // L1 copies age out within the L1 lifetime. The L1 keeps it even when Redis cannot: this node
@@ -85,7 +91,7 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
     const removed = await this.shared.invalidate(service, primaryHash);
     // This node's L1 forgets them now, every other node when the announcement arrives (and at
     // the latest when its L1 lifetime ends, should the message be lost).
-    for (const hash of removed) this.l1.delete(service, hash);
+    for (const object of removed) this.l1.deleteObject(service, object);
     await this.l1.invalidate(service, primaryHash);
     await this.broadcast?.announce({ service, entries: removed }).catch(() => undefined);
     return removed;
@@ -98,7 +104,7 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
   /** Purged in the shared store, then dropped from this node's L1 and announced to every node's. */
   async purgeEntries(service: string, hashes: readonly string[], soft: boolean, now: number): Promise<string[]> {
     const purged = await this.shared.purgeEntries(service, hashes, soft, now);
-    for (const hash of purged) this.l1.delete(service, hash);
+    for (const object of purged) this.l1.deleteObject(service, object);
     await this.broadcast?.announce({ service, entries: purged }).catch(() => undefined);
     return purged;
   }

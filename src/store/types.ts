@@ -46,6 +46,11 @@ export interface EntryMeta {
   unknownCoding?: string;
   /** An image the edge re-encoded (webp, avif, or the original format optimised). */
   imageFormat?: string;
+  /**
+   * The object this representation belongs to (one origin response): the unit of the object cap,
+   * of LFU hit counts, of listing and of purging. Absent: the entry is its own object.
+   */
+  object?: string;
 }
 
 export interface CachedEntry {
@@ -63,11 +68,25 @@ export interface UncacheableMarker {
 
 export type CachedRecord = CachedEntry | UncacheableMarker;
 
+/**
+ * One key of an object: the bytes for the requests whose key it is, or (`aliasOf`) a pointer to
+ * another key of the same object whose bytes serve them too — stored once, read with a second GET.
+ */
+export type Representation = { key: string; entry: CachedEntry } | { key: string; aliasOf: string };
+
+/**
+ * An object: one origin response, stored as the representations the edge serves of it (identity,
+ * gzip and Brotli of a text; AVIF, WebP and the original format of an image; or just one). It counts
+ * once against the object cap, is listed and purged as one, and its keys leave together.
+ */
 export interface EntryWrite {
   service: string;
   primaryKey: string;
-  entryKey: string;
-  entry: CachedEntry;
+  /** The object's id: its only key when it has one representation. */
+  object: string;
+  /** The URL's Vary names, including the edge's own dimensions (accept-encoding, accept;image). */
+  varyNames: string[];
+  representations: Representation[];
   /** The service's object cap and LFU half-life: the write evicts to stay within the cap. */
   maxObjects: number;
   lfuHalfLifeMs: number;
@@ -75,24 +94,36 @@ export interface EntryWrite {
   maxBytes?: number;
 }
 
+/** An object as stored: what a 304 refreshes as a whole. */
+export interface StoredObject {
+  varyNames: string[];
+  representations: Representation[];
+}
+
 export interface CacheStore {
-  /** The record under an entry key. The hit path: one Redis round trip. */
+  /**
+   * The record under an entry key, an alias followed to the bytes it points at. The hit path: one
+   * Redis round trip (two for an alias).
+   */
   get(service: string, entryKey: string, now: number): Promise<CachedRecord | undefined>;
   /** The Vary names last stored for a primary key, when any response under it varied. */
   getVary(service: string, primaryKey: string, now: number): Promise<string[] | undefined>;
   /**
-   * Stores an entry and records its Vary names for the primary key. When the names differ from
-   * those stored before, the variants stored under the old names are removed.
+   * Stores an object (replacing the one stored under its id, every key of it) and records its Vary
+   * names for the primary key. When the names differ from those stored before, the objects stored
+   * under the old names are removed.
    */
   put(write: EntryWrite, now: number): Promise<void>;
+  /** Every representation of a stored object (aliases as aliases); undefined when it is gone. */
+  getObject(service: string, object: string, now: number): Promise<StoredObject | undefined>;
   /** Leaves a hit-for-miss marker unless a record is stored under the key; true when written. */
   markUncacheable(service: string, entryKey: string, marker: UncacheableMarker, now: number): Promise<boolean>;
   /**
-   * Removes every variant stored under a URL (RFC 9111 §4.4 invalidation) and its Vary record.
-   * Returns the entry hashes removed.
+   * Removes every object stored under a URL (RFC 9111 §4.4 invalidation) and its Vary record.
+   * Returns the object ids removed.
    */
   invalidate(service: string, primaryKey: string): Promise<string[]>;
-  /** The entry hashes stored under a URL (what invalidating it would remove). */
+  /** The object ids stored under a URL (what invalidating it would remove). */
   variantsOf(service: string, primaryKey: string): Promise<string[]>;
   /**
    * A page of the service's entries passing a filter, from its indexes (never a keyspace scan).
@@ -100,15 +131,15 @@ export interface CacheStore {
    */
   listEntries(service: string, query: ListQuery, now: number): Promise<ListPage>;
   /**
-   * Purges entries by hash: removed, or with `soft` marked stale (revalidated before use, still
-   * there as stale-if-error). Returns the hashes affected; counted in the service's `purges`.
+   * Purges objects by id, every representation: removed, or with `soft` marked stale (revalidated
+   * before use, still there as stale-if-error). Returns the ids affected; counted in `purges`.
    */
   purgeEntries(service: string, hashes: readonly string[], soft: boolean, now: number): Promise<string[]>;
   /** Adds counters tallied on this node to the service's shared stats. */
   addStats(service: string, counters: ReadonlyMap<string, number>): Promise<void>;
   /** The service's shared counters, plus `entries` (objects stored now). */
   readStats(service: string): Promise<Record<string, number>>;
-  /** Adds hits counted on this node to the entries' decaying frequency (LFU eviction order). */
+  /** Adds hits counted on this node to the objects' decaying frequency (LFU eviction order). */
   touch(service: string, hits: ReadonlyMap<string, number>, now: number, lfuHalfLifeMs: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { singleObject } from '../../src/store/single-object.js';
 import type { CacheStore } from '../../src/store/types.js';
 import { makeEntry } from '../helpers/entries.js';
 
@@ -27,7 +28,7 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
         ['d', 'desktop'],
       ] as const) {
         await store.put(
-          { service: s, primaryKey: 'p', entryKey: key, entry: entry(body, ['user-agent']), ...LIMITS },
+          singleObject({ service: s, primaryKey: 'p', entryKey: key, entry: entry(body, ['user-agent']), ...LIMITS }),
           NOW,
         );
       }
@@ -44,7 +45,10 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
 
     it('returns what was put, body bytes included', async () => {
       const s = svc();
-      await store.put({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('hello'), ...LIMITS }, NOW);
+      await store.put(
+        singleObject({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('hello'), ...LIMITS }),
+        NOW,
+      );
       const got = await store.get(s, 'e', NOW);
       expect(got?.kind).toBe('entry');
       expect(got?.kind === 'entry' && got.body.toString()).toBe('hello');
@@ -55,7 +59,7 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
     it('an entry is gone at its delete time', async () => {
       const s = svc();
       await store.put(
-        { service: s, primaryKey: 'p', entryKey: 'e', entry: entry('x', [], NOW + 5_000), ...LIMITS },
+        singleObject({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('x', [], NOW + 5_000), ...LIMITS }),
         NOW,
       );
       expect(await store.get(s, 'e', NOW + 4_999)).toBeDefined();
@@ -64,7 +68,10 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
 
     it('an entry already past its delete time is not stored', async () => {
       const s = svc();
-      await store.put({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('x', [], NOW - 1), ...LIMITS }, NOW);
+      await store.put(
+        singleObject({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('x', [], NOW - 1), ...LIMITS }),
+        NOW,
+      );
       expect(await store.get(s, 'e', NOW - 10)).toBeUndefined();
     });
 
@@ -82,7 +89,13 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
       const s = svc();
       await putDeviceVariants(s);
       await store.put(
-        { service: s, primaryKey: 'p', entryKey: 'l', entry: entry('fr', ['accept-language']), ...LIMITS },
+        singleObject({
+          service: s,
+          primaryKey: 'p',
+          entryKey: 'l',
+          entry: entry('fr', ['accept-language']),
+          ...LIMITS,
+        }),
         NOW,
       );
       expect(await store.getVary(s, 'p', NOW)).toEqual(['accept-language']);
@@ -97,7 +110,10 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
       expect(await store.markUncacheable(s, 'u', marker, NOW)).toBe(true);
       expect(await store.get(s, 'u', NOW)).toEqual(marker);
       expect(await store.get(s, 'u', NOW + 10_000)).toBeUndefined();
-      await store.put({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('keep'), ...LIMITS }, NOW);
+      await store.put(
+        singleObject({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('keep'), ...LIMITS }),
+        NOW,
+      );
       expect(await store.markUncacheable(s, 'e', marker, NOW)).toBe(false);
       const kept = await store.get(s, 'e', NOW);
       expect(kept?.kind).toBe('entry');
@@ -106,14 +122,20 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
     it('a stored entry replaces a marker', async () => {
       const s = svc();
       await store.markUncacheable(s, 'e', { kind: 'uncacheable', until: NOW + 10_000, reason: 'private' }, NOW);
-      await store.put({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('now cacheable'), ...LIMITS }, NOW);
+      await store.put(
+        singleObject({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry('now cacheable'), ...LIMITS }),
+        NOW,
+      );
       expect((await store.get(s, 'e', NOW))?.kind).toBe('entry');
     });
 
     it('invalidating a URL removes all its variants and its Vary record, and nothing else', async () => {
       const s = svc();
       await putDeviceVariants(s);
-      await store.put({ service: s, primaryKey: 'q', entryKey: 'q', entry: entry('other url'), ...LIMITS }, NOW);
+      await store.put(
+        singleObject({ service: s, primaryKey: 'q', entryKey: 'q', entry: entry('other url'), ...LIMITS }),
+        NOW,
+      );
       expect((await store.variantsOf(s, 'p')).sort()).toEqual(['d', 'm']);
       expect((await store.invalidate(s, 'p')).sort()).toEqual(['d', 'm']);
       expect(await store.get(s, 'm', NOW)).toBeUndefined();
@@ -123,10 +145,88 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
       expect(await store.invalidate(s, 'never-stored')).toEqual([]);
     });
 
+    /** One object: identity and br bytes, and a gzip key pointing at the identity bytes. */
+    const putObject = (s: string, object = 'o', maxObjects = LIMITS.maxObjects) =>
+      store.put(
+        {
+          service: s,
+          primaryKey: `p-${object}`,
+          object,
+          varyNames: ['accept-encoding'],
+          representations: [
+            { key: `${object}-id`, entry: entry('plain text', ['accept-encoding']) },
+            { key: `${object}-br`, entry: entry('brotli bytes', ['accept-encoding']) },
+            { key: `${object}-gz`, aliasOf: `${object}-id` },
+          ],
+          ...LIMITS,
+          maxObjects,
+        },
+        NOW,
+      );
+
+    it("an object's keys all answer, an alias with the bytes it points at", async () => {
+      const s = svc();
+      await putObject(s);
+      const body = async (key: string) => {
+        const got = await store.get(s, key, NOW);
+        return got?.kind === 'entry' ? got.body.toString() : undefined;
+      };
+      expect(await body('o-id')).toBe('plain text');
+      expect(await body('o-br')).toBe('brotli bytes');
+      expect(await body('o-gz')).toBe('plain text');
+      const got = await store.get(s, 'o-br', NOW);
+      expect(got?.kind === 'entry' && got.meta.object).toBe('o');
+      const object = await store.getObject(s, 'o', NOW);
+      expect(object?.varyNames).toEqual(['accept-encoding']);
+      expect(object?.representations.map((r) => ('aliasOf' in r ? `${r.key}->${r.aliasOf}` : r.key)).sort()).toEqual([
+        'o-br',
+        'o-gz->o-id',
+        'o-id',
+      ]);
+    });
+
+    it('an object counts once against the cap, and leaves whole', async () => {
+      const s = svc();
+      await putObject(s, 'a', 2);
+      await putObject(s, 'b', 2);
+      expect((await store.readStats(s)).entries).toBe(2);
+      await putObject(s, 'c', 2);
+      expect((await store.readStats(s)).entries).toBe(2);
+      const left = ['a', 'b', 'c'].filter((o) => o !== 'c');
+      const gone = [] as string[];
+      for (const o of left) if ((await store.get(s, `${o}-id`, NOW)) === undefined) gone.push(o);
+      expect(gone).toHaveLength(1);
+      for (const suffix of ['id', 'br', 'gz']) expect(await store.get(s, `${gone[0]}-${suffix}`, NOW)).toBeUndefined();
+    });
+
+    it('purging or invalidating an object removes every key of it', async () => {
+      const s = svc();
+      await putObject(s, 'x');
+      await putObject(s, 'y');
+      expect(await store.purgeEntries(s, ['x'], false, NOW)).toEqual(['x']);
+      for (const suffix of ['id', 'br', 'gz']) expect(await store.get(s, `x-${suffix}`, NOW)).toBeUndefined();
+      expect(await store.invalidate(s, 'p-y')).toEqual(['y']);
+      for (const suffix of ['id', 'br', 'gz']) expect(await store.get(s, `y-${suffix}`, NOW)).toBeUndefined();
+      expect(await store.getObject(s, 'y', NOW)).toBeUndefined();
+    });
+
+    it('a soft purge makes every representation stale at once', async () => {
+      const s = svc();
+      await putObject(s, 'z');
+      expect(await store.purgeEntries(s, ['z'], true, NOW + 10)).toEqual(['z']);
+      for (const suffix of ['id', 'br', 'gz']) {
+        const got = await store.get(s, `z-${suffix}`, NOW + 10);
+        expect(got?.kind === 'entry' && got.meta.staleAt).toBe(NOW + 10);
+      }
+    });
+
     it('services never see each other’s entries', async () => {
       const a = svc();
       const b = svc();
-      await store.put({ service: a, primaryKey: 'p', entryKey: 'same', entry: entry('A'), ...LIMITS }, NOW);
+      await store.put(
+        singleObject({ service: a, primaryKey: 'p', entryKey: 'same', entry: entry('A'), ...LIMITS }),
+        NOW,
+      );
       expect(await store.get(b, 'same', NOW)).toBeUndefined();
       expect(await store.getVary(b, 'p', NOW)).toBeUndefined();
     });

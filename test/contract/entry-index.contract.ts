@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EntryFilter, ListPage } from '../../src/store/entry-index.js';
+import { singleObject } from '../../src/store/single-object.js';
 import type { CacheStore } from '../../src/store/types.js';
 import { makeEntry } from '../helpers/entries.js';
 
@@ -54,10 +55,10 @@ export function describeEntryIndex(name: string, makeStore: () => Promise<CacheS
           status: seed.status ?? 200,
           path: seed.path,
           tags: seed.tags ?? [],
-          variant: [['accept-encoding', 'gzip']],
+          variant: [['accept-language', 'en']],
         });
         await store.put(
-          { service, primaryKey: `p-${seed.path}`, entryKey: `h-${seed.path}`, entry, ...LIMITS },
+          singleObject({ service, primaryKey: `p-${seed.path}`, entryKey: `h-${seed.path}`, entry, ...LIMITS }),
           storedAt,
         );
       }
@@ -118,11 +119,12 @@ export function describeEntryIndex(name: string, makeStore: () => Promise<CacheS
           hash: 'h-/img/a.png',
           url: 'GET http://x/img/a.png',
           path: '/img/a.png',
-          variant: [['accept-encoding', 'gzip']],
+          variant: [['accept-language', 'en']],
           contentType: 'image/png',
           status: 200,
           size: 100,
           sizes: { identity: 100 },
+          representations: [{ name: 'identity', size: 100 }],
           tags: ['hero', 'home'],
           storedAt: NOW,
           staleAt: NOW + 3_600_000,

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
 import { indexKeys } from '../../../src/store/keys.js';
 import { RedisStore } from '../../../src/store/redis-store.js';
+import { singleObject } from '../../../src/store/single-object.js';
 import { makeEntry } from '../../helpers/entries.js';
 import { newServiceId, startEdge, type TestEdge, test } from '../../helpers/fixtures.js';
 
@@ -86,14 +87,14 @@ describe('per-service object cap with LFU eviction', () => {
     const t0 = Date.now();
     const put = (key: string, now: number, maxObjects: number) =>
       store.put(
-        {
+        singleObject({
           service,
           primaryKey: key,
           entryKey: key,
           entry: makeEntry('x', { now }),
           maxObjects,
           lfuHalfLifeMs: HALF_LIFE,
-        },
+        }),
         now,
       );
     try {
@@ -124,7 +125,7 @@ describe('per-service object cap with LFU eviction', () => {
     const now = Date.now();
     const put = (key: string, bytes: number) =>
       store.put(
-        {
+        singleObject({
           service,
           primaryKey: key,
           entryKey: key,
@@ -132,7 +133,7 @@ describe('per-service object cap with LFU eviction', () => {
           maxObjects: 1000,
           maxBytes: 10_000,
           lfuHalfLifeMs: 86_400_000,
-        },
+        }),
         now,
       );
     try {

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { indexKeys } from '../../../src/store/keys.js';
 import { RedisStore } from '../../../src/store/redis-store.js';
+import { singleObject } from '../../../src/store/single-object.js';
 import { makeEntry } from '../../helpers/entries.js';
 import { startTestRedis } from '../../helpers/redis.js';
 
@@ -27,14 +28,14 @@ describe('Redis memory limits', () => {
     try {
       for (let i = 0; i < 1500; i++) {
         await store.put(
-          {
+          singleObject({
             service: 'mem',
             primaryKey: `p${i}`,
             entryKey: `e${i}`,
             entry: makeEntry(Buffer.alloc(4096, 'z'), { now }),
             maxObjects: 50_000,
             lfuHalfLifeMs: 86_400_000,
-          },
+          }),
           now,
         );
       }

@@ -126,14 +126,16 @@ describe('the variant key: what must and must not change it', () => {
     }
   });
 
-  it('accept-encoding keys by the coding served: br, gzip or identity', () => {
+  it('accept-encoding keys by the coding served: br (reads br and gzip), gzip or identity', () => {
     const key = (ae: string | undefined) => keyOf('/p', ae ? { 'accept-encoding': ae } : {}, 'Accept-Encoding');
     const keys = new Set(['gzip', 'br', 'br, gzip', undefined].map(key));
     expect(keys.size).toBe(3);
     // Clients served alike share an entry; the others never do.
-    expect(key('br')).toBe(key('gzip, deflate, br'));
-    expect(key('gzip')).not.toBe(key('br'));
+    expect(key('br, gzip')).toBe(key('gzip, deflate, br'));
+    expect(key('gzip')).not.toBe(key('br, gzip'));
     expect(key(undefined)).toBe(key('identity'));
+    // A client that reads br but not gzip could not read the gzip bytes of the `br` key: identity.
+    expect(key('br')).toBe(key('identity'));
   });
 
   it('Vary names in any case, order or repetition select the same variant', () => {

@@ -1,18 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../../src/store/memory-store.js';
+import { singleObject } from '../../../src/store/single-object.js';
 import { makeEntry } from '../../helpers/entries.js';
 
 const LIMITS = { maxObjects: 50_000, lfuHalfLifeMs: 86_400_000 };
 const NOW = 1_800_000_000_000;
 const put = (store: MemoryStore, key: string, bytes: number, now = NOW) =>
   store.put(
-    {
+    singleObject({
       service: 's',
       primaryKey: key,
       entryKey: key,
       entry: makeEntry(Buffer.alloc(bytes), { now: NOW, deleteAt: NOW + 60_000 }),
       ...LIMITS,
-    },
+    }),
     now,
   );
 
@@ -21,14 +22,14 @@ describe('MemoryStore bounds', () => {
     const store = new MemoryStore({ maxBytes: 1 << 20 });
     const write = (service: string, key: string, now: number) =>
       store.put(
-        {
+        singleObject({
           service,
           primaryKey: key,
           entryKey: key,
           entry: makeEntry('x', { now, deleteAt: NOW + 60_000 }),
           maxObjects: 3,
           lfuHalfLifeMs: 86_400_000,
-        },
+        }),
         now,
       );
     for (const key of ['a', 'b', 'c']) await write('s', key, NOW);
