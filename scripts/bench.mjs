@@ -19,6 +19,7 @@ if (run(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json']
 const SUITES = {
   hits: 'run.ts',
   lookups: 'lookups.ts',
+  replay: 'replay.ts',
   admin: 'admin.ts',
   transform: 'transform.ts',
   chaos: 'chaos.ts',
