@@ -411,8 +411,7 @@ const redis = z
     fallback: z.enum(['none', 'local', 'local-or-embedded']).default('none'),
     /**
      * The shortest wait for a read on the request path (a lookup). The wait adapts to the latency
-     * reads really have (smoothed latency + 4 deviations, as TCP's retransmission timer), between
-     * this and readTimeoutMaxMs. Past it the lookup counts as failed (`detail=store-timeout`): the
+     * reads really have (twice the p99 of the last 512 reads), between this and readTimeoutMaxMs. Past it the lookup counts as failed (`detail=store-timeout`): the
      * request goes to the origin (coalesced), or is answered from the L1.
      */
     readTimeoutMs: durationMs.default(50).refine((ms) => ms >= 1, { error: 'at least 1 ms' }),

@@ -6,10 +6,12 @@
  *
  * - when the timer fires, one `setImmediate` is awaited first, so the event loop's poll phase (the
  *   socket reads) runs before the verdict and a reply already in the buffer still counts;
- * - the deadline adapts to the latencies the reads really have, as TCP's retransmission timer does
- *   (RFC 6298: smoothed latency + 4 × its mean deviation), between the configured floor and ceiling.
- *   A store that is merely busy gets more time; a store that stops answering is given up on at the
- *   deadline the recent replies set, never past the ceiling.
+ * - the deadline itself follows the latency reads really have: twice the 99th percentile of the
+ *   last 512 reads, between the configured floor and ceiling. Latencies under load are bimodal (most
+ *   reads take a millisecond, those queued behind a slow script tens), so a mean-based estimator
+ *   (TCP's, RFC 6298) stays at the floor and cuts the tail; the percentile covers it. A store that is
+ *   merely busy gets more time; one that stops answering is given up on at the deadline its recent
+ *   replies set, never past the ceiling.
  */
 
 export class StoreTimeout extends Error {
