@@ -115,6 +115,11 @@ export class ImageOptimiser {
       };
       representations.push({ key, entry });
     }
+    // The object is listed by its first representation: the bytes of the origin's own format.
+    const originalKey = keys.keyFor('original').key;
+    const original = representations.find((r) => r.key === originalKey);
+    const lead = original && 'aliasOf' in original ? original.aliasOf : originalKey;
+    representations.sort((a, b) => Number(b.key === lead) - Number(a.key === lead));
     await this.store.put(
       {
         service,

@@ -100,6 +100,7 @@ describe('images optimised off the request path', () => {
       // One object: listed once with its representations, and its derived images go with it.
       const listed = (await admin.call('GET', `/v1/services/${edge.service}/entries`)).json;
       expect(listed.items).toHaveLength(1);
+      expect(listed.items[0].contentType).toBe('image/jpeg'); // listed as what the origin sent
       const distinct = new Set([avif.body.length, webp.body.length, plain.body.length]);
       expect(listed.items[0].size).toBe([...distinct].reduce((a, b) => a + b, 0));
       const purged = await admin.call('POST', '/v1/purge', { url: `http://${edge.host}/photo.jpg` });
