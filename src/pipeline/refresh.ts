@@ -42,7 +42,17 @@ export class BackgroundRefresh {
     // Redis unreachable: refresh from this node (the memory above keeps it to one per node).
     const leased = await this.leases.acquireLease(view.service.id, `refresh:${entryKey}`, leaseMs).catch(() => true);
     if (!leased) return;
+    // The refresh is for the shared entry, not for the visitor whose request found it stale: it
+    // carries no cookie unless the entry varies on it (else a logged-in visitor's refresh could
+    // never be stored: cache.requestCookies).
+    const shared = stale.meta.varyNames.includes('cookie') ? view : withoutCookie(view);
     // A head-only waiter: the fill keeps the body for the store; nothing is read here.
-    await this.coalescer.join({ view, headOnly: true }, entryKey, names, { stale });
+    await this.coalescer.join({ view: shared, headOnly: true }, entryKey, names, { stale });
   }
+}
+
+function withoutCookie(view: RequestView): RequestView {
+  if (view.headers.cookie === undefined) return view;
+  const { cookie: _cookie, ...headers } = view.headers;
+  return { ...view, headers };
 }

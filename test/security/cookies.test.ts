@@ -6,7 +6,7 @@
  */
 import { describe, expect } from 'vitest';
 import { startEdge, test } from '../helpers/fixtures.js';
-import { settled } from '../helpers/wait.js';
+import { settled, waitFor } from '../helpers/wait.js';
 
 /** Public, cacheable, no Vary: Cookie — and the page echoes the cookie, as language pickers do. */
 function echoingOrigin(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) {
@@ -120,6 +120,40 @@ describe('cookies and shared entries', () => {
       expect((await edge.get('/ab')).headers['x-cache-status']).toBe('Hit');
       const ga = await edge.get('/ab2', { headers: { cookie: '_ga=1' } }); // no longer ignored
       expect(ga.headers['x-cache-status']).toBe('Bypass');
+    } finally {
+      await edge.close();
+    }
+  });
+});
+
+describe('refreshing in the background', () => {
+  test("a logged-in visitor's stale-while-revalidate refresh is made without their cookie, and stored", async ({
+    redis,
+    origin,
+  }) => {
+    const clock = { now: Date.now() };
+    let version = 1;
+    origin.handle((req, res) => {
+      res.writeHead(200, {
+        'cache-control': 'public, max-age=10, stale-while-revalidate=60',
+        date: new Date(clock.now).toUTCString(),
+      });
+      res.end(`v${version} for ${req.headers.cookie ?? 'anyone'}`);
+    });
+    const edge = await startEdge(redis.url, origin.url, { now: () => clock.now, l1: false });
+    try {
+      await edge.get('/news');
+      await settled(edge);
+      clock.now += 15_000;
+      version = 2;
+      const stale = await edge.get('/news', { headers: { cookie: 'session=abc' } });
+      expect(stale.headers['x-cache-status']).toBe('Updating');
+      await waitFor(() => origin.requests.length === 2, 'the background refresh');
+      await settled(edge);
+      expect(origin.requests[1]?.headers.cookie).toBeUndefined();
+      const fresh = await edge.get('/news', { headers: { cookie: 'session=abc' } });
+      expect(fresh.headers['x-cache-status']).toBe('Hit');
+      expect(fresh.text).toBe('v2 for anyone');
     } finally {
       await edge.close();
     }
