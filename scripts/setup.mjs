@@ -1,7 +1,8 @@
 // Shared set-up for `npm start`, `npm test` and `npm run bench`: plain Node, no dependencies, so it
 // runs on a fresh checkout before `npm install` has ever run.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -68,4 +69,21 @@ export function ensureDebianPackage(command, packages, why) {
   }
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { env });
   return hasCommand(command);
+}
+
+/**
+ * A development token for the admin API, made once per checkout and kept in a git-ignored file the
+ * `cachefront` CLI reads by itself (like Jupyter's token), so the README's CLI lines work against
+ * `npm start`'s edge with no further setup. Printed when made; later starts say where it is.
+ */
+export function ensureDevToken(file = join(ROOT, '.cache', 'admin-token'), print = say) {
+  if (existsSync(file)) {
+    print('admin token: in .cache/admin-token (the cachefront CLI reads it from there)');
+    return readFileSync(file, 'utf8').trim();
+  }
+  const token = randomBytes(24).toString('base64url');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  print(`admin token (written to .cache/admin-token, which the cachefront CLI reads by itself): ${token}`);
+  return token;
 }

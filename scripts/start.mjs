@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureNodeModules, ROOT, run, say } from './setup.mjs';
+import { ensureDevToken, ensureNodeModules, ROOT, run, say } from './setup.mjs';
 
 ensureNodeModules();
 
@@ -24,18 +24,18 @@ if (!existsSync(entry) || newestMtime(join(ROOT, 'src')) > statSync(entry).mtime
 }
 
 const config = process.env.CACHEFRONT_CONFIG ?? join(ROOT, 'examples', 'cachefront.yaml');
+const env = { ...process.env, CACHEFRONT_ADMIN_TOKEN: process.env.CACHEFRONT_ADMIN_TOKEN || ensureDevToken() };
 const children = [];
 const origin = spawn(process.execPath, [join(ROOT, 'examples', 'origin.mjs')], { stdio: 'inherit' });
 children.push(origin);
 const edge = spawn(
   process.execPath,
   [join(ROOT, 'bin', 'cachefront.mjs'), 'serve', '--config', config, ...process.argv.slice(2)],
-  {
-    stdio: 'inherit',
-  },
+  { stdio: 'inherit', env },
 );
 children.push(edge);
-say('try: curl -i -H "Host: example.test" http://127.0.0.1:8080/   (twice: Miss, then Hit)');
+say('try: curl -i -H "Host: example.test" http://127.0.0.1:8080/hello   (twice: Miss, then Hit)');
+say('then: npx cachefront stats example');
 
 const stop = (signal) => {
   for (const child of children) if (child.exitCode === null) child.kill(signal);

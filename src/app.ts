@@ -33,6 +33,8 @@ export interface EdgeOptions {
   logger?: FastifyBaseLogger | boolean;
   /** How often hits are added to the LFU frequencies in the store (default 1 s). */
   hitFlushMs?: number;
+  /** Recurring warnings (store down, an origin failing) are logged at most this often each (10 s). */
+  warnIntervalMs?: number;
 }
 
 /** Remembers the original request-target, which may be in absolute form (RFC 9112 §3.2.2). */
@@ -76,10 +78,21 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
 
   // Leases and the circuit breaker need a store that coordinates nodes (every store cachefront makes).
   const coordination = store.acquireLease ? (store as CacheStore & CoordinationStore) : undefined;
-  const health = coordination ? new OriginHealth(coordination, now) : undefined;
   const log = app.log;
-  // Recurring warnings (Redis down: every lookup and store fails) at most once per 10 s each.
-  const warn = throttledWarnings(log);
+  // Recurring warnings (Redis down: every lookup and store fails; an origin failing) at most once
+  // per interval each, with how many were held back.
+  const warn = throttledWarnings(log, options.warnIntervalMs);
+  // A circuit that opens or closes is one line each, however many requests it affects.
+  const health = coordination
+    ? new OriginHealth(coordination, now, (change) =>
+        change.state === 'open'
+          ? log.warn(
+              { service: change.service, failures: change.failures, probeAt: new Date(change.openUntil).toISOString() },
+              'origin circuit opened: requests are answered stale or fail fast (503) until a probe succeeds',
+            )
+          : log.warn({ service: change.service }, 'origin circuit closed: requests go to the origin again'),
+      )
+    : undefined;
   const origin = new OriginClients((service, outcome) => {
     const labels = { service: service.id };
     metrics.originDuration.observe(labels, outcome.seconds);
@@ -92,6 +105,11 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
       if ((outcome.error as { cause?: unknown }).cause instanceof BodyLimitError) return;
       ok = false;
       metrics.originErrors.inc({ ...labels, kind: originErrorKind(outcome.error) });
+    }
+    if (!ok) {
+      // Each service's failures are one warning per interval, with the count held back since.
+      const detail = 'status' in outcome ? { status: outcome.status } : { error: originErrorKind(outcome.error) };
+      warn.warn({ service: service.id, ...detail }, 'origin request failed', `origin:${service.id}`);
     }
     metrics.originRequests.inc({ ...labels, outcome: ok ? 'success' : 'failure' });
     health?.record(service, ok);
@@ -170,6 +188,11 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     },
   });
   const accessLog = config.edge.accessLog;
+  /** The edge's own 5xx answers (origin down, unreachable, internal) count in the service's stats. */
+  const countError = (serviceId: string) => {
+    const service = deps.services.byId.get(serviceId);
+    if (service) hits.count(service, 'errors');
+  };
 
   // Every method Node's parser accepts reaches the pipeline (WebDAV, SSDP, QUERY…): it passes what
   // it does not cache to the origin, as RFC 9110 §9.1 asks of an intermediary, rather than 404.
@@ -180,7 +203,7 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     reply.hijack();
     const raw = request.raw;
     const started = performance.now();
-    reply.raw.once('close', () => recordExchange(raw, reply.raw, started, accessLog ? log : undefined));
+    reply.raw.once('close', () => recordExchange(raw, reply.raw, started, accessLog ? log : undefined, countError));
     raw.url = (raw as unknown as Record<symbol, string>)[ORIGINAL_TARGET] ?? raw.url;
     handleEdgeRequest(raw, reply.raw, deps).catch((error: unknown) => {
       log.error({ err: error, url: raw.url }, 'request failed inside the edge');
@@ -219,8 +242,10 @@ function recordExchange(
   res: ServerResponse,
   started: number,
   log: FastifyBaseLogger | undefined,
+  countError: (service: string) => void,
 ): void {
   const notes = exchangeNotes(res);
+  if (notes.errorCode !== undefined && res.statusCode >= 500 && notes.service) countError(notes.service);
   const service = notes.service ?? 'none';
   const header = notes.cacheStatus;
   // Synthetic 5xx (origin down, internal) are errors whatever their X-Cache-Status says.

@@ -4,21 +4,29 @@
  * so an outage is visible without drowning the log.
  */
 export interface WarnLogger {
-  warn(obj: object, msg: string): void;
+  /** `key` groups the warnings throttled together (default: the message). */
+  warn(obj: object, msg: string, key?: string): void;
 }
 
-export function throttledWarnings<T extends WarnLogger>(log: T, intervalMs = 10_000): WarnLogger {
-  const seen = new Map<string, { last: number; held: number }>();
+const MAX_KEYS = 10_000;
+
+export function throttledWarnings(
+  log: { warn(obj: object, msg: string): void },
+  intervalMs = 10_000,
+  clock: () => number = Date.now,
+): WarnLogger {
+  let seen = new Map<string, { last: number; held: number }>();
   return {
-    warn(obj, msg) {
-      const now = Date.now();
-      const entry = seen.get(msg);
+    warn(obj, msg, key = msg) {
+      const now = clock();
+      const entry = seen.get(key);
       if (entry && now - entry.last < intervalMs) {
         entry.held++;
         return;
       }
       log.warn(entry?.held ? { ...obj, suppressedSinceLast: entry.held } : obj, msg);
-      seen.set(msg, { last: now, held: 0 });
+      if (seen.size >= MAX_KEYS) seen = new Map();
+      seen.set(key, { last: now, held: 0 });
     },
   };
 }

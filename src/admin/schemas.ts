@@ -193,14 +193,17 @@ export const statsResponse = z.object({
   hits: z.number(),
   misses: z.number(),
   bypasses: z.number(),
-  hitRatio: z.number(),
+  hitRatio: z.number().meta({ description: 'hits / (hits + misses); stale answers in an outage are not hits' }),
   bytesFromCache: z.number(),
   bytesFromOrigin: z.number(),
   evictions: z.number().meta({ description: 'entries evicted by the object or byte cap' }),
   purges: z.number().meta({ description: 'entries purged or soft-purged through the admin API' }),
-  staleServed: z
-    .number()
-    .meta({ description: 'responses served stale because the origin failed or its circuit was open' }),
+  staleServed: z.number().meta({
+    description: 'answers from a stale entry because the origin failed or its circuit was open (not counted as hits)',
+  }),
+  errors: z.number().meta({
+    description: "the edge's own 5xx answers: origin unreachable, timed out or down (circuit open), internal errors",
+  }),
   storeTimeouts: z.number().meta({
     description: 'lookups that passed the read deadline and went to the origin (Cache-Status detail=store-timeout)',
   }),

@@ -349,6 +349,7 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
           evictions: field('evictions'),
           purges: field('purges'),
           staleServed: field('staleServed'),
+          errors: field('errors'),
           storeTimeouts: field('storeTimeouts'),
           storeErrors: field('storeErrors'),
           bytesSavedByCompression: field('bytesSavedByCompression'),

@@ -4,7 +4,8 @@
  * are printed as they come. The token comes from the environment or a file, never from argv
  * (where `ps` and shell history would show it).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { byteSize } from '../config/units.js';
 
@@ -29,7 +30,8 @@ Filters (list and purge):
 
 Options:
   --admin URL         admin listener (default $CACHEFRONT_ADMIN_URL or http://127.0.0.1:9091)
-  --token-file FILE   read the bearer token from FILE (default: $CACHEFRONT_ADMIN_TOKEN)
+  --token-file FILE   read the bearer token from FILE (default: $CACHEFRONT_ADMIN_TOKEN, else the
+                      .cache/admin-token that \`npm start\` writes in this checkout)
 
 Output is JSON, except list, which prints a table unless --json is given.
 Exit status: 0 done, 1 the API refused or could not be reached, 2 usage error.
@@ -107,11 +109,17 @@ interface Connection {
   token: string | undefined;
 }
 
+/**
+ * The development token `npm start` writes in this checkout (git-ignored): the CLI's last resort,
+ * so the README's commands work against the example edge with no setup.
+ */
+export const DEV_TOKEN_FILE = fileURLToPath(new URL('../../.cache/admin-token', import.meta.url));
+
 function connection(values: Record<string, unknown>, env: NodeJS.ProcessEnv): Connection {
   const base = (values.admin as string | undefined) ?? env.CACHEFRONT_ADMIN_URL ?? 'http://127.0.0.1:9091';
   if (!/^https?:\/\//.test(base)) throw new UsageError(`--admin: "${base}" is not an http:// or https:// URL`);
-  let token = env.CACHEFRONT_ADMIN_TOKEN;
-  const file = values['token-file'] as string | undefined;
+  let token = env.CACHEFRONT_ADMIN_TOKEN || undefined;
+  const file = (values['token-file'] as string | undefined) ?? (token === undefined ? devTokenFile(env) : undefined);
   if (file !== undefined) {
     try {
       token = readFileSync(file, 'utf8').trim();
@@ -121,6 +129,17 @@ function connection(values: Record<string, unknown>, env: NodeJS.ProcessEnv): Co
   }
   return { base: base.replace(/\/+$/, ''), token };
 }
+
+/** The development token file, when there is one (CACHEFRONT_ADMIN_TOKEN_FILE names another). */
+function devTokenFile(env: NodeJS.ProcessEnv): string | undefined {
+  const file = env.CACHEFRONT_ADMIN_TOKEN_FILE ?? DEV_TOKEN_FILE;
+  return existsSync(file) ? file : undefined;
+}
+
+/** What a 401 means, and what to do about it. */
+const TOKEN_HINT =
+  'the admin API needs a bearer token: set CACHEFRONT_ADMIN_TOKEN, pass --token-file FILE, or, against the ' +
+  'example edge of this checkout, run `npm start` once (it writes .cache/admin-token, read by default)';
 
 class ApiError extends Error {}
 
@@ -149,7 +168,8 @@ async function call(conn: Connection, method: string, path: string, body?: unkno
   }
   if (!res.ok) {
     const error = (json as { error?: { code?: string; message?: string } }).error;
-    throw new ApiError(`${error?.code ?? `HTTP ${res.status}`}: ${error?.message ?? text}`);
+    const hint = res.status === 401 ? `\n${conn.token ? 'the token given was refused; ' : ''}${TOKEN_HINT}` : '';
+    throw new ApiError(`${error?.code ?? `HTTP ${res.status}`}: ${error?.message ?? text}${hint}`);
   }
   return json;
 }

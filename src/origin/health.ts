@@ -15,6 +15,17 @@ export type CircuitState = 'closed' | 'open' | 'half-open';
 
 interface Known extends OriginHealthState {
   readAt: number;
+  /** Whether this node last reported the circuit open (so each change is reported once). */
+  reportedOpen: boolean;
+}
+
+/** A circuit that opened or closed, as this node saw it. */
+export interface CircuitChange {
+  service: string;
+  state: 'open' | 'closed';
+  failures: number;
+  /** When an open circuit lets a probe through (ms). */
+  openUntil: number;
 }
 
 const REFRESH_MS = 1000;
@@ -26,7 +37,17 @@ export class OriginHealth {
   constructor(
     private readonly store: CoordinationStore,
     private readonly now: () => number,
+    /** Told once when a circuit opens and once when it closes (an operator's log lines). */
+    private readonly onChange: (change: CircuitChange) => void = () => undefined,
   ) {}
+
+  /** Reports a change of this node's view of a circuit, once. */
+  private noticed(service: string, known: Known): void {
+    const open = known.openUntil !== 0;
+    if (open === known.reportedOpen) return;
+    known.reportedOpen = open;
+    this.onChange({ service, state: open ? 'open' : 'closed', failures: known.failures, openUntil: known.openUntil });
+  }
 
   /** May a request go to this service's origin now? */
   async gate(service: ServiceConfig): Promise<Gate> {
@@ -56,16 +77,19 @@ export class OriginHealth {
       if (known.failures === 0 && known.openUntil === 0) return;
       known.failures = 0;
       known.openUntil = 0;
+      this.noticed(service.id, known);
       void this.store.originSucceeded(service.id).catch(() => undefined);
       return;
     }
     known.failures++;
     if (known.failures >= breaker.failures && known.openUntil <= now) known.openUntil = now + breaker.cooldownMs;
+    this.noticed(service.id, known);
     void this.store
       .originFailed(service.id, breaker.failures, breaker.cooldownMs, now)
       .then((shared) => {
         known.failures = shared.failures;
         known.openUntil = shared.openUntil;
+        this.noticed(service.id, known);
       })
       .catch(() => undefined);
   }
@@ -82,7 +106,7 @@ export class OriginHealth {
   private knownFor(service: string, now: number): Known {
     let known = this.known.get(service);
     if (!known) {
-      known = { failures: 0, openUntil: 0, readAt: 0 };
+      known = { failures: 0, openUntil: 0, readAt: 0, reportedOpen: false };
       this.known.set(service, known);
     }
     if (now - known.readAt >= REFRESH_MS) {
@@ -93,6 +117,7 @@ export class OriginHealth {
         .then((shared) => {
           view.failures = shared.failures;
           view.openUntil = shared.openUntil;
+          this.noticed(service, view);
         })
         .catch(() => undefined);
     }

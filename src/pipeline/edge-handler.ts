@@ -168,9 +168,9 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
       fwdStatus: number | undefined,
       detail: string,
     ) => {
-      if (reason !== 'while_revalidate') count('staleServed');
       metrics.stale.inc({ service: view.service.id, reason });
-      deps.hits?.hit(view.service, objectOf(found), found.entry.body.length, savedBytes(found.entry));
+      const outcome = reason === 'while_revalidate' ? 'hits' : 'staleServed';
+      deps.hits?.hit(view.service, objectOf(found), found.entry.body.length, savedBytes(found.entry), outcome);
       const at = deps.now();
       const xCacheStatus = reason === 'while_revalidate' ? 'Updating' : 'Stale';
       return deliverEntry(

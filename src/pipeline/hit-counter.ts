@@ -48,10 +48,20 @@ export class HitCounter {
     counters.set(field, (counters.get(field) ?? 0) + n);
   }
 
-  /** A hit: one more for the entry's frequency, and for the service's hit and byte counters. */
-  hit(service: ServiceConfig, entryHash: string, bytes: number, saved?: { field: string; bytes: number }): void {
+  /**
+   * An answer from the cache: one more for the object's frequency, and for the service's byte
+   * counters and `outcome` — `hits`, or `staleServed` for a stale entry standing in for a failing
+   * origin (kept apart, so the hit ratio does not rise during an outage).
+   */
+  hit(
+    service: ServiceConfig,
+    entryHash: string,
+    bytes: number,
+    saved?: { field: string; bytes: number },
+    outcome: 'hits' | 'staleServed' = 'hits',
+  ): void {
     const { counters } = this.forService(service);
-    counters.set('hits', (counters.get('hits') ?? 0) + 1);
+    counters.set(outcome, (counters.get(outcome) ?? 0) + 1);
     counters.set('bytesFromCache', (counters.get('bytesFromCache') ?? 0) + bytes);
     metrics.bytes.inc({ service: service.id, source: 'cache' }, bytes);
     // Bytes a compressed or optimised representation spared the client (and the operator's bill).

@@ -47,6 +47,8 @@ export interface EdgeSetup {
   /** Reuse a service id (a second edge node for the same service). */
   serviceId?: string;
   hitFlushMs?: number;
+  /** How often a recurring warning may be logged (default 10 s). */
+  warnIntervalMs?: number;
   /** L1 lifetime (default 1 s). */
   l1TtlMs?: number;
   /**
@@ -106,6 +108,7 @@ export async function startEdge(redisUrl: string, originUrl: string, setup: Edge
     ...(setup.now ? { now: setup.now } : {}),
     ...(logger ? { logger } : {}),
     ...(setup.hitFlushMs ? { hitFlushMs: setup.hitFlushMs } : {}),
+    ...(setup.warnIntervalMs ? { warnIntervalMs: setup.warnIntervalMs } : {}),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

@@ -68,6 +68,7 @@ describe('admin API: tokens, stats and explain', () => {
         evictions: 0,
         purges: 0,
         staleServed: 0,
+        errors: 0,
         storeTimeouts: 0,
         storeErrors: 0,
         bytesSavedByCompression: 0,

@@ -106,7 +106,7 @@ describe('a content-coding the edge does not key on', () => {
         const other = await edge.get(path, { headers: { 'accept-encoding': 'gzip, br' } });
         expect(other.headers['x-cache-status']).not.toBe('Hit');
         expect(String(other.headers['cache-status'])).toContain('fwd=vary-miss');
-      await settled(edge); // the next request would otherwise join this one's fill
+        await settled(edge); // the next request would otherwise join this one's fill
         const refused = await edge.get(path, { headers: { 'accept-encoding': `gzip, br, ${coding};q=0` } });
         expect(refused.headers['x-cache-status']).not.toBe('Hit');
         expect(origin.requests.length).toBe(3);
