@@ -14,7 +14,7 @@ export const ADMIN_HELP = `Usage:
   cachefront purge SERVICE (--url URL | --all | FILTER…) [--soft] [--dry-run]
   cachefront purge --url URL [--soft] [--dry-run]      (the service is found from the URL's host)
   cachefront explain URL [-H 'Name: value']…
-  cachefront stats SERVICE
+  cachefront stats SERVICE [--json]
 
 Filters (list and purge):
   --type T            media type, exact (image/png) or every subtype (image/*)
@@ -33,7 +33,7 @@ Options:
   --token-file FILE   read the bearer token from FILE (default: $CACHEFRONT_ADMIN_TOKEN, else the
                       .cache/admin-token that \`npm start\` writes in this checkout)
 
-Output is JSON, except list, which prints a table unless --json is given.
+Output is JSON, except list (a table) and stats (a summary), which print JSON with --json.
 Exit status: 0 done, 1 the API refused or could not be reached, 2 usage error.
 `;
 
@@ -193,34 +193,62 @@ function one(positionals: string[], what: string): string {
 const pretty = (value: unknown) => JSON.stringify(value, null, 2);
 
 interface ListItem {
+  url: string;
   path: string;
   contentType: string;
   status: number;
   size: number;
+  representations?: { name: string; size: number }[];
   hits: number;
   fresh: boolean;
   storedAt: string;
   variant: Record<string, string | null>;
 }
 
+/** 1536 → "1.5 KiB": what a person reads at a glance. */
+export function humanBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** "GET https://shop.example/a?b=1" → "shop.example/a?b=1". */
+function hostAndPath(item: ListItem): string {
+  const target = item.url.split(' ')[1] ?? item.path;
+  try {
+    const url = new URL(target);
+    return `${url.host}${item.path}`;
+  } catch {
+    return item.path;
+  }
+}
+
 function table(items: ListItem[]): string {
   const rows = items.map((i) => [
-    String(i.size),
+    humanBytes(i.size),
     i.contentType || '-',
     String(i.status),
     String(i.hits),
     i.fresh ? 'fresh' : 'stale',
-    i.storedAt,
-    i.path +
+    i.storedAt.slice(0, 19).replace('T', ' '),
+    (i.representations ?? []).map((r) => `${r.name} ${humanBytes(r.size)}`).join(', ') || '-',
+    hostAndPath(i) +
       Object.entries(i.variant)
         .map(([n, v]) => ` ${n}=${v ?? '(none)'}`)
         .join(''),
   ]);
-  const header = ['SIZE', 'TYPE', 'STATUS', 'HITS', 'STATE', 'STORED', 'PATH'];
+  const header = ['SIZE', 'TYPE', 'STATUS', 'HITS', 'STATE', 'STORED (UTC)', 'REPRESENTATIONS', 'URL'];
+  const last = header.length - 1;
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] as string).length)));
-  return [header, ...rows]
-    .map((r) => r.map((cell, c) => (c === 6 ? cell : cell.padEnd(widths[c] as number))).join('  '))
-    .join('\n');
+  const lines = [header, ...rows].map((r) =>
+    r.map((cell, c) => (c === last ? cell : cell.padEnd(widths[c] as number))).join('  '),
+  );
+  return items.length === 0 ? `${lines[0]}\n(nothing stored matches)` : lines.join('\n');
 }
 
 async function list(args: string[], env: NodeJS.ProcessEnv, out: Output): Promise<number> {
@@ -301,11 +329,60 @@ async function explainCommand(args: string[], env: NodeJS.ProcessEnv, out: Outpu
   return 0;
 }
 
+interface Stats {
+  service: string;
+  entries: number;
+  bytesStored: number;
+  hits: number;
+  misses: number;
+  bypasses: number;
+  hitRatio: number;
+  bytesFromCache: number;
+  bytesFromOrigin: number;
+  evictions: number;
+  purges: number;
+  staleServed: number;
+  errors: number;
+  storeTimeouts: number;
+  storeErrors: number;
+  bytesSavedByCompression: number;
+  bytesSavedByImages: number;
+  origin: { state: 'closed' | 'open' | 'half-open'; failures: number; openUntil: string | null };
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+const percent = (ratio: number) => `${(100 * ratio).toFixed(1)} %`;
+
+/** The stats as a person reads them: counts in words, sizes in KiB/MiB, the circuit in a sentence. */
+export function statsSummary(s: Stats): string {
+  const circuit =
+    s.origin.state === 'closed'
+      ? `healthy (circuit closed${s.origin.failures > 0 ? `, ${plural(s.origin.failures, 'recent failure')}` : ''})`
+      : s.origin.state === 'open'
+        ? `FAILING: circuit open until ${s.origin.openUntil ?? '?'} after ${plural(s.origin.failures, 'consecutive failure')}; stale entries are served, other requests get 503`
+        : 'recovering: circuit half-open, one probe request may reach the origin';
+  return [
+    s.service,
+    `  stored     ${plural(s.entries, 'object')}, ${humanBytes(s.bytesStored)}`,
+    `  hit ratio  ${percent(s.hitRatio)}  (${plural(s.hits, 'hit')}, ${plural(s.misses, 'miss', 'misses')}; ${plural(s.bypasses, 'bypass', 'bypasses')} not counted)`,
+    `  outages    ${plural(s.staleServed, 'stale answer')} while the origin failed, ${plural(s.errors, 'error answer')} (5xx) from the edge`,
+    `  bytes      ${humanBytes(s.bytesFromCache)} from cache, ${humanBytes(s.bytesFromOrigin)} from the origin; saved ${humanBytes(s.bytesSavedByCompression)} by compression, ${humanBytes(s.bytesSavedByImages)} by images`,
+    `  removed    ${plural(s.evictions, 'eviction')}, ${plural(s.purges, 'purge')}`,
+    `  store      ${plural(s.storeTimeouts, 'lookup')} timed out, ${plural(s.storeErrors, 'lookup')} failed`,
+    `  origin     ${circuit}`,
+  ].join('\n');
+}
+
 async function stats(args: string[], env: NodeJS.ProcessEnv, out: Output): Promise<number> {
-  const { values, positionals } = parse(args, {});
+  const { values, positionals } = parse(args, { json: { type: 'boolean' } });
   if (values.help) return help(out);
   const service = one(positionals, 'SERVICE');
-  out.log(pretty(await call(connection(values, env), 'GET', `/v1/services/${encodeURIComponent(service)}/stats`)));
+  const answer = (await call(
+    connection(values, env),
+    'GET',
+    `/v1/services/${encodeURIComponent(service)}/stats`,
+  )) as Stats;
+  out.log(values.json ? pretty(answer) : statsSummary(answer));
   return 0;
 }
 

@@ -15,7 +15,8 @@ const BIN = join(process.cwd(), 'bin', 'cachefront.mjs');
 function run(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, CACHEFRONT_ADMIN_TOKEN: '', ...env },
+      // No token unless the test gives one: not even a development token of this checkout.
+      env: { ...process.env, CACHEFRONT_ADMIN_TOKEN: '', CACHEFRONT_ADMIN_TOKEN_FILE: '/nonexistent', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -44,13 +45,17 @@ describe('cachefront admin commands', () => {
       expect(table.stderr).toBe('');
       expect(table.code).toBe(0);
       const lines = table.stdout.trim().split('\n');
-      expect(lines[0]).toMatch(/^SIZE\s+TYPE\s+STATUS\s+HITS\s+STATE\s+STORED\s+PATH$/);
+      expect(lines[0]).toMatch(/^SIZE\s+TYPE\s+STATUS\s+HITS\s+STATE\s+STORED \(UTC\)\s+REPRESENTATIONS\s+URL$/);
       expect(
         lines
           .slice(1)
           .map((l) => l.split(/\s+/).at(-1))
           .sort(),
-      ).toEqual(['/docs/a', '/docs/b']);
+      ).toEqual([`${edge.host}/docs/a`, `${edge.host}/docs/b`]);
+      // Sizes a person reads, and what is stored of each object.
+      expect(lines[1]).toMatch(
+        /^\d+ B\s+text\/plain\s+200\s+0\s+fresh\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+identity \d+ B\s/,
+      );
 
       const json = await run(['list', edge.service, '--limit', '1', '--all-pages', '--json', '--min-size', '1B'], env);
       const pages = json.stdout
@@ -76,8 +81,13 @@ describe('cachefront admin commands', () => {
       );
       expect(JSON.parse(explained.stdout)).toMatchObject({ service: edge.service, originTarget: '/docs/a' });
 
-      const stats = await run(['stats', edge.service], env);
+      const stats = await run(['stats', edge.service, '--json'], env);
       expect(JSON.parse(stats.stdout)).toMatchObject({ service: edge.service, purges: 3 });
+      const summary = await run(['stats', edge.service], env);
+      expect(summary.stdout).toContain(`${edge.service}\n`);
+      expect(summary.stdout).toMatch(/stored\s+2 objects, \d+ B/); // /docs/a fetched again after the purge
+      expect(summary.stdout).toMatch(/removed\s+0 evictions, 3 purges/);
+      expect(summary.stdout).toMatch(/origin\s+healthy \(circuit closed\)/);
 
       // Token from a file works; the API's refusals come through with their codes and status 1.
       const dir = mkdtempSync(join(tmpdir(), 'cachefront-token-'));
@@ -86,9 +96,16 @@ describe('cachefront admin commands', () => {
         CACHEFRONT_ADMIN_URL: admin.url,
       });
       expect(fromFile.code).toBe(0);
+      // The development token file (what `npm start` writes) is read when nothing else is given.
+      const fromDevFile = await run(['stats', edge.service], {
+        CACHEFRONT_ADMIN_URL: admin.url,
+        CACHEFRONT_ADMIN_TOKEN_FILE: join(dir, 'token'),
+      });
+      expect(fromDevFile.code).toBe(0);
       const denied = await run(['stats', edge.service], { CACHEFRONT_ADMIN_URL: admin.url });
       expect(denied.code).toBe(1);
       expect(denied.stderr).toContain('CF_ERR_ADMIN_UNAUTHENTICATED');
+      expect(denied.stderr).toContain('set CACHEFRONT_ADMIN_TOKEN, pass --token-file FILE');
       const bad = await run(['list', edge.service, '--type', 'image'], env);
       expect(bad.code).toBe(1);
       expect(bad.stderr).toContain('CF_ERR_ADMIN_BAD_INPUT');
