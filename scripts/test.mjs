@@ -12,9 +12,13 @@ if (
   process.exit(1);
 }
 // The dashboards are checked against a real Prometheus (and promtool checks the metrics and rules).
-if (!ensureDebianPackage('prometheus', ['prometheus'], 'dashboards and alerts are checked against a real Prometheus')) {
-  process.exit(1);
-}
+// Installed like redis-server; where it cannot be, only those checks are skipped, and the summary
+// says so.
+const havePrometheus = ensureDebianPackage(
+  'prometheus',
+  ['prometheus'],
+  'dashboards and alerts are checked against a real Prometheus',
+);
 
 const bin = (name) => join(ROOT, 'node_modules', '.bin', name);
 const failures = [];
@@ -30,13 +34,11 @@ const reportDir = join(ROOT, '.cache');
 mkdirSync(reportDir, { recursive: true });
 const report = join(reportDir, 'vitest-report.json');
 rmSync(report, { force: true });
-const vitestStatus = run(bin('vitest'), [
-  'run',
-  '--reporter=default',
-  '--reporter=json',
-  `--outputFile.json=${report}`,
-  ...process.argv.slice(2),
-]);
+const vitestStatus = run(
+  bin('vitest'),
+  ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  { env: { ...process.env, CACHEFRONT_TEST_PROMETHEUS: havePrometheus ? '1' : '0' } },
+);
 if (vitestStatus !== 0) failures.push('tests');
 
 let passed = 0;
@@ -54,5 +56,9 @@ try {
 // Lint or type errors count as failures too: the line must never claim a clean run that was not.
 failed += failures.filter((f) => f !== 'tests').length;
 if (failures.length > 0) say(`failed: ${failures.join(', ')}`);
+if (!havePrometheus) {
+  say('skipped: the Prometheus checks (dashboards, alert rules, promtool) — prometheus is not installed;');
+  say('         sudo apt-get install -y prometheus, then npm test again, runs them too');
+}
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failures.length > 0 ? 1 : 0);

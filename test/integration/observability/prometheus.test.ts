@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { send } from '../../helpers/http.js';
 import { startOrigin, type TestOrigin } from '../../helpers/origin.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
+import { HAVE_PROMETHEUS } from '../../helpers/tools.js';
 
 const ROOT = process.cwd();
 const SERVICE = 'obs';
@@ -40,7 +41,8 @@ interface Panel {
   targets?: { expr: string }[];
 }
 
-describe('metrics and dashboards against a real Prometheus', () => {
+// Skipped (and said so by `npm test`) where Prometheus cannot be installed.
+describe.skipIf(!HAVE_PROMETHEUS)('metrics and dashboards against a real Prometheus', () => {
   const children: ChildProcess[] = [];
   let redis: TestRedis;
   let origin: TestOrigin;
