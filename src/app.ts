@@ -219,7 +219,7 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     await origin.close();
   });
   // Work the edge does after responding (tests wait for it; metrics will report it).
-  app.decorate('background', { images, fills: () => coalescer.inFlight });
+  app.decorate('background', { images, fills: () => coalescer.inFlight, waiting: () => coalescer.waiting });
   return app;
 }
 
@@ -278,6 +278,6 @@ function recordExchange(
 
 declare module 'fastify' {
   interface FastifyInstance {
-    background: { images: ImageOptimiser; fills: () => number };
+    background: { images: ImageOptimiser; fills: () => number; waiting: () => number };
   }
 }

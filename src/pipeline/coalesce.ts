@@ -26,6 +26,13 @@ export class Coalescer {
     return this.fills.size;
   }
 
+  /** Requests waiting on the shared fills in flight (for tests and metrics). */
+  get waiting(): number {
+    let n = 0;
+    for (const fill of this.fills.values()) n += fill.waiting;
+    return n;
+  }
+
   /**
    * Joins the fill for a variant, starting one when none is running. `guessedNames` are the Vary
    * names the variant key was computed with.

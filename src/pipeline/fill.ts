@@ -129,6 +129,11 @@ export class Fill {
     return this;
   }
 
+  /** Requests attached to this fill and not yet done with it. */
+  get waiting(): number {
+    return this.joined.length;
+  }
+
   /** True once the origin's response head has arrived. */
   get answered(): boolean {
     return this.head !== undefined || this.failure !== undefined;

@@ -1,6 +1,16 @@
 import { request as httpRequest } from 'node:http';
 import { describe, expect } from 'vitest';
 import { test } from '../../helpers/fixtures.js';
+import { waitFor } from '../../helpers/wait.js';
+
+/** A promise and the function that resolves it: the origin waits on it, the test opens it. */
+function gate(): { open: () => void; opened: Promise<void> } {
+  let open: () => void = () => undefined;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { open, opened };
+}
 
 interface Streamed {
   status: number;
@@ -42,24 +52,23 @@ describe('request coalescing', () => {
     edge,
     origin,
   }) => {
-    let release: () => void = () => undefined;
-    const lastChunkAllowed = new Promise<void>((r) => {
-      release = r;
-    });
+    const everyoneHere = gate();
+    const lastChunk = gate();
     origin.handle(async (_req, res) => {
+      await everyoneHere.opened; // answers once all sixty wait on this one fetch
       res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=60' });
-      for (const chunk of CHUNKS.slice(0, -1)) {
-        res.write(chunk);
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      for (const chunk of CHUNKS.slice(0, -1)) res.write(chunk);
       // The last chunk waits until every client has seen body bytes: if the edge buffered the
       // body before passing it on, this would never happen and the test would time out.
-      await lastChunkAllowed;
+      await lastChunk.opened;
       res.end(CHUNKS.at(-1));
     });
-    const clients = await Promise.all(Array.from({ length: 60 }, () => stream(edge.url, edge.host, '/big')));
+    const pending = Array.from({ length: 60 }, () => stream(edge.url, edge.host, '/big'));
+    await waitFor(() => edge.app.background.waiting() === 60, 'sixty requests waiting on the fill');
+    everyoneHere.open();
+    const clients = await Promise.all(pending);
     await Promise.all(clients.map((c) => c.firstByte));
-    release();
+    lastChunk.open();
     const bodies = await Promise.all(clients.map((c) => c.body));
     expect(origin.requests).toHaveLength(1);
     expect(bodies.every((b) => b === WHOLE)).toBe(true);
@@ -72,61 +81,69 @@ describe('request coalescing', () => {
   });
 
   test('an uncacheable response is never shared, and never serialises the waiters', async ({ edge, origin }) => {
-    let inFlight = 0;
-    let maxInFlight = 0;
+    // The origin answers a group of requests only once the whole group is with it at the same
+    // time: had the edge sent them one after another, the first would wait for the others for ever.
+    // The first request is answered at once (its private answer goes to it alone); the nineteen
+    // it releases are one group; the second wave's twenty (hit-for-miss) another.
+    const groups = [gate(), gate()];
+    const arrived = [0, 0];
     let n = 0;
     origin.handle(async (_req, res) => {
-      inFlight++;
-      maxInFlight = Math.max(maxInFlight, inFlight);
       const mine = ++n;
-      await new Promise((r) => setTimeout(r, 50));
+      if (mine > 1) {
+        const group = mine <= 20 ? 0 : 1;
+        arrived[group] = (arrived[group] ?? 0) + 1;
+        if (arrived[group] === (group === 0 ? 19 : 20)) groups[group]?.open();
+        await groups[group]?.opened;
+      }
       res.writeHead(200, { 'cache-control': 'private, max-age=60' });
       res.end(`for request ${mine}`);
-      inFlight--;
     });
     const wave = async () => {
       const clients = await Promise.all(Array.from({ length: 20 }, () => stream(edge.url, edge.host, '/private')));
       return Promise.all(clients.map((c) => c.body));
     };
-    const first = await wave();
-    // Every client got a response of its own (the first one's private answer went to it alone).
-    expect(new Set(first).size).toBe(20);
+    const firstBodies = await wave();
+    // Every client got a response of its own.
+    expect(new Set(firstBodies).size).toBe(20);
     expect(origin.requests).toHaveLength(20);
-    // The waiters went to the origin side by side once the first answer showed it was private.
-    expect(maxInFlight).toBeGreaterThan(1);
 
-    maxInFlight = 0;
+    // Second wave: hit-for-miss, so all twenty are at the origin at once; nobody waits for anybody.
     const second = await wave();
     expect(new Set(second).size).toBe(20);
-    // hit-for-miss: nobody waits for anybody on the second wave
-    expect(maxInFlight).toBe(20);
+    expect(origin.requests).toHaveLength(40);
   });
 
   test('waiters that differ in a varied header each get their own variant', async ({ edge, origin }) => {
+    const everyoneHere = gate();
     origin.handle(async (req, res) => {
-      await new Promise((r) => setTimeout(r, 30));
+      await everyoneHere.opened;
       res.writeHead(200, { 'cache-control': 'max-age=60', vary: 'Accept-Language' });
       res.end(`lang=${req.headers['accept-language']}`);
     });
     const langs = ['fr', 'de', 'fr', 'it', 'de', 'fr'];
-    const clients = await Promise.all(langs.map((l) => stream(edge.url, edge.host, '/v', { 'accept-language': l })));
+    const pending = langs.map((l) => stream(edge.url, edge.host, '/v', { 'accept-language': l }));
+    // All six wait on the first fill (the edge does not know the Vary yet) before it answers.
+    await waitFor(() => edge.app.background.waiting() === 6, 'six requests waiting on the fill');
+    everyoneHere.open();
+    const clients = await Promise.all(pending);
     const bodies = await Promise.all(clients.map((c) => c.body));
     expect(bodies).toEqual(langs.map((l) => `lang=${l}`));
-    // one fetch per language at most, never one per request
+    // One fetch per language (the first fill served one of them), never one per request.
+    expect(new Set(origin.requests.map((r) => r.headers['accept-language']))).toEqual(new Set(['fr', 'de', 'it']));
     expect(origin.requests.length).toBeLessThanOrEqual(4);
-    expect(origin.requests.length).toBeGreaterThanOrEqual(3);
   });
 
   test('a waiter that disconnects does not disturb the others, and the entry is still stored', async ({
     edge,
     origin,
   }) => {
+    const rest = gate();
     origin.handle(async (_req, res) => {
       res.writeHead(200, { 'cache-control': 'max-age=60' });
-      for (const chunk of CHUNKS) {
-        res.write(chunk);
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      res.write(CHUNKS[0]);
+      await rest.opened; // the rest once the quitter has gone and the others are reading
+      for (const chunk of CHUNKS.slice(1)) res.write(chunk);
       res.end();
     });
     const { hostname, port } = new URL(edge.url);
@@ -143,19 +160,24 @@ describe('request coalescing', () => {
       req.on('error', () => undefined);
       req.end();
     });
-    const stayers = await Promise.all(Array.from({ length: 5 }, () => stream(edge.url, edge.host, '/q')));
     await quitter;
+    const stayers = await Promise.all(Array.from({ length: 5 }, () => stream(edge.url, edge.host, '/q')));
+    rest.open();
     expect(await Promise.all(stayers.map((s) => s.body))).toEqual(Array(5).fill(WHOLE));
     expect((await edge.get('/q')).headers['x-cache-status']).toBe('Hit');
     expect(origin.requests).toHaveLength(1);
   });
 
   test('an origin failure reaches every waiter as a clean error', async ({ edge, origin }) => {
+    const everyoneHere = gate();
     origin.handle(async (req) => {
-      await new Promise((r) => setTimeout(r, 30));
+      await everyoneHere.opened;
       req.socket.destroy();
     });
-    const clients = await Promise.all(Array.from({ length: 10 }, () => stream(edge.url, edge.host, '/boom')));
+    const pending = Array.from({ length: 10 }, () => stream(edge.url, edge.host, '/boom'));
+    await waitFor(() => edge.app.background.waiting() === 10, 'ten requests waiting on the fill');
+    everyoneHere.open();
+    const clients = await Promise.all(pending);
     expect(clients.map((c) => c.status)).toEqual(Array(10).fill(502));
     expect(origin.requests).toHaveLength(1);
   });
