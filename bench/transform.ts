@@ -187,7 +187,7 @@ createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/html', '
         await new Promise((r) => setTimeout(r, 50));
       }
     }
-    for (const ae of ['br', 'gzip', 'identity']) {
+    for (const ae of ['br, gzip', 'gzip', 'identity']) {
       for (let i = 0; i < 3; i++)
         await run('curl', ['-s', '-o', '/dev/null', '-H', 'Host: t.test', '-H', `Accept-Encoding: ${ae}`, url]);
     }
@@ -195,7 +195,7 @@ createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/html', '
     console.log(
       `\n4. edge hits of a ${page.length / 1024} KiB HTML page (wrk -t2 -c64 -d${DURATION}s, 2 edge workers, L1 on)\n`,
     );
-    for (const ae of ['br', 'gzip', 'identity']) {
+    for (const ae of ['br, gzip', 'gzip', 'identity']) {
       const { stdout } = await run('wrk', [
         '-t2',
         '-c64',
@@ -211,7 +211,7 @@ createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/html', '
       const transfer = /Transfer\/sec:\s+([\d.]+\w+)/.exec(stdout)?.[1];
       const p99 = /\s99%\s+([\d.]+\w+)/.exec(stdout)?.[1];
       console.log(
-        `  Accept-Encoding: ${ae.padEnd(9)} ${rps.toFixed(0).padStart(7)} req/s   ${transfer?.padStart(9)}/s   p99 ${p99}`,
+        `  Accept-Encoding: ${ae.padEnd(10)} ${rps.toFixed(0).padStart(7)} req/s   ${transfer?.padStart(9)}/s   p99 ${p99}`,
       );
     }
   } finally {
