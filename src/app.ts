@@ -219,7 +219,12 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     await origin.close();
   });
   // Work the edge does after responding (tests wait for it; metrics will report it).
-  app.decorate('background', { images, fills: () => coalescer.inFlight, waiting: () => coalescer.waiting });
+  app.decorate('background', {
+    images,
+    fills: () => coalescer.inFlight,
+    waiting: () => coalescer.waiting,
+    flushHits: () => hits.flush(),
+  });
   return app;
 }
 
@@ -278,6 +283,6 @@ function recordExchange(
 
 declare module 'fastify' {
   interface FastifyInstance {
-    background: { images: ImageOptimiser; fills: () => number; waiting: () => number };
+    background: { images: ImageOptimiser; fills: () => number; waiting: () => number; flushHits: () => Promise<void> };
   }
 }

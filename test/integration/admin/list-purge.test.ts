@@ -7,6 +7,7 @@ import { describe, expect } from 'vitest';
 import { OPERATOR_TOKEN, startAdmin } from '../../helpers/admin.js';
 import { newServiceId, startEdge, type TestEdge, test } from '../../helpers/fixtures.js';
 import type { TestOrigin } from '../../helpers/origin.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const CATALOGUE: Record<string, { type: string; size: number; tags?: string }> = {
   '/img/hero.png': { type: 'image/png', size: 4_000, tags: 'hero home' },
@@ -59,8 +60,8 @@ describe('admin API: listing and purging', () => {
       for (const path of Object.keys(CATALOGUE)) await a.get(path, { headers: { 'accept-encoding': 'gzip' } });
       await a.get('/missing');
       for (let i = 0; i < 3; i++) await b.get('/img/hero.png'); // hits counted by the other node
-      await new Promise((r) => setTimeout(r, 100));
       const list = (query: string) => admin.call('GET', `/v1/services/${a.service}/entries${query}`);
+      await waitFor(async () => (await list('?minHits=3')).json.items.length === 1, 'the hits to reach Redis');
       const paths = async (query: string) =>
         ((await list(query)).json.items as { path: string }[]).map((i) => i.path).sort();
 

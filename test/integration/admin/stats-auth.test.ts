@@ -10,6 +10,7 @@ import { RedisStore } from '../../../src/store/redis-store.js';
 import { TieredStore } from '../../../src/store/tiered-store.js';
 import { newServiceId, test } from '../../helpers/fixtures.js';
 import { send } from '../../helpers/http.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const OPERATOR = 'operator-token-0123456789';
 const SHOP_TOKEN = 'shop-token-0123456789abc';
@@ -50,9 +51,13 @@ describe('admin API: tokens, stats and explain', () => {
       for (const path of ['/a', '/a', '/a', '/b', '/b'])
         await send(edgeUrl, { path, headers: { host: `${shop}.test` } });
       await send(edgeUrl, { path: '/x', method: 'POST', body: 'x', headers: { host: `${shop}.test` } });
-      await new Promise((r) => setTimeout(r, 100)); // the tallies reach Redis
-
-      const res = await stats(shop, OPERATOR);
+      // Each node adds its tallies to Redis once a second (hitFlushMs here): wait for them.
+      const res = await waitFor(async () => {
+        const answer = await stats(shop, OPERATOR);
+        const counted = JSON.parse(answer.text);
+        const complete = counted.hits === 3 && counted.bypasses === 1 && counted.bytesFromOrigin === 69;
+        return complete && answer;
+      }, 'the tallies to reach Redis');
       expect(res.status).toBe(200);
       expect(JSON.parse(res.text)).toEqual({
         service: shop,

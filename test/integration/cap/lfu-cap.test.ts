@@ -9,6 +9,7 @@ import { RedisStore } from '../../../src/store/redis-store.js';
 import { singleObject } from '../../../src/store/single-object.js';
 import { makeEntry } from '../../helpers/entries.js';
 import { newServiceId, startEdge, type TestEdge, test } from '../../helpers/fixtures.js';
+import { settled } from '../../helpers/wait.js';
 
 /** Ranks 1..n with P(rank) ∝ 1/rank (Zipf, s = 1), from a seeded generator so runs repeat. */
 function zipf(n: number, seed: number): () => number {
@@ -50,8 +51,8 @@ describe('per-service object cap with LFU eviction', () => {
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
+        // Each sample is two Redis round trips: the loop yields on them, as often as it can.
         peak = Math.max(peak, await client.zcard(freq), await countEntries(client, service));
-        await new Promise((r) => setTimeout(r, 5));
       }
     })();
     try {
@@ -60,7 +61,9 @@ describe('per-service object cap with LFU eviction', () => {
         for (let i = 0; i < 150; i++) await (nodes[(w + i) % 4] as TestEdge).get(`/item/${next()}`);
       });
       await Promise.all(workers);
-      await new Promise((r) => setTimeout(r, 100)); // the last hit flushes
+      // Every fill stored, and every node's hits flushed into the frequencies.
+      for (const node of nodes) await settled(node);
+      await Promise.all(nodes.map((node) => node.app.background.flushHits()));
       sampling = false;
       await sampler;
       expect(peak).toBeLessThanOrEqual(CAP);

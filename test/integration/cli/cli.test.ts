@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { test } from '../../helpers/fixtures.js';
 import { send } from '../../helpers/http.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const BIN = join(process.cwd(), 'bin', 'cachefront.mjs');
 
@@ -25,16 +26,17 @@ function writeConfig(text: string): string {
 }
 
 async function waitForEdge(url: string, child: ChildProcess, output: () => string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`serve exited early:\n${output()}`);
-    try {
-      await send(url, { path: '/healthz' });
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`serve did not start:\n${output()}`);
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`serve exited early:\n${output()}`);
+      return send(url, { path: '/healthz' }).then(
+        () => true,
+        () => false,
+      );
+    },
+    `serve to start (output so far: ${output()})`,
+    { timeoutMs: 20_000, intervalMs: 50 },
+  );
 }
 
 async function runServe(configFile: string, adminPort: number, env: Record<string, string> = {}) {
@@ -104,12 +106,15 @@ describe('the cachefront command', () => {
   });
 
   test('SIGTERM lets in-flight responses finish, cuts those past the grace, and exits 0', async ({ redis, origin }) => {
-    origin.handle((req, res) => {
+    let answerSlow: () => void = () => undefined;
+    const slowMayAnswer = new Promise<void>((resolve) => {
+      answerSlow = resolve;
+    });
+    origin.handle(async (req, res) => {
       if (req.url === '/hang') return; // never answers
-      setTimeout(() => {
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        res.end('slow but complete');
-      }, 600);
+      await slowMayAnswer; // answers only once the edge is shutting down: in flight at SIGTERM
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('slow but complete');
     });
     const [edgePort, adminPort] = [await freePort(), await freePort()];
     const file = writeConfig(
@@ -130,8 +135,13 @@ services:
       () => 'answered',
       () => 'cut',
     );
-    await new Promise((r) => setTimeout(r, 200)); // both are at the origin now
+    await waitFor(() => origin.requests.length === 2, 'both requests to reach the origin');
     const exited = serve.stop();
+    await waitFor(
+      () => serve.output().includes('stopping: finishing in-flight requests'),
+      'the edge to start draining',
+    );
+    answerSlow();
     const done = await slow;
     expect(done.status).toBe(200);
     expect(done.text).toBe('slow but complete');

@@ -3,6 +3,7 @@ import { describe, expect } from 'vitest';
 import { startEdge, test } from '../../helpers/fixtures.js';
 import { send } from '../../helpers/http.js';
 import { rawRequest, statusOf } from '../../helpers/raw.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const MOBILE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1';
 const MOBILE_2 = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/120.0.0.0 Mobile Safari/537.36';
@@ -294,7 +295,8 @@ describe('why a response was not stored', () => {
         res.end('mine');
       });
       for (let i = 0; i < 3; i++) await edge.get('/mine');
-      await new Promise((r) => setTimeout(r, 50)); // the log follows the marker write
+      // The log line follows the marker's write to Redis.
+      await waitFor(() => logLines.some((l) => l.msg === 'response not stored'), 'the log line');
       const notStored = logLines.filter((l) => l.msg === 'response not stored');
       expect(notStored).toHaveLength(1);
       expect(notStored[0]).toMatchObject({

@@ -1,20 +1,28 @@
 import type { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
 import { startEdge, test } from '../../helpers/fixtures.js';
+import { waitFor } from '../../helpers/wait.js';
 
 /** Records every command the test's redis-server receives that touches one service's keys. */
 async function watchCommands(client: Redis, service: string) {
   const seen: string[][] = [];
+  const markersSeen = new Set<string>();
+  let markers = 0;
   const monitor = await client.monitor();
   monitor.on('monitor', (_time: string, args: string[]) => {
-    if (args.some((a) => a.includes(`{${service}}`))) seen.push(args);
+    if (args[0]?.toLowerCase() === 'echo' && args[1]?.startsWith('settle-')) markersSeen.add(args[1]);
+    else if (args.some((a) => a.includes(`{${service}}`))) seen.push(args);
   });
   return {
     seen,
-    /** MONITOR output arrives asynchronously: a PING round trip flushes what came before it. */
+    /**
+     * MONITOR output arrives asynchronously, but in order: once a marker command sent now shows up
+     * in it, everything Redis ran before it has too.
+     */
     settle: async () => {
-      await client.ping();
-      await new Promise((r) => setTimeout(r, 50));
+      const marker = `settle-${++markers}`;
+      await client.echo(marker);
+      await waitFor(() => markersSeen.has(marker), 'the monitor to catch up');
     },
     stop: () => monitor.disconnect(),
   };

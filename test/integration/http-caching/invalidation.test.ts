@@ -1,5 +1,6 @@
 import { describe, expect } from 'vitest';
 import { startEdge, test } from '../../helpers/fixtures.js';
+import { waitFor } from '../../helpers/wait.js';
 
 describe('invalidation by unsafe methods (RFC 9111 §4.4)', () => {
   test.for(['POST', 'PUT', 'DELETE', 'PATCH'] as const)(
@@ -105,9 +106,11 @@ describe('other nodes’ L1 after an invalidation', () => {
       expect((await b.get('/doc')).text).toBe('version 1'); // now in B's L1
       version = 2;
       await a.get('/doc', { method: 'PUT', body: 'new' });
-      await new Promise((r) => setTimeout(r, 50)); // the announcement crosses Redis
-      const after = await b.get('/doc');
-      expect(after.text).toBe('version 2');
+      // The announcement crosses Redis: B answers from its L1 until it arrives, then asks again.
+      const after = await waitFor(async () => {
+        const sent = await b.get('/doc');
+        return sent.text === 'version 2' && sent;
+      }, 'node B to drop its copy');
       expect(after.headers['x-cache-status']).toBe('Miss');
     } finally {
       await a.close();

@@ -1,5 +1,6 @@
 import { describe, expect } from 'vitest';
 import { startEdge, test } from '../../helpers/fixtures.js';
+import { settled, waitFor } from '../../helpers/wait.js';
 
 /** An edge whose clock the test moves (entries keep absolute times, so this is time travel). */
 async function timeTravelEdge(redisUrl: string, originUrl: string) {
@@ -201,16 +202,25 @@ describe('revalidation with the origin (RFC 9111 §4.3)', () => {
   test('concurrent requests for a stale entry make one revalidation', async ({ redis, origin }) => {
     const { edge, clock } = await timeTravelEdge(redis.url, origin.url);
     try {
+      let everyoneHere: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => {
+        everyoneHere = resolve;
+      });
       origin.handle(async (req, res) => {
-        await new Promise((r) => setTimeout(r, 30));
-        if (req.headers['if-none-match'])
+        if (req.headers['if-none-match']) {
+          await held; // the revalidation answers once all twenty wait on it
           return void res.writeHead(304, { etag: '"c"', 'cache-control': 'max-age=60' }).end();
+        }
         res.writeHead(200, { etag: '"c"', 'cache-control': 'max-age=10' });
         res.end('shared');
       });
       await edge.get('/c');
+      await settled(edge);
       clock.now += 20_000;
-      const all = await Promise.all(Array.from({ length: 20 }, () => edge.get('/c')));
+      const pending = Promise.all(Array.from({ length: 20 }, () => edge.get('/c')));
+      await waitFor(() => edge.app.background.waiting() === 20, 'twenty requests waiting on one revalidation');
+      everyoneHere();
+      const all = await pending;
       expect(all.every((r) => r.text === 'shared')).toBe(true);
       expect(origin.requests).toHaveLength(2);
     } finally {

@@ -14,6 +14,7 @@ import { send } from '../../helpers/http.js';
 import { startOrigin, type TestOrigin } from '../../helpers/origin.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { HAVE_PROMETHEUS } from '../../helpers/tools.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const ROOT = process.cwd();
 const SERVICE = 'obs';
@@ -27,14 +28,15 @@ function freePort(): Promise<number> {
   });
 }
 
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`${what}: not in time`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** A condition that may throw while a server is still starting counts as not yet met. */
+const until = (check: () => Promise<boolean>, what: string, timeoutMs = 30_000) =>
+  waitFor(() => check().catch(() => false), what, { timeoutMs, intervalMs: 200 });
+
+/** Resolves once the child has exited (at once if it already has). */
+const exited = (child: ChildProcess) =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
 interface Panel {
   title: string;
@@ -121,8 +123,14 @@ describe.skipIf(!HAVE_PROMETHEUS)('metrics and dashboards against a real Prometh
 
   afterAll(async () => {
     for (const child of children) child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    const stopped = Promise.all(children.map(exited));
+    // What has not stopped after five seconds is killed.
+    await waitFor(() => children.every((c) => c.exitCode !== null || c.signalCode !== null), 'children to exit', {
+      timeoutMs: 5000,
+    }).catch(() => {
+      for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    await stopped;
     await origin?.close();
     await redis?.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -6,6 +6,7 @@
 import { describe, expect } from 'vitest';
 import { OPERATOR_TOKEN, startAdmin } from '../../helpers/admin.js';
 import { newServiceId, startEdge, test } from '../../helpers/fixtures.js';
+import { waitFor } from '../../helpers/wait.js';
 
 describe('origin circuit breaker', () => {
   test('opens on every node after consecutive failures, serves stale or fails fast, and closes after a probe', async ({
@@ -65,16 +66,23 @@ describe('origin circuit breaker', () => {
       healthy = true;
       const probe = await a.get('/probe');
       expect(probe.status).toBe(200);
-      await new Promise((r) => setTimeout(r, 50)); // the success reaches Redis
+      // The success reaches Redis.
+      await waitFor(
+        async () => (await admin.call('GET', `/v1/services/${a.service}/origin`)).json.state === 'closed',
+        'the circuit to close in Redis',
+      );
       expect((await admin.call('GET', `/v1/services/${a.service}/origin`)).json).toMatchObject({
         state: 'closed',
         failures: 0,
         openUntil: null,
       });
-      clock.now += 2_000; // b re-reads the shared state
-      await b.get('/warm');
-      await new Promise((r) => setTimeout(r, 50));
-      expect((await b.get('/after')).status).toBe(200);
+      // b re-reads the shared state (at most once a second of its clock) and lets requests through.
+      clock.now += 2_000;
+      const after = await waitFor(async () => {
+        const sent = await b.get('/after');
+        return sent.status === 200 && sent;
+      }, 'node b to see the circuit closed');
+      expect(after.status).toBe(200);
     } finally {
       await admin.close();
       await a.close();
@@ -109,7 +117,7 @@ describe('origin circuit breaker', () => {
       const before = origin.requests.length;
       expect((await guarded.get('/probe')).status).toBe(502); // the probe reached the origin
       expect(origin.requests.length).toBe(before + 1);
-      await new Promise((r) => setTimeout(r, 50));
+      // The failed probe opened the circuit again, on this node at once.
       expect((await guarded.get('/again')).text).toContain('CF_ERR_ORIGIN_DOWN');
       expect(origin.requests.length).toBe(before + 1);
 

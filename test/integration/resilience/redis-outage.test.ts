@@ -7,6 +7,7 @@ import { describe, expect } from 'vitest';
 import { startLocalRedis } from '../../../src/redis/local-server.js';
 import { startEdge, test } from '../../helpers/fixtures.js';
 import type { Sent } from '../../helpers/http.js';
+import { settled, waitFor } from '../../helpers/wait.js';
 
 describe('Redis outage', () => {
   test('the edge answers every request while Redis is down, serves its L1, and reconnects', async ({ origin }) => {
@@ -31,23 +32,34 @@ describe('Redis outage', () => {
         n++;
         const sent = await edge.get(path);
         answers.push({ phase, path, sent });
-        await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setImmediate(r)); // let the rest of the test run between requests
       }
     })();
     try {
       await edge.get('/hot');
-      await new Promise((r) => setTimeout(r, 300));
+      await settled(edge);
 
       phase = 'down';
       const killed = new Promise((r) => server.process.once('exit', r));
       server.process.kill('SIGKILL'); // Redis gone, no goodbye
       await killed;
       await server.stop();
-      await new Promise((r) => setTimeout(r, 1500));
+      // Long enough for /hot to outlive its L1 lifetime (200 ms) several times over, under traffic.
+      const downSince = Date.now();
+      await waitFor(
+        () =>
+          Date.now() - downSince > 1000 && answers.filter((a) => a.phase === 'down' && a.path === '/hot').length > 10,
+        'traffic through the outage',
+      );
 
       phase = 'back';
       server = await startLocalRedis({ port }); // an empty Redis where the old one was
-      await new Promise((r) => setTimeout(r, 1500));
+      // The edge reconnects by itself and stores into the new Redis again.
+      const client = edge.redis;
+      await waitFor(
+        async () => (await client.keys(`cf:{${edge.service}}:e:*`).catch(() => [])).length > 0,
+        'the edge to store into the new Redis',
+      );
       running = false;
       await traffic;
 
@@ -64,13 +76,7 @@ describe('Redis outage', () => {
       // Back: the edge reconnected by itself and stores into the new Redis again.
       const fresh = await edge.get('/after-outage');
       expect(fresh.status).toBe(200);
-      const client = edge.redis;
-      let stored = 0;
-      for (let i = 0; i < 50 && stored === 0; i++) {
-        stored = (await client.keys(`cf:{${edge.service}}:e:*`)).length;
-        if (stored === 0) await new Promise((r) => setTimeout(r, 20));
-      }
-      expect(stored).toBeGreaterThan(0);
+      await settled(edge);
       expect((await edge.get('/after-outage')).headers['x-cache-status']).toBe('Hit');
     } finally {
       running = false;

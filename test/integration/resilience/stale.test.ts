@@ -5,8 +5,10 @@
  * must-revalidate (unless the service overrides that for outages).
  */
 import { describe, expect } from 'vitest';
+import { decodeRecord } from '../../../src/store/codec.js';
 import { newServiceId, startEdge, test } from '../../helpers/fixtures.js';
 import { startOrigin, type TestOrigin } from '../../helpers/origin.js';
+import { waitFor } from '../../helpers/wait.js';
 
 interface Clock {
   now: number;
@@ -55,10 +57,10 @@ describe('stale-while-revalidate', () => {
         expect(answer.headers['x-cache-status']).toBe('Updating');
         expect(answer.headers['cache-status']).toContain('detail=stale-while-revalidate');
       }
-      await waitFor(() => origin.requests.length > before);
+      await waitFor(() => origin.requests.length > before, 'the background refresh to reach the origin');
       expect(origin.requests.length).toBe(before + 1); // one refresh for twelve requests, two nodes
       release();
-      await waitFor(async () => (await b.get('/swr')).text === 'v2');
+      await waitFor(async () => (await b.get('/swr')).text === 'v2', 'the refreshed entry on node b');
       const after = await a.get('/swr');
       expect(after.headers['x-cache-status']).toBe('Hit');
       expect(origin.requests.length).toBe(before + 1);
@@ -108,8 +110,8 @@ async function breakOrigin(origin: TestOrigin, how: Failure): Promise<void> {
       return;
     }
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1000', 'cache-control': 'max-age=10' });
-    res.write('partial');
-    setTimeout(() => res.socket?.destroy(), 20);
+    // The head and a little of the body go out, then the connection is reset mid-body.
+    res.write('partial', () => res.socket?.destroy());
   });
 }
 
@@ -212,7 +214,13 @@ describe('stale-if-error', () => {
       const personal = await edge.get('/account');
       expect(personal.text).toBe('now personal');
       expect(personal.headers['x-cache-status']).toBe('Bypass');
-      await new Promise((r) => setTimeout(r, 100));
+      // The outdated copy is removed, then the hit-for-miss marker is left: wait for the marker.
+      await waitFor(async () => {
+        const client = redis.client();
+        const keys = await client.keys(`cf:{${edge.service}}:e:*`);
+        const records = await Promise.all(keys.map(async (k) => decodeRecord((await client.getBuffer(k)) as Buffer)));
+        return records.length > 0 && records.every((r) => r?.kind === 'uncacheable');
+      }, 'the stored copy to give way to a hit-for-miss marker');
       await breakOrigin(origin, '503');
       const down = await edge.get('/account');
       expect(down.status).toBe(503); // not the outdated public copy
@@ -246,11 +254,3 @@ describe('stale-if-error', () => {
     }
   });
 });
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -8,6 +8,7 @@ import { describe, expect } from 'vitest';
 import { OPERATOR_TOKEN, startAdmin } from '../../helpers/admin.js';
 import { startEdge, test } from '../../helpers/fixtures.js';
 import type { Sent } from '../../helpers/http.js';
+import { settled, waitFor } from '../../helpers/wait.js';
 
 const PAGE = Buffer.from(
   Array.from({ length: 400 }, (_, i) => `<p>line ${i} of a page that compresses well</p>\n`).join(''),
@@ -42,7 +43,7 @@ describe('text stored compressed', () => {
       const miss = await edge.get('/page', { headers: { 'accept-encoding': 'gzip, deflate, br' } });
       expect(miss.headers['x-cache-status']).toBe('Miss');
       expect(decoded(miss).equals(PAGE)).toBe(true);
-      await new Promise((r) => setTimeout(r, 100)); // stored after the response
+      await settled(edge); // stored after the response
       const get = (ae?: string) => edge.get('/page', { headers: ae ? { 'accept-encoding': ae } : {} });
       const br = await get('gzip, deflate, br');
       const gzip = await get('gzip');
@@ -87,8 +88,10 @@ describe('text stored compressed', () => {
         { name: 'br', size: br.body.length },
         { name: 'gzip', size: gzip.body.length },
       ]);
-      await new Promise((r) => setTimeout(r, 100));
-      const stats = (await admin.call('GET', `/v1/services/${edge.service}/stats`)).json;
+      const stats = await waitFor(async () => {
+        const answer = (await admin.call('GET', `/v1/services/${edge.service}/stats`)).json;
+        return answer.hits >= 3 && answer;
+      }, 'the hits to reach the stats');
       expect(stats.bytesSavedByCompression).toBeGreaterThanOrEqual(
         2 * PAGE.length - br.body.length - gzip.body.length, // at least the two hits above
       );
@@ -113,7 +116,7 @@ describe('text stored compressed', () => {
       res.end(sent);
     });
     await edge.get('/data', { headers: { 'accept-encoding': 'gzip' } });
-    await new Promise((r) => setTimeout(r, 100));
+    await settled(edge);
     const gzip = await edge.get('/data', { headers: { 'accept-encoding': 'gzip' } });
     expect(gzip.headers['x-cache-status']).toBe('Hit');
     expect(gzip.body.equals(sent)).toBe(true); // stored as it came
@@ -139,7 +142,7 @@ describe('text stored compressed', () => {
     for (const path of ['/claims-gzip', '/hides-gzip']) {
       const first = await edge.get(path, { headers: { 'accept-encoding': 'gzip' } });
       expect(decoded(first).equals(PAGE), `${path} miss`).toBe(true);
-      await new Promise((r) => setTimeout(r, 100));
+      await settled(edge);
       for (const ae of ['gzip', 'br', undefined]) {
         const hit = await edge.get(path, { headers: ae ? { 'accept-encoding': ae } : {} });
         expect(hit.headers['x-cache-status'], `${path} ${ae}`).toBe('Hit');
@@ -167,14 +170,14 @@ describe('text stored compressed', () => {
     try {
       const first = await edge.get('/bomb', { headers: { 'accept-encoding': 'gzip' } });
       expect(first.body.equals(bomb)).toBe(true);
-      await new Promise((r) => setTimeout(r, 200));
+      await settled(edge);
       expect((await edge.get('/bomb', { headers: { 'accept-encoding': 'gzip' } })).headers['x-cache-status']).toBe(
         'Miss',
       );
       expect((await edge.get('/healthy')).status).toBe(200); // the edge is fine
 
       await edge.get('/kept', { headers: { 'accept-encoding': 'br, gzip' } });
-      await new Promise((r) => setTimeout(r, 100));
+      await settled(edge);
       const kept = await edge.get('/kept', { headers: { 'accept-encoding': 'br, gzip' } });
       expect(kept.headers['x-cache-status']).toBe('Hit');
       expect(kept.headers['content-encoding']).toBeUndefined(); // no-transform: as the origin sent it
@@ -202,7 +205,7 @@ describe('text stored compressed', () => {
         res.end(PAGE);
       });
       await edge.get('/site.css', { headers: { 'accept-encoding': 'br, gzip' } });
-      await new Promise((r) => setTimeout(r, 100));
+      await settled(edge);
       clock.now += 120_000;
       const refreshed = await edge.get('/site.css', { headers: { 'accept-encoding': 'br, gzip' } });
       expect(refreshed.headers['x-cache-status']).toBe('Refresh');
@@ -210,7 +213,7 @@ describe('text stored compressed', () => {
       expect(refreshed.headers.etag).toBe('"v7-br"');
       expect(refreshed.headers['content-encoding']).toBe('br');
       expect(decoded(refreshed).equals(PAGE)).toBe(true);
-      await new Promise((r) => setTimeout(r, 100));
+      await settled(edge);
       const hit = await edge.get('/site.css', { headers: { 'accept-encoding': 'br, gzip' } });
       expect(hit.headers['x-cache-status']).toBe('Hit');
       expect(hit.headers.etag).toBe('"v7-br"');

@@ -7,8 +7,9 @@
 import sharp from 'sharp';
 import { describe, expect } from 'vitest';
 import { OPERATOR_TOKEN, startAdmin } from '../../helpers/admin.js';
-import { startEdge, type TestEdge, test } from '../../helpers/fixtures.js';
+import { startEdge, test } from '../../helpers/fixtures.js';
 import type { TestOrigin } from '../../helpers/origin.js';
+import { settled, waitFor } from '../../helpers/wait.js';
 
 const AVIF = 'image/avif,image/webp,image/apng,image/*,*/*;q=0.8';
 const WEBP = 'image/webp,image/*,*/*;q=0.8';
@@ -37,13 +38,6 @@ function serveImages(origin: TestOrigin, images: Record<string, [string, Buffer]
     res.writeHead(200, { 'content-type': found[0], 'cache-control': 'max-age=600', etag: '"img-1"' });
     res.end(found[1]);
   });
-}
-
-/** Waits until every fill is stored and every queued image is done. */
-async function settled(edge: TestEdge): Promise<void> {
-  const busy = () => edge.app.background.fills() > 0 || edge.app.background.images.pending > 0;
-  for (let i = 0; i < 1000 && busy(); i++) await new Promise((r) => setTimeout(r, 20));
-  expect(busy()).toBe(false);
 }
 
 describe('images optimised off the request path', () => {
@@ -91,8 +85,10 @@ describe('images optimised off the request path', () => {
       expect(avif.headers.etag).toMatch(/^"img-1-(avif|webp|jpeg)"$/);
       expect(origin.requests.length).toBe(1);
 
-      await new Promise((r) => setTimeout(r, 100));
-      const stats = (await admin.call('GET', `/v1/services/${edge.service}/stats`)).json;
+      const stats = await waitFor(async () => {
+        const answer = (await admin.call('GET', `/v1/services/${edge.service}/stats`)).json;
+        return answer.hits >= 3 && answer;
+      }, 'the hits to reach the stats');
       expect(stats.bytesSavedByImages).toBe(
         3 * original.length - avif.body.length - webp.body.length - plain.body.length,
       );
