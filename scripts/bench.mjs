@@ -20,6 +20,7 @@ const SUITES = {
   hits: 'run.ts',
   lookups: 'lookups.ts',
   replay: 'replay.ts',
+  soak: 'soak.ts',
   admin: 'admin.ts',
   transform: 'transform.ts',
   chaos: 'chaos.ts',

@@ -154,14 +154,16 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     (error) => warn.warn({ err: error }, 'recording hits and stats failed'),
     options.hitFlushMs,
   );
+  const varyMemo = new VaryMemo();
+  const recvMemo = new RecvMemo();
   const deps: EdgeDeps = {
     services: ServiceRegistry.fromConfig(config),
     runtimeFor: serviceRuntimes(config.services),
     store,
     origin,
     coalescer,
-    varyMemo: new VaryMemo(),
-    memo: new RecvMemo(),
+    varyMemo,
+    memo: recvMemo,
     limits: { maxUrlBytes: config.edge.maxUrlBytes, maxHeaderCount: config.edge.maxHeaderCount },
     maxBodyBytes: config.edge.maxBodyBytes,
     hits,
@@ -224,6 +226,12 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     fills: () => coalescer.inFlight,
     waiting: () => coalescer.waiting,
     flushHits: () => hits.flush(),
+    /** Bytes the process's memos hold, against their budgets (docs/operations.md, "Memory budget"). */
+    memos: () => ({
+      recv: { bytes: recvMemo.bytes, max: recvMemo.maxBytes },
+      vary: { bytes: varyMemo.bytes, max: varyMemo.maxBytes },
+      uncacheable: coalescer.recentBytes,
+    }),
   });
   return app;
 }
@@ -283,6 +291,12 @@ function recordExchange(
 
 declare module 'fastify' {
   interface FastifyInstance {
-    background: { images: ImageOptimiser; fills: () => number; waiting: () => number; flushHits: () => Promise<void> };
+    background: {
+      images: ImageOptimiser;
+      fills: () => number;
+      waiting: () => number;
+      flushHits: () => Promise<void>;
+      memos: () => Record<string, { bytes: number; max: number }>;
+    };
   }
 }

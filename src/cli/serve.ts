@@ -157,7 +157,11 @@ function runPrimary(
 ): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
-    const fork = () => cluster.fork({ [STORE_ENV]: store.target });
+    // glibc gives every thread that allocates its own arena (libuv's pool compresses and sharp
+    // re-encodes on several), and freed memory fragments across them: RSS grows though nothing is
+    // held. Two arenas keep a worker's RSS near what it uses (an operator's setting wins).
+    const fork = () =>
+      cluster.fork({ [STORE_ENV]: store.target, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' });
     for (let i = 0; i < workers; i++) fork();
     cluster.on('exit', (worker, code, signal) => {
       if (stopping) {

@@ -3,6 +3,7 @@
  * order, honouring q=0 (RFC 9110 §12.5.3). The same canonical value is what the origin receives,
  * so a stored response can never be in a coding that another client of its bucket cannot read.
  */
+import { BoundedMemo } from '../bounded-memo.js';
 
 /** Codings the edge keys on, in the order they are written. */
 export const KEYED_CODINGS = ['br', 'gzip'] as const;
@@ -11,8 +12,8 @@ export type KeyedCoding = (typeof KEYED_CODINGS)[number];
 /** The bucket of a request that accepts nothing but identity (or sent no header at all). */
 export const IDENTITY_BUCKET = 'identity';
 
-const bucketCache = new Map<string, string>();
-const BUCKET_CACHE_LIMIT = 1024;
+/** Real traffic has a handful of distinct spellings; the budget keeps hostile ones from growing it. */
+const bucketCache = new BoundedMemo<string>(256 * 1024, () => 0);
 
 /**
  * Canonical bucket: "br,gzip", "br", "gzip" or "identity". A missing header is treated as identity:
@@ -23,8 +24,7 @@ export function acceptEncodingBucket(header: string | undefined): string {
   const cached = bucketCache.get(header);
   if (cached !== undefined) return cached;
   const bucket = computeBucket(header);
-  // Real traffic has a handful of distinct spellings; the cap keeps hostile ones from growing it.
-  if (bucketCache.size < BUCKET_CACHE_LIMIT) bucketCache.set(header, bucket);
+  bucketCache.set(header, bucket);
   return bucket;
 }
 

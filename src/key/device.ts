@@ -4,6 +4,7 @@
  * origin really serves. Operators may mirror their origin's own detection with regex rules.
  */
 import UAParser from 'ua-parser-js';
+import { BoundedMemo } from '../bounded-memo.js';
 import type { DeviceConfig } from '../config/schema.js';
 
 /** What classifying needs of a service's device settings. */
@@ -40,16 +41,19 @@ function regexBucket(config: DeviceRules): DeviceClassifier {
  * Builds the classifier for one service, memoised: user agents repeat heavily and parsing one
  * costs tens of microseconds. The memo is bounded and simply restarts when full.
  */
-export function deviceClassifier(config: DeviceRules, memoSize = 10_000): DeviceClassifier {
+export function deviceClassifier(config: DeviceRules, memoBytes = DEVICE_MEMO_BYTES): DeviceClassifier {
   const classify = config.detect === 'regex' ? regexBucket(config) : uaParserBucket(config);
-  let memo = new Map<string, string>();
+  // Bucket names are a handful of interned strings: only the User-Agent keys count.
+  const memo = new BoundedMemo<string>(memoBytes, () => 0);
   return (userAgent) => {
     if (!userAgent) return classify(userAgent);
     const known = memo.get(userAgent);
     if (known !== undefined) return known;
     const bucket = classify(userAgent);
-    if (memo.size >= memoSize) memo = new Map();
     memo.set(userAgent, bucket);
     return bucket;
   };
 }
+
+/** The device memo's budget, per service and process (docs/operations.md, "Memory budget"). */
+export const DEVICE_MEMO_BYTES = 2 * 1024 * 1024;

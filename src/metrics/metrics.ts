@@ -146,7 +146,27 @@ function gauge(
  * the configured services at zero, so each series exists before its first event (a dashboard
  * shows 0, not "no data").
  */
+/** What each process holds, by pid: summed across workers, Node's own memory figures hide which one grows. */
+function processMemoryGauge(): void {
+  if (register.getSingleMetric('cachefront_process_memory_bytes')) return;
+  new Gauge({
+    name: 'cachefront_process_memory_bytes',
+    help: 'Memory of each edge process (process.memoryUsage): rss, heap_used, heap_total, external, array_buffers.',
+    labelNames: ['pid', 'kind'],
+    collect() {
+      const usage = process.memoryUsage();
+      const pid = String(process.pid);
+      this.set({ pid, kind: 'rss' }, usage.rss);
+      this.set({ pid, kind: 'heap_used' }, usage.heapUsed);
+      this.set({ pid, kind: 'heap_total' }, usage.heapTotal);
+      this.set({ pid, kind: 'external' }, usage.external);
+      this.set({ pid, kind: 'array_buffers' }, usage.arrayBuffers);
+    },
+  });
+}
+
 export function initMetrics(source: ServiceGaugeSource): void {
+  processMemoryGauge();
   if (!register.getSingleMetric('process_cpu_user_seconds_total')) {
     collectDefaultMetrics();
     // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool

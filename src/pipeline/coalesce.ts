@@ -3,6 +3,7 @@
  * map cleans itself (a fill leaves it when it stops taking waiters), and keys that recently proved
  * uncacheable skip it altogether (hit-for-miss), so such requests are never serialised.
  */
+import { BoundedMemo } from '../bounded-memo.js';
 import { REQUEST_SPECIFIC } from '../policy/storable.js';
 import { Fill, type FillDeps, type FillHead, type FillOptions, type Waiter } from './fill.js';
 import type { RequestView } from './recv.js';
@@ -13,17 +14,23 @@ export interface CoalescerDeps extends Omit<FillDeps, 'onClosed' | 'onUncacheabl
   onUncacheable: (view: RequestView, head: FillHead) => void;
 }
 
-const RECENT_LIMIT = 10_000;
+/** Keys recently found uncacheable: an id and a deadline each, within a fixed budget. */
+const RECENT_BYTES = 1024 * 1024;
 
 export class Coalescer {
   private readonly fills = new Map<string, Fill>();
-  private readonly recentUncacheable = new Map<string, number>();
+  private readonly recentUncacheable = new BoundedMemo<number>(RECENT_BYTES, () => 8);
 
   constructor(private readonly deps: CoalescerDeps) {}
 
   /** Fills in flight (for tests and metrics). */
   get inFlight(): number {
     return this.fills.size;
+  }
+
+  /** The hit-for-miss memory's bytes, against its budget. */
+  get recentBytes(): { bytes: number; max: number } {
+    return { bytes: this.recentUncacheable.bytes, max: this.recentUncacheable.maxBytes };
   }
 
   /** Requests waiting on the shared fills in flight (for tests and metrics). */
@@ -94,7 +101,6 @@ export class Coalescer {
   }
 
   private rememberUncacheable(id: string, view: RequestView): void {
-    if (this.recentUncacheable.size >= RECENT_LIMIT) this.recentUncacheable.clear();
     this.recentUncacheable.set(id, this.deps.now() + this.deps.uncacheableMemoryMs(view));
   }
 }

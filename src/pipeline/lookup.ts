@@ -4,6 +4,8 @@
  * per URL, so a hit costs one read. Only a miss (or the first request for a varying URL on a node)
  * reads the names and, when they differ from the guess, the variant they select.
  */
+
+import { BoundedMemo } from '../bounded-memo.js';
 import { acceptsCoding } from '../key/accept-encoding.js';
 import { type PrimaryKey, variantKey } from '../key/cache-key.js';
 import { varyValues } from '../key/vary.js';
@@ -31,24 +33,33 @@ export function storeFailure(error: unknown): StoreFailure {
   return error instanceof StoreTimeout ? 'store-timeout' : 'store-error';
 }
 
-/** Bounded memory of each URL's Vary names on this node. */
-export class VaryMemo {
-  private map = new Map<string, readonly string[]>();
+/** The Vary memo's budget per process (docs/operations.md, "Memory budget"). */
+export const VARY_MEMO_BYTES = 4 * 1024 * 1024;
 
-  constructor(private readonly limit = 100_000) {}
+/** Bounded memory (in bytes) of each URL's Vary names on this node. */
+export class VaryMemo {
+  private readonly memo: BoundedMemo<readonly string[]>;
+
+  constructor(maxBytes = VARY_MEMO_BYTES) {
+    this.memo = new BoundedMemo(maxBytes, (names) => names.reduce((n, name) => n + 2 * name.length + 16, 32));
+  }
 
   get(service: string, primary: PrimaryKey): readonly string[] {
-    return this.map.get(`${service}\n${primary.hash}`) ?? NONE;
+    return this.memo.get(`${service}\n${primary.hash}`) ?? NONE;
   }
 
   set(service: string, primary: PrimaryKey, names: readonly string[]): void {
     const id = `${service}\n${primary.hash}`;
-    if (names.length === 0) {
-      this.map.delete(id);
-      return;
-    }
-    if (this.map.size >= this.limit) this.map = new Map();
-    this.map.set(id, names);
+    if (names.length === 0) this.memo.delete(id);
+    else this.memo.set(id, names);
+  }
+
+  get bytes(): number {
+    return this.memo.bytes;
+  }
+
+  get maxBytes(): number {
+    return this.memo.maxBytes;
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { BlockList } from 'node:net';
+import { BoundedMemo } from '../bounded-memo.js';
 import type { ServiceConfig } from '../config/schema.js';
 import {
   AmbiguousRequest,
@@ -74,22 +75,27 @@ interface Resolved {
   primary: PrimaryKey;
 }
 
-const MEMO_LIMIT = 10_000;
+/** The resolution memo's budget per process (docs/operations.md, "Memory budget"). */
+export const RECV_MEMO_BYTES = 8 * 1024 * 1024;
+
+/** What one resolution keeps alive: its strings (the key's serialisation is the largest). */
+function resolvedBytes(value: Resolved | CachefrontError): number {
+  if (value instanceof Error) return 2 * value.message.length + 200;
+  const { target, primary, authority } = value;
+  return (
+    2 * (target.path.length + target.query.length + authority.length) +
+    2 * (primary.serialised.length + primary.readable.length + primary.hash.length) +
+    300
+  );
+}
 
 /**
  * Remembers how recent (scheme, Host, target) triples resolved, so a hot URL is normalised and
- * hashed once rather than per request. Bounded: it starts over when full.
+ * hashed once rather than per request. Bounded in bytes: it starts over when full.
  */
-export class RecvMemo {
-  private map = new Map<string, Resolved | CachefrontError>();
-
-  get(id: string): Resolved | CachefrontError | undefined {
-    return this.map.get(id);
-  }
-
-  set(id: string, value: Resolved | CachefrontError): void {
-    if (this.map.size >= MEMO_LIMIT) this.map = new Map();
-    this.map.set(id, value);
+export class RecvMemo extends BoundedMemo<Resolved | CachefrontError> {
+  constructor(maxBytes = RECV_MEMO_BYTES) {
+    super(maxBytes, resolvedBytes);
   }
 }
 

@@ -73,8 +73,41 @@ interface VaryRecord {
   expiresAt: number;
 }
 
-// Rough fixed cost of a record besides its body: metadata, headers, map slots.
+// Fixed cost of a record besides its body and its strings: objects, arrays, map slots.
 const RECORD_OVERHEAD = 512;
+
+/**
+ * The bytes a record really keeps alive: its body, its metadata's strings (two bytes a character
+ * in V8) and a fixed overhead. Its body must be its own allocation (see ownBody): a slice of a
+ * larger buffer would keep the whole of that alive, uncounted.
+ */
+export function recordBytes(record: CachedRecord): number {
+  if (record.kind !== 'entry') return RECORD_OVERHEAD;
+  const { meta, body } = record;
+  let strings = meta.url.length + (meta.path?.length ?? 0);
+  for (const [name, value] of meta.headers) strings += name.length + value.length + 8;
+  for (const tag of meta.tags ?? []) strings += tag.length + 8;
+  return body.length + 2 * strings + RECORD_OVERHEAD;
+}
+
+/**
+ * A body the store may keep: a Buffer that is a slice of a larger one (a Redis reply is a slice of
+ * the socket's read chunk; small Buffers are slices of Node's 8 KiB pool) is copied into an
+ * allocation of its own, so keeping it keeps only its own bytes.
+ */
+export function ownBody(body: Buffer): Buffer {
+  if (body.byteOffset === 0 && body.buffer.byteLength === body.length) return body;
+  const own = Buffer.allocUnsafeSlow(body.length);
+  body.copy(own);
+  return own;
+}
+
+/** The same record with a body of its own (see ownBody). */
+function owned<R extends CachedRecord>(record: R): R {
+  if (record.kind !== 'entry') return record;
+  const body = ownBody(record.body);
+  return body === record.body ? record : { ...record, body };
+}
 
 export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStore {
   private readonly slots = new Map<string, Slot>();
@@ -98,6 +131,27 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
 
   get usedBytes(): number {
     return this.bytes;
+  }
+
+  get maxBytes(): number {
+    return this.options.maxBytes;
+  }
+
+  /**
+   * The accounting checked against the contents: the bytes counted, the same recomputed from every
+   * record held (an alias slot costs only its overhead), and the records whose body is a slice of a
+   * larger allocation (which would keep more alive than counted). For tests and diagnostics.
+   */
+  audit(): { counted: number; recomputed: number; slices: number } {
+    let recomputed = 0;
+    let slices = 0;
+    for (const [id, slot] of this.slots) {
+      const object = this.objects.get(`${slot.service}\n${slot.object}`);
+      const alias = object?.aliases.has(id.slice(slot.service.length + 1)) ?? false;
+      recomputed += alias ? RECORD_OVERHEAD : recordBytes(slot.record);
+      if (slot.record.kind === 'entry' && slot.record.body.buffer.byteLength !== slot.record.body.length) slices++;
+    }
+    return { counted: this.bytes, recomputed, slices };
   }
 
   async get(service: string, entryHash: string, now: number): Promise<CachedRecord | undefined> {
@@ -161,7 +215,8 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     const entries = new Map<string, CachedEntry>();
     for (const representation of write.representations) {
       if ('entry' in representation) {
-        entries.set(representation.key, { ...representation.entry, meta: { ...representation.entry.meta, object } });
+        const { entry } = representation;
+        entries.set(representation.key, owned({ ...entry, meta: { ...entry.meta, object } }));
       }
     }
     for (const representation of write.representations) {
@@ -169,7 +224,8 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
       const entry = 'entry' in representation ? entries.get(key) : entries.get(representation.aliasOf);
       if (!entry) continue;
       if ('aliasOf' in representation) slot.aliases.set(key, representation.aliasOf);
-      const bytes = 'entry' in representation ? entry.body.length + RECORD_OVERHEAD : RECORD_OVERHEAD;
+      // An alias shares its target's record: it costs only its own slot.
+      const bytes = 'entry' in representation ? recordBytes(entry) : RECORD_OVERHEAD;
       this.set(service, key, entry, object, expiresAt, bytes, now, deleteAt);
     }
     // Too large to hold (the L1's per-entry limit): nothing of it is kept.
@@ -396,9 +452,10 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
   remember(service: string, entryHash: string, record: CachedRecord, now: number): void {
     const deadline = record.kind === 'entry' ? record.meta.deleteAt : record.until;
     const expiresAt = Math.min(deadline, now + this.maxTtlMs);
-    const bytes = (record.kind === 'entry' ? record.body.length : 0) + RECORD_OVERHEAD;
-    const object = record.kind === 'entry' ? (record.meta.object ?? entryHash) : entryHash;
-    if (expiresAt > now) this.set(service, entryHash, record, object, expiresAt, bytes, now, deadline);
+    if (expiresAt <= now) return;
+    const kept = owned(record);
+    const object = kept.kind === 'entry' ? (kept.meta.object ?? entryHash) : entryHash;
+    this.set(service, entryHash, kept, object, expiresAt, recordBytes(kept), now, deadline);
   }
 
   async close(): Promise<void> {

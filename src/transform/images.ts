@@ -8,6 +8,10 @@
  */
 import sharp from 'sharp';
 
+// libvips's operation cache (50 MB by default) would hold decoded images between jobs; each image is
+// re-encoded once, so the cache only costs memory.
+sharp.cache(false);
+
 export type ImageBucket = 'avif' | 'webp' | 'original';
 export const IMAGE_BUCKETS: readonly ImageBucket[] = ['avif', 'webp', 'original'];
 
