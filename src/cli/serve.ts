@@ -117,7 +117,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     await store.local?.stop();
     return code;
   }
-  return runPrimary(workers, store, log, config.metrics.listen);
+  return runPrimary(workers, store, log, config.metrics.listen, workerHeapMiB(config));
 }
 
 /** Forks the workers, replaces any that die, and drains them all on a signal. */
@@ -149,14 +149,29 @@ function serveMetrics(listen: { host: string; port: number }, log: Logger, clust
   server.unref();
 }
 
+/**
+ * The V8 heap a worker may grow to (MiB): its L1 plus room for everything else, so V8 collects
+ * before a worker's memory runs past its budget (docs/operations.md, "Memory budget").
+ */
+function workerHeapMiB(config: Config): number | undefined {
+  const setting = config.edge.workerHeapBytes;
+  if (setting === 0) return undefined;
+  const bytes = setting === 'auto' ? config.l1.maxBytes + 192 * 1024 * 1024 : setting;
+  return Math.ceil(bytes / (1024 * 1024));
+}
+
 function runPrimary(
   workers: number,
   store: ResolvedStore,
   log: Logger,
   metricsListen: { host: string; port: number },
+  heapMiB: number | undefined,
 ): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
+    if (heapMiB !== undefined) {
+      cluster.setupPrimary({ execArgv: [...process.execArgv, `--max-old-space-size=${heapMiB}`] });
+    }
     // glibc gives every thread that allocates its own arena (libuv's pool compresses and sharp
     // re-encodes on several), and freed memory fragments across them: RSS grows though nothing is
     // held. Two arenas keep a worker's RSS near what it uses (an operator's setting wins).

@@ -459,6 +459,11 @@ export const configSchema = z
         shutdownGraceMs: durationMs.default(10_000),
         /** One JSON log line per request (service, cache status, key hash, status, bytes, times). */
         accessLog: z.boolean().default(true),
+        /**
+         * The V8 heap each forked worker may grow to: "auto" is the L1 plus 192 MiB, so the
+         * collector runs before a worker outgrows its memory budget; 0 leaves V8's own default.
+         */
+        workerHeapBytes: z.union([z.literal('auto'), byteSize]).default('auto'),
       })
       .prefault({}),
     /**

@@ -55,8 +55,8 @@ interface Slot {
 interface ObjectSlot {
   service: string;
   keys: Set<string>;
-  /** key -> the key whose bytes it serves (the record is shared). */
-  aliases: Map<string, string>;
+  /** key -> the key whose bytes it serves (the record is shared); made when there is one. */
+  aliases?: Map<string, string>;
   /** Written by put: the object is counted, listed and capped here. Absent for L1 copies of reads. */
   summary?: StoredSummary;
   hits: number;
@@ -73,8 +73,11 @@ interface VaryRecord {
   expiresAt: number;
 }
 
-// Fixed cost of a record besides its body and its strings: objects, arrays, map slots.
-const RECORD_OVERHEAD = 512;
+// Fixed cost of a record besides its body and its strings: the record, meta and slot objects, the
+// Buffer's wrappers, the map slot and key. Measured: a record of a 1 KiB body with six headers
+// costs about 4 KiB of heap and ArrayBuffers in all (test/unit/store/l1-bytes.test.ts holds the
+// estimate to what V8 really uses).
+const RECORD_OVERHEAD = 2048;
 
 /**
  * The bytes a record really keeps alive: its body, its metadata's strings (two bytes a character
@@ -85,7 +88,8 @@ export function recordBytes(record: CachedRecord): number {
   if (record.kind !== 'entry') return RECORD_OVERHEAD;
   const { meta, body } = record;
   let strings = meta.url.length + (meta.path?.length ?? 0);
-  for (const [name, value] of meta.headers) strings += name.length + value.length + 8;
+  // Each header is a two-element array of its own besides its two strings.
+  for (const [name, value] of meta.headers) strings += name.length + value.length + 32;
   for (const tag of meta.tags ?? []) strings += tag.length + 8;
   return body.length + 2 * strings + RECORD_OVERHEAD;
 }
@@ -147,7 +151,7 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     let slices = 0;
     for (const [id, slot] of this.slots) {
       const object = this.objects.get(`${slot.service}\n${slot.object}`);
-      const alias = object?.aliases.has(id.slice(slot.service.length + 1)) ?? false;
+      const alias = object?.aliases?.has(id.slice(slot.service.length + 1)) ?? false;
       recomputed += alias ? RECORD_OVERHEAD : recordBytes(slot.record);
       if (slot.record.kind === 'entry' && slot.record.body.buffer.byteLength !== slot.record.body.length) slices++;
     }
@@ -223,7 +227,10 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
       const key = representation.key;
       const entry = 'entry' in representation ? entries.get(key) : entries.get(representation.aliasOf);
       if (!entry) continue;
-      if ('aliasOf' in representation) slot.aliases.set(key, representation.aliasOf);
+      if ('aliasOf' in representation) {
+        slot.aliases ??= new Map();
+        slot.aliases.set(key, representation.aliasOf);
+      }
       // An alias shares its target's record: it costs only its own slot.
       const bytes = 'entry' in representation ? recordBytes(entry) : RECORD_OVERHEAD;
       this.set(service, key, entry, object, expiresAt, bytes, now, deleteAt);
@@ -239,7 +246,7 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     if (!slot?.summary) return undefined;
     const representations: StoredObject['representations'] = [];
     for (const key of slot.keys) {
-      const alias = slot.aliases.get(key);
+      const alias = slot.aliases?.get(key);
       if (alias !== undefined) {
         representations.push({ key, aliasOf: alias });
         continue;
@@ -470,7 +477,7 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     const id = `${service}\n${object}`;
     let slot = this.objects.get(id);
     if (!slot) {
-      slot = { service, keys: new Set(), aliases: new Map(), hits: 0 };
+      slot = { service, keys: new Set(), hits: 0 };
       this.objects.set(id, slot);
     }
     return slot;
@@ -506,7 +513,10 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     const old = this.slots.get(id);
     if (old) this.remove(id, old);
     this.slots.set(id, { service, record, object, expiresAt, retainUntil, bytes, touchedAt: now });
-    this.objectSlot(service, object).keys.add(entryHash);
+    // A record that is its own object needs no object slot (a purge of the id removes the key
+    // itself) unless a put made one for listing: most L1 copies are such records.
+    const objectId = `${service}\n${object}`;
+    if (object !== entryHash || this.objects.has(objectId)) this.objectSlot(service, object).keys.add(entryHash);
     this.bytes += bytes;
     // Evict least recently used until within budget; the first key in a Map is the oldest.
     while (this.bytes > this.options.maxBytes) {
