@@ -1,5 +1,6 @@
 /** What the benchmarks share: free ports, waiting for a server, and running wrk. */
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
@@ -86,4 +87,28 @@ export async function wrk(url: string, options: WrkOptions): Promise<WrkResult> 
   const p99 = /\s99%\s+([\d.]+\w+)/.exec(stdout)?.[1] ?? '';
   const errors = /(Socket errors:.*|Non-2xx or 3xx responses:.*)/.exec(stdout)?.[1];
   return { rps, p50ms: toMs(p50), p99ms: toMs(p99), requests, errors };
+}
+
+/** What a benchmark leaves running: stopped when it ends, killed when it fails. */
+export interface Leftovers {
+  children: ChildProcess[];
+  redis?: { stop(): Promise<void> } | undefined;
+  dir?: string | undefined;
+}
+
+/** Runs a benchmark's main, then stops what it started; on failure prints why and exits 1. */
+export function runBenchmark(main: () => Promise<void>, left: Leftovers): void {
+  const cleanUp = async () => {
+    for (const child of left.children) child.kill('SIGTERM');
+    await left.redis?.stop();
+    if (left.dir) rmSync(left.dir, { recursive: true, force: true });
+  };
+  main()
+    .then(cleanUp)
+    .catch(async (error: unknown) => {
+      console.error(error);
+      for (const child of left.children) child.kill('SIGKILL');
+      await left.redis?.stop().catch(() => undefined);
+      process.exit(1);
+    });
 }

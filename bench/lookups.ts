@@ -8,12 +8,12 @@
  * machine, then with Redis also kept busy by LOOKUPS_SPIN_MS-long scripts (default 40).
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startLocalRedis } from '../src/redis/local-server.js';
-import { freePort, get, waitUntilUp, wrk } from './lib.js';
+import { freePort, get, type Leftovers, runBenchmark, waitUntilUp, wrk } from './lib.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const URLS = Number(process.env.LOOKUPS_URLS ?? 2000);
@@ -23,6 +23,7 @@ const HOST = 'lookups.test';
 const TOKEN = 'bench-operator-token-0123456789';
 const SPIN_MS = Number(process.env.LOOKUPS_SPIN_MS ?? 40);
 const children: ChildProcess[] = [];
+const left: Leftovers = { children };
 
 const SCRIPT = `
 request = function()
@@ -122,6 +123,7 @@ async function measure(
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cachefront-lookups-'));
+  left.dir = dir;
   writeFileSync(join(dir, 'lookups.lua'), SCRIPT);
   const redis = await startLocalRedis();
   const originPort = await freePort();
@@ -141,14 +143,8 @@ async function main(): Promise<void> {
     await measure('adaptive-busy-redis', redis.url, '', originPort, dir, SPIN_MS);
     await measure('fixed-50ms-busy-redis', redis.url, fixed, originPort, dir, SPIN_MS);
   } finally {
-    for (const child of children) child.kill('SIGTERM');
-    await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
+    left.redis = redis;
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  for (const child of children) child.kill('SIGKILL');
-  process.exit(1);
-});
+runBenchmark(main, left);

@@ -7,12 +7,12 @@
  * each worker's RSS slope over the last 8 minutes, and the requests that failed or hung (wrk).
  */
 import { type ChildProcess, execFile, fork, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startLocalRedis } from '../src/redis/local-server.js';
-import { freePort, get, waitUntilUp } from './lib.js';
+import { freePort, get, type Leftovers, runBenchmark, waitUntilUp } from './lib.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
@@ -21,6 +21,7 @@ const SAMPLE_MS = 10_000;
 const HOST = 'soak.test';
 const TOKEN = 'soak-operator-token-0123456789';
 const children: ChildProcess[] = [];
+const left: Leftovers = { children };
 
 const SCRIPT = `
 counter = 0
@@ -98,6 +99,7 @@ function slope(points: [number, number][]): number {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cachefront-soak-'));
+  left.dir = dir;
   writeFileSync(join(dir, 'soak.lua'), SCRIPT);
   let redis = await startLocalRedis();
   const redisPort = redis.port;
@@ -224,14 +226,8 @@ async function main(): Promise<void> {
       `fds per worker ${workers.map((_, i) => span((r) => r.fds[i + 1] as number)).join(', ')}; sockets to the origin ${span((r) => r.origin)}, to Redis ${span((r) => r.redis)}`,
     );
   } finally {
-    for (const child of children) child.kill('SIGTERM');
-    await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
+    left.redis = redis;
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  for (const child of children) child.kill('SIGKILL');
-  process.exit(1);
-});
+runBenchmark(main, left);
