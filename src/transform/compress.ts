@@ -10,7 +10,6 @@ import { promisify } from 'node:util';
 import { brotliCompress, brotliDecompress, constants, gunzip, gzip, inflate } from 'node:zlib';
 
 export type Coding = 'identity' | 'gzip' | 'br';
-export const CODINGS: readonly Coding[] = ['identity', 'gzip', 'br'];
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -87,32 +86,6 @@ export function encode(
       [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
     },
   });
-}
-
-export interface Representations {
-  identity: Buffer;
-  gzip?: Buffer;
-  br?: Buffer;
-}
-
-/**
- * Every representation worth storing of a body that arrived in `coding`: the origin's own bytes
- * stay as they are for their coding, the others are derived from the decoded body. A derived
- * representation no smaller than the identity is left out (its clients get the identity).
- */
-export async function representations(
-  body: Buffer,
-  coding: string,
-  settings: CompressSettings,
-  maxDecodedBytes: number,
-): Promise<Representations> {
-  const identity = await decode(body, coding, maxDecodedBytes);
-  const out: Representations = { identity };
-  for (const target of ['gzip', 'br'] as const) {
-    const bytes = coding === target ? body : await encode(identity, target, settings);
-    if (bytes.length < identity.length) out[target] = bytes;
-  }
-  return out;
 }
 
 /**
