@@ -6,11 +6,22 @@
  * original for its Accept bucket only when it is smaller. Hostile input (huge pixel counts,
  * truncated or corrupt files, animations) leaves the original in place.
  */
-import sharp from 'sharp';
+import type { default as Sharp } from 'sharp';
 
-// libvips's operation cache (50 MB by default) would hold decoded images between jobs; each image is
-// re-encoded once, so the cache only costs memory.
-sharp.cache(false);
+let loaded: Promise<typeof Sharp> | undefined;
+
+/**
+ * sharp, loaded on the first image (libvips costs a process ~26 MiB of RSS: an edge that never
+ * sees an image never pays it), with libvips's operation cache off — it would hold decoded images
+ * between jobs, and each image is re-encoded once.
+ */
+function loadSharp(): Promise<typeof Sharp> {
+  loaded ??= import('sharp').then(({ default: sharp }) => {
+    sharp.cache(false);
+    return sharp;
+  });
+  return loaded;
+}
 
 export type ImageBucket = 'avif' | 'webp' | 'original';
 export const IMAGE_BUCKETS: readonly ImageBucket[] = ['avif', 'webp', 'original'];
@@ -62,6 +73,7 @@ export async function optimise(
   settings: ImageSettings,
 ): Promise<Optimised | undefined> {
   const options = { limitInputPixels: settings.maxPixels, failOn: 'truncated' as const, sequentialRead: true };
+  const sharp = await loadSharp();
   const metadata = await sharp(original, options).metadata();
   // Animations keep every frame as the origin made them.
   if ((metadata.pages ?? 1) > 1) return undefined;
