@@ -11,7 +11,7 @@ import type { default as Sharp } from 'sharp';
 let loaded: Promise<typeof Sharp> | undefined;
 
 /**
- * sharp, loaded on the first image (libvips costs a process ~26 MiB of RSS: an edge that never
+ * sharp, loaded on the first image (libvips adds tens of MiB to a process's RSS: an edge that never
  * sees an image never pays it), with libvips's operation cache off — it would hold decoded images
  * between jobs, and each image is re-encoded once.
  */
