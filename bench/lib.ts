@@ -1,8 +1,9 @@
 /** What the benchmarks share: free ports, waiting for a server, and running wrk. */
-import { type ChildProcess, execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -111,4 +112,13 @@ export function runBenchmark(main: () => Promise<void>, left: Leftovers): void {
       await left.redis?.stop().catch(() => undefined);
       process.exit(1);
     });
+}
+
+/** `cachefront serve` (from dist/, as an operator runs it) with a config file; its errors go to stderr. */
+export function startServe(configFile: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const bin = join(import.meta.dirname, '..', 'bin', 'cachefront.mjs');
+  return spawn(process.execPath, [bin, 'serve', '--config', configFile], {
+    env: { ...process.env, LOG_LEVEL: 'error', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }

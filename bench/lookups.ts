@@ -7,13 +7,13 @@
  * gave up. Runs the adaptive read deadline (default) and a fixed 50 ms one, first on the saturated
  * machine, then with Redis also kept busy by LOOKUPS_SPIN_MS-long scripts (default 40).
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startLocalRedis } from '../src/redis/local-server.js';
-import { freePort, get, type Leftovers, runBenchmark, waitUntilUp, wrk } from './lib.js';
+import { freePort, get, type Leftovers, runBenchmark, startServe, waitUntilUp, wrk } from './lib.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const URLS = Number(process.env.LOOKUPS_URLS ?? 2000);
@@ -82,10 +82,7 @@ async function measure(
       '    cache: { maxObjects: 1000000 }',
     ].join('\n'),
   );
-  const edge = spawn(process.execPath, [join(ROOT, 'bin', 'cachefront.mjs'), 'serve', '--config', file], {
-    env: { ...process.env, LOG_LEVEL: 'error' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const edge = startServe(file);
   children.push(edge);
   try {
     await waitUntilUp(`http://127.0.0.1:${adminPort}/readyz`);

@@ -7,13 +7,13 @@
  * each worker's RSS slope over the last 8 minutes, and the requests that failed or hung (wrk).
  * SOAK_LARGE=0 runs the same without the large bodies.
  */
-import { type ChildProcess, execFile, fork, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, fork } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startLocalRedis } from '../src/redis/local-server.js';
-import { freePort, get, type Leftovers, runBenchmark, waitUntilUp } from './lib.js';
+import { freePort, get, type Leftovers, runBenchmark, startServe, waitUntilUp } from './lib.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
@@ -129,10 +129,7 @@ async function main(): Promise<void> {
       `    origin: { url: "http://127.0.0.1:${originPort}", circuitBreaker: { failures: 20, cooldownMs: 2s } }`,
     ].join('\n'),
   );
-  const edge = spawn(process.execPath, [join(ROOT, 'bin', 'cachefront.mjs'), 'serve', '--config', config], {
-    env: { ...process.env, LOG_LEVEL: 'error' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const edge = startServe(config);
   children.push(edge);
   try {
     await waitUntilUp(`http://127.0.0.1:${adminPort}/readyz`);
