@@ -91,6 +91,25 @@ async function heapByPid(metricsPort: number): Promise<Map<number, number>> {
   return heap;
 }
 
+/** Where each worker's memory sits, from the edge's own gauges: V8's figures and its bounded structures. */
+async function breakdown(metricsPort: number, pid: number): Promise<string> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const mib = (pattern: RegExp) => {
+    const value = pattern.exec(text)?.[1];
+    return value === undefined ? '-' : (Number(value) / 1024 / 1024).toFixed(0);
+  };
+  const usage = (kind: string) =>
+    mib(new RegExp(`cachefront_process_memory_bytes\\{pid="${pid}",kind="${kind}"\\} (\\d+)`));
+  const bounded = [
+    ...text.matchAll(
+      new RegExp(`cachefront_bounded_bytes\\{pid="${pid}",structure="([^"]+)",kind="used"\\} (\\d+)`, 'g'),
+    ),
+  ];
+  const l1 = bounded.find((m) => m[1] === 'l1')?.[2];
+  const memos = bounded.filter((m) => m[1] !== 'l1').reduce((n, m) => n + Number(m[2]), 0);
+  return `heap total ${usage('heap_total')}, heap used ${usage('heap_used')}, external ${usage('external')} (array buffers ${usage('array_buffers')}); L1 holds ${l1 === undefined ? '-' : (Number(l1) / 1024 / 1024).toFixed(0)}, memos ${(memos / 1024 / 1024).toFixed(1)} MiB`;
+}
+
 /** Least-squares slope of y over x. */
 function slope(points: [number, number][]): number {
   const n = points.length;
@@ -204,6 +223,7 @@ async function main(): Promise<void> {
         `${String(t).padStart(5)}s  ${row.rss.map((r, i) => `${r.toFixed(0)}/${Number.isNaN(row.heap[i] as number) ? '-' : (row.heap[i] as number).toFixed(0)}`.padStart(24)).join('')}   ${row.fds.join('/').padEnd(12)} ${String(row.origin).padStart(6)} ${String(row.redis).padStart(5)}  ${events.join(', ')}`,
       );
     }
+    const where = await Promise.all(workers.map((pid) => breakdown(metricsPort, pid).catch(() => 'unavailable')));
     const { stdout } = await load;
     const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
     const errors = /Socket errors:.*/.exec(stdout)?.[0] ?? 'Socket errors: none';
@@ -219,6 +239,7 @@ async function main(): Promise<void> {
         `worker ${i + 1} (${pid}): max RSS ${max.toFixed(0)} MiB (target ≤ 150 + 64 L1 = 214), slope over the last 8 min ${slope(points).toFixed(2)} MiB/min (target < 1)`,
       );
     });
+    for (const [i, line] of where.entries()) console.log(`worker ${i + 1} at the end, MiB: ${line}`);
     const span = (f: (r: (typeof rows)[number]) => number) => {
       const values = rows.slice(1).map(f);
       return `${Math.min(...values)}–${Math.max(...values)}`;

@@ -21,6 +21,7 @@ const SUITES = {
   lookups: 'lookups.ts',
   replay: 'replay.ts',
   soak: 'soak.ts',
+  store: 'store.ts',
   admin: 'admin.ts',
   transform: 'transform.ts',
   chaos: 'chaos.ts',

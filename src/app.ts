@@ -23,6 +23,8 @@ import { BackgroundRefresh } from './pipeline/refresh.js';
 import { serviceRuntimes } from './pipeline/service-runtime.js';
 import { REQUEST_SPECIFIC } from './policy/storable.js';
 import { ServiceRegistry } from './services/registry.js';
+import { MemoryStore } from './store/memory-store.js';
+import { TieredStore } from './store/tiered-store.js';
 import type { CacheStore, CoordinationStore, RateLimitStore } from './store/types.js';
 import { compileCidrs } from './waap/cidr.js';
 
@@ -156,6 +158,17 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
   );
   const varyMemo = new VaryMemo();
   const recvMemo = new RecvMemo();
+  const memos = () => ({
+    recv: { bytes: recvMemo.bytes, max: recvMemo.maxBytes },
+    vary: { bytes: varyMemo.bytes, max: varyMemo.maxBytes },
+    uncacheable: coalescer.recentBytes,
+  });
+  // The L1 (a node's own copy in front of Redis, or the embedded store) and the memos.
+  const l1 = store instanceof TieredStore ? store.l1 : store instanceof MemoryStore ? store : undefined;
+  const boundedStructures = () => ({
+    ...(l1 ? { l1: { bytes: l1.usedBytes, max: l1.maxBytes } } : {}),
+    ...memos(),
+  });
   const deps: EdgeDeps = {
     services: ServiceRegistry.fromConfig(config),
     runtimeFor: serviceRuntimes(config.services),
@@ -188,6 +201,7 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
       const [stats, circuit] = await Promise.all([store.readStats(id), health?.state(service)]);
       return { entries: stats.entries ?? 0, bytes: stats.bytesStored ?? 0, circuitOpen: circuit?.state === 'open' };
     },
+    bounded: () => boundedStructures(),
   });
   const accessLog = config.edge.accessLog;
   /** The edge's own 5xx answers (origin down, unreachable, internal) count in the service's stats. */
@@ -227,11 +241,7 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
     waiting: () => coalescer.waiting,
     flushHits: () => hits.flush(),
     /** Bytes the process's memos hold, against their budgets (docs/operations.md, "Memory budget"). */
-    memos: () => ({
-      recv: { bytes: recvMemo.bytes, max: recvMemo.maxBytes },
-      vary: { bytes: varyMemo.bytes, max: varyMemo.maxBytes },
-      uncacheable: coalescer.recentBytes,
-    }),
+    memos,
   });
   return app;
 }

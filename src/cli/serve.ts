@@ -7,19 +7,13 @@ import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
 import pino, { type Logger } from 'pino';
-import { AggregatorRegistry } from 'prom-client';
-import { buildAdmin } from '../admin/server.js';
-import { buildEdge } from '../app.js';
+import { AggregatorRegistry, Registry } from 'prom-client';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { CachefrontError } from '../errors.js';
-import { register } from '../metrics/metrics.js';
-import { connectRedis, redisReachable } from '../redis/connect.js';
+import { redisReachable } from '../redis/connect.js';
 import { findRedisServer, type LocalRedis, startLocalRedis } from '../redis/local-server.js';
-import { MemoryStore } from '../store/memory-store.js';
-import { openRedisStore } from '../store/redis-store.js';
-import { TieredStore } from '../store/tiered-store.js';
-import type { CacheStore } from '../store/types.js';
+import { EMBEDDED, STORE_ENV } from './store-target.js';
 
 export const SERVE_HELP = `Usage: cachefront serve --config FILE [--workers N]
 
@@ -37,10 +31,6 @@ Environment:
   CACHEFRONT_ADMIN_TOKEN  adds an operator token for the admin API
   LOG_LEVEL               pino log level (default info)
 `;
-
-/** How the primary tells its workers which store it resolved. */
-const STORE_ENV = 'CACHEFRONT_RESOLVED_STORE';
-const EMBEDDED = 'embedded';
 
 export interface ServeOptions {
   configFile: string;
@@ -102,7 +92,7 @@ async function resolveStore(config: Config, log: Logger): Promise<ResolvedStore 
 
 export async function serve(options: ServeOptions): Promise<number> {
   const log = createLogger();
-  if (cluster.isWorker) return runWorker(options, log);
+  if (cluster.isWorker) return startWorker(options, log);
   const config = loadOrExit(options.configFile);
   if (!config) return 2;
   const store = await resolveStore(config, log);
@@ -113,14 +103,25 @@ export async function serve(options: ServeOptions): Promise<number> {
   if (workers === 1) {
     process.env[STORE_ENV] = store.target;
     serveMetrics(config.metrics.listen, log, false);
-    const code = await runWorker(options, log);
+    const code = await startWorker(options, log);
     await store.local?.stop();
     return code;
   }
   return runPrimary(workers, store, log, config.metrics.listen, workerHeapMiB(config));
 }
 
-/** Forks the workers, replaces any that die, and drains them all on a signal. */
+/**
+ * A worker: the edge's modules are loaded here, on demand, so the primary stays small. Workers
+ * connect to the store the primary resolved (REDIS_URL keeps any override visible).
+ */
+async function startWorker(options: ServeOptions, log: Logger): Promise<number> {
+  const target = process.env[STORE_ENV];
+  const config = loadOrExit(options.configFile);
+  if (!config || !target) return 2;
+  const { runWorker } = await import('./serve-worker.js');
+  return runWorker(config, target, log);
+}
+
 /**
  * The metrics listener. Under a primary: every worker's metrics, aggregated (prom-client asks each
  * worker over IPC; counters add up, the gauges read from Redis take one worker's value). A single
@@ -128,14 +129,16 @@ export async function serve(options: ServeOptions): Promise<number> {
  */
 function serveMetrics(listen: { host: string; port: number }, log: Logger, clustered: boolean): void {
   const aggregator = clustered ? new AggregatorRegistry() : undefined;
-  const collect = () => (aggregator ? aggregator.clusterMetrics() : register.metrics());
+  // A single process serves its own registry (imported with the edge, which it runs anyway).
+  const collect = async () =>
+    aggregator ? aggregator.clusterMetrics() : (await import('../metrics/metrics.js')).register.metrics();
   const server = createServer((req, res) => {
     if ((req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: /metrics\n');
       return;
     }
     collect().then(
-      (text) => res.writeHead(200, { 'content-type': register.contentType }).end(text),
+      (text) => res.writeHead(200, { 'content-type': Registry.PROMETHEUS_CONTENT_TYPE }).end(text),
       (error: unknown) => {
         log.warn({ err: error }, 'collecting the workers’ metrics failed');
         res.writeHead(503, { 'content-type': 'text/plain' }).end('metrics unavailable\n');
@@ -160,6 +163,7 @@ function workerHeapMiB(config: Config): number | undefined {
   return Math.ceil(bytes / (1024 * 1024));
 }
 
+/** Forks the workers, replaces any that die, and drains them all on a signal. */
 function runPrimary(
   workers: number,
   store: ResolvedStore,
@@ -198,80 +202,5 @@ function runPrimary(
     process.once('SIGINT', () => stop('SIGINT'));
     log.info({ workers, store: store.target }, 'edge primary started');
     serveMetrics(metricsListen, log, true);
-  });
-}
-
-function createStore(
-  target: string,
-  config: Config,
-): { store: CacheStore; ready: () => Promise<boolean>; start: () => Promise<void> } {
-  if (target === EMBEDDED) {
-    const store = new MemoryStore({ maxBytes: 256 * 1024 * 1024 });
-    return { store, ready: async () => true, start: async () => undefined };
-  }
-  // Two connections: the request path's reads with a short timeout, everything else with a longer one.
-  const { store: shared, client, reader } = openRedisStore({ ...config.redis, url: target });
-  const l1 = new MemoryStore({
-    maxBytes: config.l1.maxBytes,
-    maxTtlMs: config.l1.ttlMs,
-    maxEntryBytes: config.l1.maxEntryBytes,
-  });
-  const store = new TieredStore(l1, shared);
-  return {
-    store,
-    ready: async () => {
-      await Promise.all([connectRedis(client), connectRedis(reader)]);
-      return (await client.ping()) === 'PONG';
-    },
-    start: () => store.listenForPurges(client),
-  };
-}
-
-async function runWorker(options: ServeOptions, log: Logger): Promise<number> {
-  const target = process.env[STORE_ENV];
-  // Workers connect to the store the primary resolved (REDIS_URL keeps any override visible).
-  const config = loadOrExit(options.configFile);
-  if (!config || !target) return 2;
-  const { store, ready, start } = createStore(target, config);
-  if (target !== EMBEDDED && !(await ready().catch(() => false))) {
-    log.error({ redis: target }, 'Redis did not answer');
-    await store.close();
-    return 1;
-  }
-  await start();
-  const edge = buildEdge({ config, store, logger: log });
-  const admin = buildAdmin({
-    config,
-    store,
-    storeReady: ready,
-    storeKind: target === EMBEDDED ? 'embedded' : 'redis',
-    logger: log,
-  });
-  await edge.listen({ host: config.edge.listen.host, port: config.edge.listen.port });
-  await admin.listen({ host: config.admin.listen.host, port: config.admin.listen.port });
-  log.info(
-    {
-      edge: `${config.edge.listen.host}:${config.edge.listen.port}`,
-      admin: `${config.admin.listen.host}:${config.admin.listen.port}`,
-    },
-    'edge listening',
-  );
-  return new Promise((resolve) => {
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'stopping: finishing in-flight requests');
-      // Bounded drain: a stuck client connection must not hold the process forever.
-      const force = setTimeout(() => {
-        edge.server.closeAllConnections();
-      }, config.edge.shutdownGraceMs);
-      await Promise.allSettled([edge.close(), admin.close()]);
-      clearTimeout(force);
-      await store.close();
-      resolve(0);
-    };
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-    process.once('SIGINT', () => void stop('SIGINT'));
   });
 }

@@ -111,6 +111,8 @@ export const metrics = {
 export interface ServiceGaugeSource {
   services: readonly string[];
   read(service: string): Promise<{ entries: number; bytes: number; circuitOpen: boolean }>;
+  /** The process's bounded structures (the L1, the memos): bytes held and the bound of each. */
+  bounded?: () => Record<string, { bytes: number; max: number }>;
 }
 
 let gaugeSource: ServiceGaugeSource | undefined;
@@ -165,8 +167,26 @@ function processMemoryGauge(): void {
   });
 }
 
+/** What each bounded structure of each process holds against its bound: where a worker's memory sits. */
+function boundedGauge(): void {
+  if (register.getSingleMetric('cachefront_bounded_bytes')) return;
+  new Gauge({
+    name: 'cachefront_bounded_bytes',
+    help: 'Bytes held by each bounded structure of each process (l1, memos), and its bound (kind="max").',
+    labelNames: ['pid', 'structure', 'kind'],
+    collect() {
+      const pid = String(process.pid);
+      for (const [structure, { bytes, max }] of Object.entries(gaugeSource?.bounded?.() ?? {})) {
+        this.set({ pid, structure, kind: 'used' }, bytes);
+        this.set({ pid, structure, kind: 'max' }, max);
+      }
+    },
+  });
+}
+
 export function initMetrics(source: ServiceGaugeSource): void {
   processMemoryGauge();
+  boundedGauge();
   if (!register.getSingleMetric('process_cpu_user_seconds_total')) {
     collectDefaultMetrics();
     // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool
