@@ -5,7 +5,7 @@
  * and resets), and Redis killed and restarted once halfway — sampled every 10 s: RSS, heap and file
  * descriptors of each process, and the edge's sockets to the origin and to Redis. Prints the table,
  * each worker's RSS slope over the last 8 minutes, and the requests that failed or hung (wrk).
- * SOAK_LARGE=0 runs the same without the large bodies.
+ * SOAK_LARGE=0 runs the same without the large bodies; SOAK_WORKER_HEAP=<bytes> sets edge.workerHeapBytes.
  */
 import { type ChildProcess, execFile, fork } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
@@ -26,6 +26,8 @@ const left: Leftovers = { children };
 
 /** SOAK_LARGE=0 leaves out the 2 MiB and 12 MiB bodies (to tell their share of the memory apart). */
 const LARGE = process.env.SOAK_LARGE !== '0';
+/** SOAK_WORKER_HEAP (bytes) sets edge.workerHeapBytes, to see what V8's heap limit does to the RSS. */
+const WORKER_HEAP = process.env.SOAK_WORKER_HEAP;
 
 const SCRIPT = `
 counter = 0
@@ -138,7 +140,7 @@ async function main(): Promise<void> {
   writeFileSync(
     config,
     [
-      `edge: { listen: { host: 127.0.0.1, port: ${edgePort} }, workers: 2, accessLog: false }`,
+      `edge: { listen: { host: 127.0.0.1, port: ${edgePort} }, workers: 2, accessLog: false${WORKER_HEAP ? `, workerHeapBytes: ${WORKER_HEAP}` : ''} }`,
       `admin: { listen: { host: 127.0.0.1, port: ${adminPort} }, tokens: { operator: [${TOKEN}] } }`,
       `metrics: { listen: { host: 127.0.0.1, port: ${metricsPort} } }`,
       `redis: { url: "${redis.url}" }`,

@@ -10,6 +10,7 @@
 
   ARGV[1] service key prefix cf:{svc}: — the objects' entry keys are derived with it (from their
           summaries); they stay inside the service's hash tag.
+  ARGV[2] the URL's hash (the id of its object when it varies on nothing the origin named)
 
   Output: the object ids that were removed (so callers can drop them from in-process caches).
 ]]
@@ -18,9 +19,10 @@ local prefix = ARGV[1]
 
 --- @include "includes/entryIndex"
 
-local members = rcall('SMEMBERS', KEYS[2])
-for _, member in ipairs(members) do
-  forgetEntry(member)
+-- Objects stored for the URL but not indexed yet are indexed first, so they go too.
+while drainPending(1000)[4] > 0 do
 end
+local members = objectsOf(ARGV[2])
+forgetMany(members)
 rcall('DEL', KEYS[1], KEYS[2])
 return members

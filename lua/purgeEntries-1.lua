@@ -19,6 +19,10 @@ local now = tonumber(nowText)
 
 --- @include "includes/entryIndex"
 
+-- Objects stored but not indexed yet are indexed first (their summaries name all their keys).
+while drainPending(1000)[4] > 0 do
+end
+
 -- Rewrites the first `"field":<number>` of a JSON text when that number is later than now.
 local function staleFrom(json, field)
   local value = tonumber(json:match('"' .. field .. '":(%-?[%d%.eE+]+)'))
@@ -43,9 +47,9 @@ local function staleKey(key)
 end
 
 local purged = {}
-for i = 4, #ARGV do
-  local hash = ARGV[i]
-  if soft then
+if soft then
+  for i = 4, #ARGV do
+    local hash = ARGV[i]
     local json = rcall('HGET', infoKey, hash)
     local present = false
     for _, key in ipairs(keysOf(hash, json and cjson.decode(json))) do
@@ -61,9 +65,14 @@ for i = 4, #ARGV do
     else
       forgetEntry(hash)
     end
-  elseif forgetEntry(hash) then
-    purged[#purged + 1] = hash
   end
+else
+  local hashes = {}
+  for i = 4, #ARGV do
+    hashes[#hashes + 1] = ARGV[i]
+  end
+  local _, indexed = forgetMany(hashes)
+  purged = indexed
 end
 if #purged > 0 then
   rcall('HINCRBY', KEYS[1], 'purges', #purged)

@@ -3,8 +3,7 @@
   passing a filter, and removes dangling members on the way (entries Redis evicted or expired on
   its own), so the indexes heal as they are read. Bounded work per call: callers loop.
 
-  KEYS[1] the index walked: a lex zset of includes/entryIndex (idx:stored, idx:size, idx:path,
-          idx:type:<t>, idx:tag:<t>)
+  KEYS[1] the index walked: a lex zset of includes/entryIndex (idx:path, idx:tag:<t>)
 
   ARGV[1] service key prefix cf:{svc}:
   ARGV[2] lex range start ("-", "[value" or "(member" after a cursor)
@@ -17,8 +16,9 @@
           after, b stored before, hmin, hmax (see src/store/redis-store.ts)
   ARGV[8] "items" (summary JSON and hits per match), "hashes" or "count"
 
-  Output: { next cursor ("" when the range is exhausted), members looked at, members healed,
-            matches, then per match: hash [, summary JSON, hits] }
+  Output: { next cursor ("" when nothing in the range is left to match), members looked at, members
+            healed, matches, then per match: hash [, summary JSON, hits] }. A page that ends at the
+            last match has no cursor: the walk looks on, within its budget, for one more match.
 ]]
 local rcall = redis.call
 local index, prefix, from, to = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
@@ -58,7 +58,7 @@ end
 
 local members = rcall('ZRANGEBYLEX', index, from, to, 'LIMIT', 0, budget)
 local out = { '', 0, 0, 0 }
-local healed, matched, scanned = 0, 0, 0
+local healed, matched, scanned, lastMatch = 0, 0, 0, nil
 for _, member in ipairs(members) do
   scanned = scanned + 1
   local hash = member:match('(%S+)$')
@@ -72,7 +72,14 @@ for _, member in ipairs(members) do
       forgetEntry(hash)
       healed = healed + 1
     elseif passes(hash, info) then
+      if matched >= want then
+        -- One match beyond the page: there is a next page, and it starts after the last match kept.
+        out[1] = lastMatch
+        scanned = scanned - 1
+        break
+      end
       matched = matched + 1
+      lastMatch = member
       if mode == 'items' then
         out[#out + 1] = hash
         out[#out + 1] = json
@@ -80,18 +87,13 @@ for _, member in ipairs(members) do
       elseif mode == 'hashes' then
         out[#out + 1] = hash
       end
-      if matched >= want then
-        break
-      end
     end
   end
 end
-if (matched >= want or scanned == budget) and scanned > 0 then
-  -- Continue only if the range holds more: a last page that is full needs no empty page after it.
-  local last = members[scanned]
-  if #rcall('ZRANGEBYLEX', index, '(' .. last, to, 'LIMIT', 0, 1) > 0 then
-    out[1] = last
-  end
+if out[1] == '' and #members == budget then
+  -- The budget ran out before the range did: the caller continues after the last member looked at
+  -- (a full page found exactly at the budget's end may be followed by an empty one).
+  out[1] = members[#members]
 end
 out[2], out[3], out[4] = scanned, healed, matched
 return out

@@ -16,6 +16,7 @@ export const REDIS_OPERATIONS = [
   'get_vary',
   'get_object',
   'store',
+  'index',
   'mark_uncacheable',
   'invalidate',
   'add_stats',

@@ -254,7 +254,9 @@ export class Fill {
   private refreshed(stale: CachedEntry, update: Headers, requestTime: number, responseTime: number): void {
     const merged = refreshedHeaders(stale, update);
     const head = this.headFor(stale.meta.status, 304, merged, requestTime, responseTime, false);
-    this.refreshedFrom = { object: stale.meta.object ?? head.entryKey, update };
+    // A copy: the 304's header object goes on to the response (which adds its own fields) while the
+    // store, a few awaits later, still reads it.
+    this.refreshedFrom = { object: stale.meta.object ?? head.entryKey, update: { ...update } };
     // The response now comes from the cache: its Age is the refreshed entry's, not the 304's.
     if (head.decision.ok) merged.age = String(head.decision.initialAgeSeconds);
     else delete merged.age;

@@ -31,21 +31,19 @@ export function rateLimitKey(service: string, client: string, window: number): s
 }
 
 /**
- * Per-service indexes (lua/includes/entryIndex.lua describes them all): decayed hit score, delete
- * time, entry summaries, hit counts, entries per media type, and the lex indexes listing walks.
+ * Per-service indexes (lua/includes/entryIndex.lua describes them all): objects stored but not yet
+ * indexed, decayed hit score, delete time, object summaries, hit counts, and the lex indexes
+ * listing walks (by path, by tag).
  */
 export function indexKeys(service: string) {
   const prefix = servicePrefix(service);
   return {
+    pending: `${prefix}idx:pending`,
     freq: `${prefix}idx:freq`,
     expiry: `${prefix}idx:expiry`,
     info: `${prefix}idx:info`,
     hits: `${prefix}idx:hits`,
-    types: `${prefix}idx:types`,
-    stored: `${prefix}idx:stored`,
-    size: `${prefix}idx:size`,
     path: `${prefix}idx:path`,
-    type: (mediaType: string) => `${prefix}idx:type:${mediaType}`,
     tag: (tag: string) => `${prefix}idx:tag:${tag}`,
   };
 }

@@ -465,6 +465,9 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     this.set(service, entryHash, kept, object, expiresAt, recordBytes(kept), now, deadline);
   }
 
+  /** Nothing is batched: every write indexes at once. */
+  async drain(_service: string): Promise<void> {}
+
   async close(): Promise<void> {
     this.slots.clear();
     this.objects.clear();

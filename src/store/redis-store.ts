@@ -15,7 +15,6 @@ import {
   type ListPage,
   type ListQuery,
   type StoredSummary,
-  sortable,
   summarise,
 } from './entry-index.js';
 import {
@@ -98,12 +97,19 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     return names === '' ? [] : names.split(',');
   }
 
+  /**
+   * Stores an object with one small script (lua/storeKeys-3.lua) — its keys, its URL's Vary names
+   * and variants set, and an item on the service's pending queue — and leaves the indexing, the
+   * caps and LFU bookkeeping to a batched drain a few milliseconds later (lua/indexPending-2.lua).
+   * The cap may be exceeded by the objects not yet indexed: a bounded, documented overshoot
+   * (docs/redis-layout.md, "The write path").
+   */
   async put(write: EntryWrite, now: number): Promise<void> {
     const deleteAt = Math.max(...write.representations.map((r) => ('entry' in r ? r.entry.meta.deleteAt : 0)));
-    const ttl = deleteAt - now;
+    const ttl = Math.ceil(deleteAt - now);
     if (ttl <= 0) return;
+    this.clock = now;
     const { service, primaryKey, object } = write;
-    const idx = indexKeys(service);
     const keysAndRecords: (string | Buffer)[] = [];
     for (const representation of write.representations) {
       keysAndRecords.push(
@@ -113,38 +119,97 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
           : encodeRecord({ kind: 'alias', target: representation.aliasOf, object }),
       );
     }
-    const [, evicted] = (await timed(
+    const summary = summarise(write);
+    const item = [
+      'O',
+      object,
+      primaryKey,
+      deleteAt,
+      hitScore(now, write.lfuHalfLifeMs),
+      write.maxObjects,
+      write.maxBytes ?? 0,
+      summary.b,
+      summary.k.join(','),
+      summary.g.join(','),
+      summary.pa,
+      JSON.stringify(summary),
+    ].join('\n');
+    const [queued, varyChanged] = (await timed(
       'store',
       runScript(
         this.client,
-        'storeObject',
-        [
-          varyKey(service, primaryKey),
-          variantsKey(service, primaryKey),
-          idx.freq,
-          idx.expiry,
-          idx.info,
-          statsKey(service),
-        ],
-        [
-          ttl,
-          write.varyNames.join(','),
-          object,
-          primaryKey,
-          servicePrefix(service),
-          now,
-          hitScore(now, write.lfuHalfLifeMs),
-          write.maxObjects,
-          write.maxBytes ?? 0,
-          JSON.stringify(summarise(write)),
-          ...keysAndRecords,
-        ],
+        'storeKeys',
+        [varyKey(service, primaryKey), variantsKey(service, primaryKey), indexKeys(service).pending],
+        [ttl, write.varyNames.join(','), object, primaryKey, servicePrefix(service), item, ...keysAndRecords],
       ),
     )) as [number, number];
-    if (evicted > 0) metrics.evictions.inc({ service }, evicted);
+    // A Vary change is rare: the store waits for the objects under the old names to go, so none is
+    // found after put returns. A long queue (a burst across the fleet, or drains failing) is
+    // drained before this store returns: the cap's overshoot stays bounded by MAX_PENDING plus the
+    // stores in flight.
+    if (varyChanged === 1) await this.drain(service);
+    else if (queued >= MAX_PENDING) await this.drain(service, false);
+    else this.scheduleDrain(service);
+  }
+
+  private readonly draining = new Map<string, Promise<void>>();
+  /**
+   * The latest time a caller passed in: drains drop objects past their delete time by it (the store
+   * keeps the callers' clock, as every other method does, rather than reading its own).
+   */
+  private clock: number | undefined;
+  private readonly drainTimers = new Map<string, NodeJS.Timeout>();
+
+  /** Drains a service's pending queue soon: stores within DRAIN_DELAY_MS share one script call. */
+  private scheduleDrain(service: string): void {
+    if (this.drainTimers.has(service)) return;
+    const timer = setTimeout(() => {
+      this.drainTimers.delete(service);
+      // A failed drain leaves its items queued: the next store schedules another.
+      this.drain(service, false).catch(() => undefined);
+    }, DRAIN_DELAY_MS);
+    timer.unref();
+    this.drainTimers.set(service, timer);
+  }
+
+  /**
+   * Indexes everything a service has pending (every node's stores), evicting past the caps. One
+   * drain per service at a time in this process. `complete` (what every read of the indexes asks
+   * for): a caller arriving while a drain runs waits for it and then drains what is left, so all
+   * it stored before is indexed; otherwise (a store bounding the queue, the timer) it only waits.
+   */
+  async drain(service: string, complete = true): Promise<void> {
+    for (;;) {
+      const running = this.draining.get(service);
+      if (!running) break;
+      await running.catch(() => undefined);
+      if (!complete) return;
+    }
+    const run = (async () => {
+      for (;;) {
+        const [, , evicted, left] = (await timed(
+          'index',
+          runScript(
+            this.client,
+            'indexPending',
+            [indexKeys(service).pending, statsKey(service)],
+            [servicePrefix(service), this.clock ?? Date.now(), DRAIN_BATCH],
+          ),
+        )) as [number, number, number, number];
+        if (evicted > 0) metrics.evictions.inc({ service }, evicted);
+        if (left === 0) return;
+      }
+    })();
+    this.draining.set(service, run);
+    try {
+      await run;
+    } finally {
+      this.draining.delete(service);
+    }
   }
 
   async getObject(service: string, object: string, now: number): Promise<StoredObject | undefined> {
+    await this.drain(service);
     const summary = await timed('get_object', this.client.hget(indexKeys(service).info, object));
     if (!summary) return undefined;
     const stored = JSON.parse(summary) as StoredSummary;
@@ -186,7 +251,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
         this.client,
         'invalidateUrl',
         [varyKey(service, primaryHash), variantsKey(service, primaryHash), idx.freq, idx.expiry, idx.info],
-        [servicePrefix(service)],
+        [servicePrefix(service), primaryHash],
       ),
     );
     return removed as string[];
@@ -201,6 +266,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
   }
 
   async readStats(service: string): Promise<Record<string, number>> {
+    await this.drain(service);
     const [fields, entries] = await timed(
       'read_stats',
       Promise.all([this.client.hgetall(statsKey(service)), this.client.zcard(indexKeys(service).freq)]),
@@ -210,12 +276,19 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     return stats;
   }
 
-  variantsOf(service: string, primaryHash: string): Promise<string[]> {
-    return this.client.smembers(variantsKey(service, primaryHash));
+  async variantsOf(service: string, primaryHash: string): Promise<string[]> {
+    await this.drain(service);
+    const [members, plain] = await Promise.all([
+      this.client.smembers(variantsKey(service, primaryHash)),
+      this.client.hexists(indexKeys(service).info, primaryHash),
+    ]);
+    return plain && !members.includes(primaryHash) ? [...members, primaryHash] : members;
   }
 
   async touch(service: string, hits: ReadonlyMap<string, number>, now: number, lfuHalfLifeMs: number): Promise<void> {
     if (hits.size === 0) return;
+    // Hits count for objects indexed: those still pending are indexed first.
+    await this.drain(service);
     const args: (string | number)[] = [hitScore(now, lfuHalfLifeMs)];
     for (const [hash, count] of hits) args.push(hash, count);
     const idx = indexKeys(service);
@@ -225,8 +298,8 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
   async listEntries(service: string, query: ListQuery, now: number): Promise<ListPage> {
     const page: ListPage = { items: [], hashes: [], count: 0, scanned: 0, healed: 0 };
     const resumed = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    const plan = resumed ?? (await this.plan(service, query.filter));
-    if (plan === undefined) return page;
+    if (!resumed) await this.drain(service);
+    const plan = resumed ?? this.plan(query.filter);
     const prefix = servicePrefix(service);
     const filter = JSON.stringify(luaFilter(query.filter));
     const deadline = Date.now() + LIST_TIME_BUDGET_MS;
@@ -263,35 +336,16 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
   }
 
   /**
-   * The index a listing walks: the most selective one the filter names (a tag, a media type, a
-   * path prefix, a size range, a stored-time range, in that order), else every entry by stored
-   * time. Other conditions are checked on each member. Undefined when nothing can match.
+   * The index a listing walks: the objects of a tag, or the path index (every object) narrowed to
+   * the filter's path prefix. Other conditions are checked on each object's summary, in bounded
+   * steps (the index is lean so that misses stay cheap; docs/redis-layout.md).
    */
-  private async plan(service: string, filter: EntryFilter): Promise<ScanPlan | undefined> {
+  private plan(filter: EntryFilter): ScanPlan {
     if (filter.tag !== undefined) return { k: `idx:tag:${filter.tag}`, lo: '-', hi: '+' };
-    const type = filter.contentType;
-    if (type !== undefined && !type.endsWith('/*')) return { k: `idx:type:${type}`, lo: '-', hi: '+' };
-    if (type !== undefined) {
-      const known = await this.client.hkeys(indexKeys(service).types);
-      const matching = known.filter((t) => t.startsWith(type.slice(0, -1)));
-      if (matching.length === 0) return undefined;
-      if (matching.length === 1) return { k: `idx:type:${matching[0]}`, lo: '-', hi: '+' };
-    }
     const fromGlob = filter.pathGlob === undefined ? '' : globPrefix(filter.pathGlob);
     const prefix = (filter.pathPrefix ?? '').length >= fromGlob.length ? (filter.pathPrefix ?? '') : fromGlob;
     if (prefix !== '') return { k: 'idx:path', lo: `[${prefix}`, hi: `[${prefix}\xff` };
-    if (filter.minSize !== undefined || filter.maxSize !== undefined) {
-      return {
-        k: 'idx:size',
-        lo: filter.minSize === undefined ? '-' : `[${sortable(filter.minSize)}`,
-        hi: filter.maxSize === undefined ? '+' : `(${sortable(filter.maxSize + 1)}`,
-      };
-    }
-    return {
-      k: 'idx:stored',
-      lo: filter.storedAfter === undefined ? '-' : `[${sortable(filter.storedAfter)}`,
-      hi: filter.storedBefore === undefined ? '+' : `(${sortable(filter.storedBefore)}`,
-    };
+    return { k: 'idx:path', lo: '-', hi: '+' };
   }
 
   async purgeEntries(service: string, hashes: readonly string[], soft: boolean, now: number): Promise<string[]> {
@@ -355,6 +409,17 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
   }
 }
 
+/** How long stores wait to be indexed together; bounds the cap's overshoot to one interval's stores. */
+const DRAIN_DELAY_MS = 5;
+/** Items one indexPending call takes: bounds how long it holds Redis (a few ms; bench/admin.ts). */
+const DRAIN_BATCH = 64;
+/**
+ * Objects stored but not yet indexed past which a store drains before it returns. Indexed objects
+ * never exceed the cap (each drain is atomic); stored ones may, by at most this many plus the stores
+ * in flight across the fleet at that moment.
+ */
+export const MAX_PENDING = 64;
+
 /** Index members one scanEntries call looks at: bounds how long it holds Redis (a few milliseconds at most, measured by bench/admin.ts). */
 const SCAN_BUDGET = 200;
 /** A listing returns what it found by then, with a cursor, rather than keep a caller waiting. */
@@ -367,7 +432,7 @@ interface ScanPlan {
   hi: string;
 }
 
-const INDEX_NAME = /^idx:(stored|size|path|type:[^ ]+|tag:.+)$/;
+const INDEX_NAME = /^idx:(path|tag:.+)$/;
 const LEX_BOUND = /^([[(].*|-|\+)$/s;
 
 function encodeCursor(cursor: ScanPlan & { after: string }): string {

@@ -42,7 +42,8 @@ export function readScripts(dir = LUA_DIR): ScriptFile[] {
 let scripts: ScriptFile[] | undefined;
 
 type ScriptName =
-  | 'storeObject'
+  | 'storeKeys'
+  | 'indexPending'
   | 'invalidateUrl'
   | 'rateLimit'
   | 'touchEntries'

@@ -145,6 +145,10 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
     return this.shared.originState(service).catch(() => this.l1.originState(service));
   }
 
+  drain(service: string): Promise<void> {
+    return this.shared.drain(service);
+  }
+
   async close(): Promise<void> {
     await this.broadcast?.close();
     await Promise.all([this.l1.close(), this.shared.close()]);

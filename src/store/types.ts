@@ -141,6 +141,11 @@ export interface CacheStore {
   readStats(service: string): Promise<Record<string, number>>;
   /** Adds hits counted on this node to the objects' decaying frequency (LFU eviction order). */
   touch(service: string, hits: ReadonlyMap<string, number>, now: number, lfuHalfLifeMs: number): Promise<void>;
+  /**
+   * Finishes the bookkeeping of what has been stored (indexes, caps), which a store may batch after
+   * `put` returns; every read of the indexes does it first. For tests and benchmarks.
+   */
+  drain(service: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -24,4 +24,5 @@ export async function settled(edge: TestEdge): Promise<void> {
     () => edge.app.background.fills() === 0 && edge.app.background.images.pending === 0,
     'the edge to finish storing',
   );
+  await edge.store.drain(edge.service);
 }

@@ -65,6 +65,7 @@ describe('revalidation with the origin (RFC 9111 §4.3)', () => {
       expect(revalidated.headers['x-updated']).toBe('by-304');
       expect(origin.requests[1]?.headers['if-none-match']).toBe('"v1"');
       // The stored headers were updated (§3.2), the length was not, and it is fresh again.
+      await settled(edge); // the refreshed object is stored after the response
       clock.now += 50_000;
       const hit = await edge.get('/r');
       expect(hit.headers['x-cache-status']).toBe('Hit');
