@@ -1,137 +1,324 @@
 /**
- * `npm run bench`: starts a redis-server, the benchmark origin, the edge (2 workers, from dist/) and
- * nginx's proxy_cache, then drives each with wrk on this machine and prints requests/s and
- * latency percentiles, the Redis commands per hit, and the edge/nginx ratios from the same run.
- * BENCH_DURATION (seconds per run, default 8), BENCH_CONNECTIONS (default 64).
+ * `npm run bench -- hits`: cachefront beside nginx and Varnish in one interleaved run, on this
+ * machine, against the same origin (bench/origin.mjs).
+ *
+ * Systems: cachefront serve (2 workers, default config, access log off, a local redis-server),
+ * the same with its L1 off (every hit read from Redis), nginx with the production settings of
+ * bench/nginx.conf.template, Varnish with `-s malloc`. Workloads: a 1 KiB hit, a 100 KiB hit,
+ * and a miss (every request a new URL of a 1 KiB HTML page, counted at the origin). Each
+ * repetition runs every workload on every system, the systems' order rotated from one repetition
+ * to the next; ratios are the median of the per-repetition ratios. Beside requests/s and latency
+ * it prints each system's CPU per request (its processes' user + system time over the run, Redis
+ * included for cachefront, from /proc) and, at the end, the resident memory of each system.
+ *
+ * BENCH_DURATION (seconds per run, default 8), BENCH_CONNECTIONS (default 64), BENCH_REPS
+ * (default 3), BENCH_WORKLOADS (comma-separated words: runs only the workloads whose names contain
+ * one, e.g. "miss"). Results also go to bench/results/latest.json.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { startLocalRedis } from '../src/redis/local-server.js';
-import { freePort, wrk as runWrk, type WrkResult, waitUntilUp as waitFor } from './lib.js';
+import { freePort, get, type Leftovers, runBenchmark, startServe, type WrkResult, waitUntilUp, wrk } from './lib.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const REPS = Number(process.env.BENCH_REPS ?? 3);
 const HOST = 'bench.test';
-const children: ChildProcess[] = [];
+const CLOCK_TICK_SECONDS = 0.01; // USER_HZ on Linux
+const left: Leftovers = { children: [] };
 
-const wrk = (url: string, extra: string[] = [], seconds = DURATION): Promise<WrkResult> =>
-  runWrk(url, { host: HOST, connections: CONNECTIONS, seconds, extra });
+interface System {
+  name: string;
+  port: number;
+  /** The processes whose CPU and memory count as the system's. */
+  pids: () => number[];
+}
 
-function edgeConfig(edgePort: number, adminPort: number, originPort: number, l1Bytes: number): string {
-  return [
-    `edge: { listen: { host: 127.0.0.1, port: ${edgePort} }, workers: 2 }`,
-    `admin: { listen: { host: 127.0.0.1, port: ${adminPort} } }`,
-    `l1: { maxBytes: ${l1Bytes}, ttlMs: 1000 }`,
-    'services:',
-    `  - id: bench`,
-    `    hosts: [${HOST}]`,
-    `    origin: { url: "http://127.0.0.1:${originPort}", maxConnections: 256 }`,
-    `    cache: { maxObjects: 1000000 }`,
-  ].join('\n');
+interface Workload {
+  name: string;
+  path: (run: number) => string;
+  script?: string;
+  /** Systems measured on it (all by default). */
+  only?: string[];
+}
+
+interface Sample extends WrkResult {
+  cpuMicrosPerRequest: number;
+  originPerSecond?: number;
+}
+
+/** A process and every descendant of it (workers of a primary, nginx's and varnishd's children). */
+function processTree(root: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) tree.push(...(parents.get(tree[i] as number) ?? []));
+  return tree;
+}
+
+/** User + system CPU seconds a process has used. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_SECONDS;
+  } catch {
+    return 0;
+  }
+}
+
+function rssMiB(pid: number): number {
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return Number(kb ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+function edgeConfig(
+  dir: string,
+  name: string,
+  port: number,
+  admin: number,
+  metrics: number,
+  origin: number,
+  l1: boolean,
+) {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(
+    file,
+    [
+      `edge: { listen: { host: 127.0.0.1, port: ${port} }, workers: 2, accessLog: false }`,
+      `admin: { listen: { host: 127.0.0.1, port: ${admin} } }`,
+      `metrics: { listen: { host: 127.0.0.1, port: ${metrics} } }`,
+      ...(l1 ? [] : ['l1: { maxBytes: 0 }']),
+      'services:',
+      '  - id: bench',
+      `    hosts: [${HOST}]`,
+      `    origin: { url: "http://127.0.0.1:${origin}" }`,
+    ].join('\n'),
+  );
+  return file;
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cachefront-bench-'));
+  // varnishd reads its VCL and keeps its work directory as its own unprivileged user.
+  chmodSync(dir, 0o755);
+  left.dir = dir;
   const redis = await startLocalRedis();
-  const [originPort, edgePort, edgeAdmin, rawPort, rawAdmin, nginxPort] = (await Promise.all(
-    Array.from({ length: 6 }, freePort),
-  )) as [number, number, number, number, number, number];
-  try {
-    const origin = fork(join(ROOT, 'bench', 'origin.mjs'), [String(originPort)], { stdio: 'ignore' });
-    children.push(origin);
-    const startEdge = (port: number, admin: number, l1: number, name: string) => {
-      const file = join(dir, `${name}.yaml`);
-      writeFileSync(file, edgeConfig(port, admin, originPort, l1));
-      const child = spawn(process.execPath, [join(ROOT, 'bin', 'cachefront.mjs'), 'serve', '--config', file], {
-        env: { ...process.env, REDIS_URL: redis.url, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
-      children.push(child);
-    };
-    startEdge(edgePort, edgeAdmin, 64 * 1024 * 1024, 'edge');
-    startEdge(rawPort, rawAdmin, 0, 'edge-no-l1');
-    const conf = readFileSync(join(ROOT, 'bench', 'nginx.conf.template'), 'utf8')
-      .replaceAll('__PORT__', String(nginxPort))
-      .replaceAll('__ORIGIN__', `127.0.0.1:${originPort}`)
-      .replaceAll('__DIR__', dir)
-      // As root, nginx's workers would run as "nobody" and could not write to the temp dir.
-      .replace('__USER__', process.getuid?.() === 0 ? 'user root;' : '');
-    writeFileSync(join(dir, 'nginx.conf'), conf);
-    const nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    children.push(nginx);
+  left.redis = redis;
+  const ports = await Promise.all(Array.from({ length: 10 }, freePort));
+  const [originPort, edgePort, edgeAdmin, edgeMetrics, rawPort, rawAdmin, rawMetrics, nginxPort, varnishPort] =
+    ports as [number, number, number, number, number, number, number, number, number];
 
-    const origin1k = `http://127.0.0.1:${originPort}/1k`;
-    const edge = (port: number, path: string) => `http://127.0.0.1:${port}${path}`;
-    await waitFor(origin1k);
-    await waitFor(`http://127.0.0.1:${edgeAdmin}/readyz`);
-    await waitFor(`http://127.0.0.1:${rawAdmin}/readyz`);
-    await waitFor(edge(nginxPort, '/1k'));
-    // Prime every cache (nginx stores on the first miss; the edge likewise).
-    for (const port of [edgePort, rawPort, nginxPort]) {
-      for (const path of ['/1k', '/100k']) {
-        for (let i = 0; i < 3; i++) await waitFor(edge(port, path), { host: HOST });
+  const origin = fork(join(ROOT, 'bench', 'origin.mjs'), [String(originPort)], { stdio: 'ignore' });
+  left.children.push(origin);
+  const redisPid = redis.process.pid as number;
+  const started = (child: ChildProcess) => {
+    left.children.push(child);
+    return child.pid as number;
+  };
+  const edgePid = started(
+    startServe(edgeConfig(dir, 'edge', edgePort, edgeAdmin, edgeMetrics, originPort, true), { REDIS_URL: redis.url }),
+  );
+  const rawPid = started(
+    startServe(edgeConfig(dir, 'edge-no-l1', rawPort, rawAdmin, rawMetrics, originPort, false), {
+      REDIS_URL: redis.url,
+    }),
+  );
+  const nginxConf = readFileSync(join(ROOT, 'bench', 'nginx.conf.template'), 'utf8')
+    .replaceAll('__PORT__', String(nginxPort))
+    .replaceAll('__ORIGIN__', `127.0.0.1:${originPort}`)
+    .replaceAll('__DIR__', dir)
+    // As root, nginx's workers would run as "nobody" and could not write to the temp dir.
+    .replace('__USER__', process.getuid?.() === 0 ? 'user root;' : '');
+  writeFileSync(join(dir, 'nginx.conf'), nginxConf);
+  const nginxPid = started(
+    spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: ['ignore', 'ignore', 'inherit'] }),
+  );
+  writeFileSync(
+    join(dir, 'varnish.vcl'),
+    readFileSync(join(ROOT, 'bench', 'varnish.vcl.template'), 'utf8').replaceAll('__ORIGIN_PORT__', String(originPort)),
+  );
+  const varnishPid = started(
+    spawn(
+      'varnishd',
+      [
+        '-F',
+        '-a',
+        `127.0.0.1:${varnishPort}`,
+        '-f',
+        join(dir, 'varnish.vcl'),
+        '-s',
+        'malloc,256m',
+        '-n',
+        join(dir, 'varnish'),
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    ),
+  );
+
+  const systems: System[] = [
+    { name: 'cachefront', port: edgePort, pids: () => [...processTree(edgePid), redisPid] },
+    { name: 'cachefront, no L1', port: rawPort, pids: () => [...processTree(rawPid), redisPid] },
+    { name: 'nginx', port: nginxPort, pids: () => processTree(nginxPid) },
+    { name: 'varnish', port: varnishPort, pids: () => processTree(varnishPid) },
+  ];
+  const workloads: Workload[] = [
+    { name: '1 KiB hit', path: () => '/1k' },
+    { name: '100 KiB hit', path: () => '/100k', only: ['cachefront', 'nginx', 'varnish'] },
+    { name: 'miss (new URL, 1 KiB HTML)', path: (run) => `/miss/${run}/`, script: join(ROOT, 'bench', 'miss.lua') },
+  ];
+
+  const wanted = process.env.BENCH_WORKLOADS?.split(',').filter(Boolean);
+  if (wanted) workloads.splice(0, workloads.length, ...workloads.filter((w) => wanted.some((x) => w.name.includes(x))));
+  const url = (system: System, path: string) => `http://127.0.0.1:${system.port}${path}`;
+  await waitUntilUp(`http://127.0.0.1:${originPort}/1k`);
+  await waitUntilUp(`http://127.0.0.1:${edgeAdmin}/readyz`);
+  await waitUntilUp(`http://127.0.0.1:${rawAdmin}/readyz`);
+  for (const system of systems) {
+    await waitUntilUp(url(system, '/1k'), { host: HOST });
+    // Prime: every cache stores on a miss; a few requests leave the hit objects stored everywhere.
+    for (const path of ['/1k', '/100k']) for (let i = 0; i < 3; i++) await get(url(system, path), { host: HOST });
+    // A short warm-up so JIT and connection pools are settled before measuring.
+    await wrk(url(system, '/1k'), { host: HOST, connections: CONNECTIONS, seconds: 2 });
+  }
+  const originCount = async () => Number(await (await fetch(`http://127.0.0.1:${originPort}/__requests`)).text());
+
+  console.log(
+    `\nwrk -t2 -c${CONNECTIONS} -d${DURATION}s, ${REPS} repetitions, systems rotated; ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'})\n`,
+  );
+  const samples = new Map<string, Sample[]>();
+  let run = 0;
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const workload of workloads) {
+      const eligible = systems.filter((s) => !workload.only || workload.only.includes(s.name));
+      const order = eligible.map((_, i) => eligible[(i + rep) % eligible.length] as System);
+      for (const system of order) {
+        run++;
+        const pids = system.pids();
+        const cpuBefore = pids.reduce((n, pid) => n + cpuSeconds(pid), 0);
+        const originBefore = await originCount();
+        const result = await wrk(url(system, workload.path(run)), {
+          host: HOST,
+          connections: CONNECTIONS,
+          seconds: DURATION,
+          extra: workload.script ? ['-s', workload.script] : [],
+        });
+        const cpu = pids.reduce((n, pid) => n + cpuSeconds(pid), 0) - cpuBefore;
+        const fetched = (await originCount()) - originBefore;
+        const sample: Sample = {
+          ...result,
+          cpuMicrosPerRequest: (cpu * 1e6) / Math.max(1, result.requests),
+          ...(workload.script ? { originPerSecond: fetched / DURATION } : {}),
+        };
+        const key = `${workload.name}|${system.name}`;
+        samples.set(key, [...(samples.get(key) ?? []), sample]);
+        console.log(
+          `rep ${rep + 1}  ${workload.name.padEnd(28)} ${system.name.padEnd(18)} ${sample.rps.toFixed(0).padStart(7)} req/s` +
+            `  p99 ${sample.p99ms.toFixed(2).padStart(6)} ms  CPU ${sample.cpuMicrosPerRequest.toFixed(0).padStart(4)} µs/req` +
+            (sample.originPerSecond !== undefined ? `  origin ${sample.originPerSecond.toFixed(0)}/s` : '') +
+            (sample.errors ? `  (${sample.errors})` : ''),
+        );
       }
     }
-    // A short warm-up so JIT and connection pools are settled before measuring.
-    await wrk(edge(edgePort, '/1k'), [], 2);
-    await wrk(edge(nginxPort, '/1k'), [], 2);
-
-    const results: Record<string, WrkResult> = {};
-    const measure = async (name: string, url: string, extra: string[] = []) => {
-      results[name] = await wrk(url, extra);
-      const r = results[name];
-      console.log(
-        `${name.padEnd(34)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50ms.toFixed(2).padStart(6)} ms   p99 ${r.p99ms
-          .toFixed(2)
-          .padStart(6)} ms${r.errors ? `   (${r.errors})` : ''}`,
-      );
-    };
-    console.log(`\nwrk -t2 -c${CONNECTIONS} -d${DURATION}s on ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'})\n`);
-    await measure('origin direct 1 KiB', origin1k);
-    await measure('edge hit 1 KiB (L1)', edge(edgePort, '/1k'));
-    await measure('edge hit 100 KiB (L1)', edge(edgePort, '/100k'));
-    const client = new Redis(redis.url);
-    await client.config('RESETSTAT');
-    await measure('edge hit 1 KiB (Redis, no L1)', edge(rawPort, '/1k'));
-    const stats = await client.info('commandstats');
-    const redisCalls = [...stats.matchAll(/calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0) - 1;
-    await measure('edge hit 100 KiB (Redis, no L1)', edge(rawPort, '/100k'));
-    await measure('nginx proxy_cache hit 1 KiB', edge(nginxPort, '/1k'));
-    await measure('nginx proxy_cache hit 100 KiB', edge(nginxPort, '/100k'));
-    await measure('edge miss 1 KiB (fetch + store)', edge(edgePort, '/'), ['-s', join(ROOT, 'bench', 'miss.lua')]);
-    await client.quit();
-
-    const perHit = redisCalls / (results['edge hit 1 KiB (Redis, no L1)']?.requests ?? 1);
-    const ratio = (a: string, b: string) => (results[a]?.rps ?? 0) / (results[b]?.rps ?? 1);
-    console.log(`\nRedis commands per hit (no L1): ${perHit.toFixed(3)}`);
-    console.log(`edge/nginx, 1 KiB hits:   ${ratio('edge hit 1 KiB (L1)', 'nginx proxy_cache hit 1 KiB').toFixed(2)}`);
-    console.log(
-      `edge/nginx, 100 KiB hits: ${ratio('edge hit 100 KiB (L1)', 'nginx proxy_cache hit 100 KiB').toFixed(2)}`,
-    );
-    console.log(
-      `edge (Redis) / nginx, 1 KiB: ${ratio('edge hit 1 KiB (Redis, no L1)', 'nginx proxy_cache hit 1 KiB').toFixed(2)}`,
-    );
-    mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-    writeFileSync(
-      join(ROOT, 'bench', 'results', 'latest.json'),
-      `${JSON.stringify({ when: new Date().toISOString(), cores: cpus().length, duration: DURATION, connections: CONNECTIONS, results, redisCommandsPerHit: perHit }, null, 2)}\n`,
-    );
-  } finally {
-    for (const child of children) child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
-    await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
+
+  // The summary: medians per system, and per-repetition ratios' medians against nginx and Varnish.
+  const rate = (s: Sample, workload: Workload) => (workload.script ? (s.originPerSecond ?? 0) : s.rps);
+  const ratio = (workload: Workload, a: string, b: string) => {
+    const xs = samples.get(`${workload.name}|${a}`) ?? [];
+    const ys = samples.get(`${workload.name}|${b}`) ?? [];
+    return median(xs.map((x, i) => rate(x, workload) / Math.max(1, rate(ys[i] as Sample, workload))));
+  };
+  console.log(`\nmedians of ${REPS} repetitions (misses: origin fetches/s, counted at the origin)\n`);
+  console.log(
+    `${'workload'.padEnd(28)} ${'system'.padEnd(18)} ${'rate/s'.padStart(8)} ${'p99 ms'.padStart(8)} ${'CPU µs/req'.padStart(11)}`,
+  );
+  const summary: Record<string, unknown> = {};
+  for (const workload of workloads) {
+    for (const system of systems) {
+      const xs = samples.get(`${workload.name}|${system.name}`);
+      if (!xs) continue;
+      const row = {
+        rate: median(xs.map((x) => rate(x, workload))),
+        p99ms: median(xs.map((x) => x.p99ms)),
+        cpuMicrosPerRequest: median(xs.map((x) => x.cpuMicrosPerRequest)),
+      };
+      summary[`${workload.name}|${system.name}`] = row;
+      console.log(
+        `${workload.name.padEnd(28)} ${system.name.padEnd(18)} ${row.rate.toFixed(0).padStart(8)} ${row.p99ms.toFixed(2).padStart(8)} ${row.cpuMicrosPerRequest.toFixed(0).padStart(11)}`,
+      );
+    }
+  }
+  console.log('\nratios (median of per-repetition ratios)');
+  const ratios: Record<string, number> = {};
+  for (const workload of workloads) {
+    for (const [a, b] of [
+      ['cachefront', 'nginx'],
+      ['cachefront', 'varnish'],
+      ['cachefront, no L1', 'nginx'],
+    ] as const) {
+      if (!samples.has(`${workload.name}|${a}`) || !samples.has(`${workload.name}|${b}`)) continue;
+      const value = ratio(workload, a, b);
+      ratios[`${workload.name}: ${a} / ${b}`] = value;
+      console.log(`  ${`${workload.name}: ${a} / ${b}`.padEnd(60)} ${value.toFixed(2)}`);
+    }
+  }
+  console.log('\nresident memory after the runs (MiB)');
+  const memory: Record<string, number> = {};
+  for (const system of systems) {
+    const pids = system.name.startsWith('cachefront') ? system.pids().filter((p) => p !== redisPid) : system.pids();
+    const each = pids.map(rssMiB);
+    memory[system.name] = each.reduce((a, b) => a + b, 0);
+    console.log(
+      `  ${system.name.padEnd(18)} ${memory[system.name]?.toFixed(0).padStart(5)}  (${each.map((m) => m.toFixed(0)).join(' + ')})`,
+    );
+  }
+  memory.redis = rssMiB(redisPid);
+  console.log(
+    `  ${'redis-server'.padEnd(18)} ${memory.redis.toFixed(0).padStart(5)}  (shared by both cachefront systems)`,
+  );
+
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(
+    join(ROOT, 'bench', 'results', 'latest.json'),
+    `${JSON.stringify(
+      {
+        when: new Date().toISOString(),
+        cores: cpus().length,
+        duration: DURATION,
+        connections: CONNECTIONS,
+        reps: REPS,
+        summary,
+        ratios,
+        memory,
+        samples: Object.fromEntries(samples),
+      },
+      null,
+      2,
+    )}\n`,
+  );
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  for (const child of children) child.kill('SIGKILL');
-  process.exit(1);
-});
+runBenchmark(main, left);

@@ -9,6 +9,7 @@ ensureNodeModules();
 const tools = [
   ['wrk', ['wrk'], 'the load generator'],
   ['nginx', ['nginx'], 'the proxy_cache comparison'],
+  ['varnishd', ['varnish'], 'the Varnish comparison'],
   ['redis-server', ['redis-server'], 'the shared store'],
 ];
 for (const [command, packages, why] of tools) {
