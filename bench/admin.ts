@@ -158,13 +158,13 @@ async function main(): Promise<void> {
     );
     const queries: [string, string][] = [
       ['no filter', ''],
-      ['type=image/png (index)', 'type=image/png'],
-      ['type=image/* (two types)', 'type=image/*'],
+      ['type=image/png (scan)', 'type=image/png'],
+      ['type=image/* (two types, scan)', 'type=image/*'],
       ['tag=sale (1 %)', 'tag=sale'],
       ['prefix=/img/4', 'prefix=/img/4'],
       ['size 1000..1100 B', 'minSize=1000&maxSize=1100'],
       ['glob /p/*/item-4?.html', 'glob=/p/*/item-4?.html'],
-      ['status=404 (0.1 %, no index)', 'status=404'],
+      ['status=404 (0.1 %, scan)', 'status=404'],
       ['type=text/css & minSize=3900', 'type=text/css&minSize=3900'],
     ];
     for (const [name, query] of queries) {

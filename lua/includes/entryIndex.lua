@@ -35,6 +35,15 @@ local function callMany(command, key, args, head)
   end
 end
 
+-- Appends values to the list under `key` of a table of lists (members grouped by the key they go to).
+local function push(lists, key, ...)
+  local list = lists[key] or {}
+  lists[key] = list
+  for _, value in ipairs({ ... }) do
+    list[#list + 1] = value
+  end
+end
+
 -- The entry keys of an object (a summary written before objects had several keys names none: the
 -- object id is then its one key).
 local function keysOf(hash, info)
@@ -73,12 +82,10 @@ local function forgetMany(given)
       end
       paths[#paths + 1] = info.pa .. ' ' .. hash
       for _, tag in ipairs(info.g) do
-        tagged[tag] = tagged[tag] or {}
-        table.insert(tagged[tag], hash)
+        push(tagged, tag, hash)
       end
       if info.p ~= hash then
-        variants[info.p] = variants[info.p] or {}
-        table.insert(variants[info.p], hash)
+        push(variants, info.p, hash)
       end
     else
       keys[#keys + 1] = prefix .. 'e:' .. hash
@@ -199,8 +206,7 @@ local function indexBatch(items)
       end
       oldPaths[#oldPaths + 1] = old.pa .. ' ' .. hash
       for _, tag in ipairs(old.g) do
-        oldTags[tag] = oldTags[tag] or {}
-        table.insert(oldTags[tag], hash)
+        push(oldTags, tag, hash)
       end
       bytes = bytes - old.b
     end
@@ -214,9 +220,7 @@ local function indexBatch(items)
     expiryArgs[#expiryArgs + 1] = o.deleteAt
     expiryArgs[#expiryArgs + 1] = hash
     for tag in o.tags:gmatch('[^,]+') do
-      tagged[tag] = tagged[tag] or {}
-      table.insert(tagged[tag], 0)
-      table.insert(tagged[tag], hash)
+      push(tagged, tag, 0, hash)
     end
   end
   if #stale > 0 then
