@@ -3,10 +3,10 @@
  * port 0; main.ts listens. Every dependency with I/O (store, clock) is passed in.
  */
 
-import { type IncomingMessage, METHODS, type ServerResponse } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import pino, { type Logger } from 'pino';
 import type { Config } from './config/schema.js';
-import { ClientTimeout, HeadersTooLarge, Internal, MalformedRequest } from './errors.js';
+import { ClientTimeout, defineError, HeadersTooLarge, Internal, MalformedRequest } from './errors.js';
 import { throttledWarnings } from './log-throttle.js';
 import { type CacheStatusLabel, initMetrics, metrics } from './metrics/metrics.js';
 import { OriginClients } from './origin/client.js';
@@ -32,55 +32,50 @@ export interface EdgeOptions {
   config: Config;
   store: CacheStore & Partial<RateLimitStore> & Partial<CoordinationStore>;
   now?: () => number;
-  logger?: FastifyBaseLogger | boolean;
+  /** Where the edge logs (its access lines and warnings); none: nothing is logged. */
+  logger?: Logger;
   /** How often hits are added to the LFU frequencies in the store (default 1 s). */
   hitFlushMs?: number;
   /** Recurring warnings (store down, an origin failing) are logged at most this often each (10 s). */
   warnIntervalMs?: number;
 }
 
-/** Remembers the original request-target, which may be in absolute form (RFC 9112 §3.2.2). */
-const ORIGINAL_TARGET = Symbol('cachefront.originalTarget');
+/** Work the edge does after responding: tests wait for it, metrics report it. */
+export interface EdgeBackground {
+  images: ImageOptimiser;
+  fills: () => number;
+  waiting: () => number;
+  flushHits: () => Promise<void>;
+  /** Bytes the process's memos hold, against their budgets (docs/operations.md, "Memory budget"). */
+  memos: () => Record<string, { bytes: number; max: number }>;
+}
 
-export function buildEdge(options: EdgeOptions): FastifyInstance {
+/**
+ * The data plane: a plain `node:http` server whose every request goes to the pipeline. No router
+ * and no framework on the hot path (the admin API, off it, keeps Fastify): each request costs
+ * only the parse, the pipeline and the write.
+ */
+export interface EdgeApp {
+  readonly server: Server;
+  readonly log: Logger;
+  readonly background: EdgeBackground;
+  /** Starts listening; resolves with the address. */
+  listen(options: { host: string; port: number }): Promise<string>;
+  /**
+   * Stops taking requests, lets those in flight finish (requests arriving meanwhile on open
+   * connections get 503 and the connection closed), then flushes hit counts and closes the pools.
+   */
+  close(): Promise<void>;
+}
+
+const ShuttingDown = defineError('CF_ERR_SHUTTING_DOWN', 503, 'this edge node is shutting down');
+
+export function buildEdge(options: EdgeOptions): EdgeApp {
   const { config, store } = options;
   const now = options.now ?? Date.now;
-  const app = Fastify({
-    ...(typeof options.logger === 'object' ? { loggerInstance: options.logger } : { logger: options.logger ?? false }),
-    // The edge writes its own access log; Fastify's per-request lines would double it.
-    logController: new LogController({ disableRequestLogging: true }),
-    exposeHeadRoutes: false,
-    return503OnClosing: true,
-    // Requests Node's parser refuses never reach a handler: they get the edge's own error format.
-    clientErrorHandler: (error: Error & { code?: string }, socket) => {
-      if (error.code === 'ECONNRESET' || socket.destroyed) return;
-      const answer =
-        error.code === 'HPE_HEADER_OVERFLOW'
-          ? HeadersTooLarge(String(config.edge.maxHeaderBytes))
-          : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-            ? ClientTimeout()
-            : MalformedRequest(error.code ?? 'parse error');
-      if (socket.writable) socket.write(rawErrorResponse(answer));
-      socket.destroy();
-    },
-    // Request line and headers together; Node answers 431 beyond it, before the edge sees anything.
-    // requireHostHeader off: a request without Host reaches recv and gets the edge's own 400
-    // (CF_ERR_MISSING_HOST) rather than Node's bare one.
-    http: { maxHeaderSize: config.edge.maxHeaderBytes, requireHostHeader: false } as never,
-    // The router only ever sees "/": the pipeline reads the original target itself, so an
-    // absolute-form target reaches it intact.
-    rewriteUrl: (req) => {
-      (req as unknown as Record<symbol, string | undefined>)[ORIGINAL_TARGET] = req.url;
-      return '/';
-    },
-  });
-  // Request bodies are streamed to the origin untouched, never parsed.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
-
   // Leases and the circuit breaker need a store that coordinates nodes (every store cachefront makes).
   const coordination = store.acquireLease ? (store as CacheStore & CoordinationStore) : undefined;
-  const log = app.log;
+  const log = options.logger ?? pino({ level: 'silent' });
   // Recurring warnings (Redis down: every lookup and store fails; an origin failing) at most once
   // per interval each, with how many were held back.
   const warn = throttledWarnings(log, options.warnIntervalMs);
@@ -211,38 +206,79 @@ export function buildEdge(options: EdgeOptions): FastifyInstance {
   };
 
   // Every method Node's parser accepts reaches the pipeline (WebDAV, SSDP, QUERY…): it passes what
-  // it does not cache to the origin, as RFC 9110 §9.1 asks of an intermediary, rather than 404.
-  for (const method of METHODS) {
-    if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
-  }
-  app.all('/', (request, reply) => {
-    reply.hijack();
-    const raw = request.raw;
-    const started = performance.now();
-    reply.raw.once('close', () => recordExchange(raw, reply.raw, started, accessLog ? log : undefined, countError));
-    raw.url = (raw as unknown as Record<symbol, string>)[ORIGINAL_TARGET] ?? raw.url;
-    handleEdgeRequest(raw, reply.raw, deps).catch((error: unknown) => {
-      log.error({ err: error, url: raw.url }, 'request failed inside the edge');
-      if (!reply.raw.headersSent) {
-        deliverError(reply.raw, Internal());
-      } else {
-        reply.raw.destroy();
+  // it does not cache to the origin, as RFC 9110 §9.1 asks of an intermediary. The request target
+  // reaches it as sent, absolute form included (RFC 9112 §3.2.2); bodies stream to the origin.
+  let closing = false;
+  const server = createServer(
+    // requireHostHeader off: a request without Host reaches recv and gets the edge's own 400
+    // (CF_ERR_MISSING_HOST) rather than Node's bare one. The head (request line and headers) is
+    // bounded by maxHeaderSize: Node answers beyond it through clientError below.
+    { maxHeaderSize: config.edge.maxHeaderBytes, requireHostHeader: false, keepAliveTimeout: 72_000 },
+    (raw, res) => {
+      if (closing) {
+        res.shouldKeepAlive = false;
+        deliverError(res, ShuttingDown());
+        return;
       }
-    });
+      const started = performance.now();
+      res.once('close', () => recordExchange(raw, res, started, accessLog ? log : undefined, countError));
+      handleEdgeRequest(raw, res, deps).catch((error: unknown) => {
+        log.error({ err: error, url: raw.url }, 'request failed inside the edge');
+        if (!res.headersSent) deliverError(res, Internal());
+        else res.destroy();
+      });
+    },
+  );
+  // Requests Node's parser refuses never reach the pipeline: they get the edge's own error format.
+  server.on('clientError', (error: Error & { code?: string }, socket) => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const answer =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? HeadersTooLarge(String(config.edge.maxHeaderBytes))
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? ClientTimeout()
+          : MalformedRequest(error.code ?? 'parse error');
+    if (socket.writable) socket.write(rawErrorResponse(answer));
+    socket.destroy();
   });
-  app.addHook('onClose', async () => {
-    await hits.close();
-    await origin.close();
-  });
-  // Work the edge does after responding (tests wait for it; metrics will report it).
-  app.decorate('background', {
+  const background: EdgeBackground = {
     images,
     fills: () => coalescer.inFlight,
     waiting: () => coalescer.waiting,
     flushHits: () => hits.flush(),
-    /** Bytes the process's memos hold, against their budgets (docs/operations.md, "Memory budget"). */
     memos,
-  });
+  };
+  const app: EdgeApp = {
+    server,
+    log,
+    background,
+    listen: ({ host, port }) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address();
+          resolve(typeof address === 'string' ? address : `http://${address?.address}:${address?.port}`);
+        });
+      }),
+    close: async () => {
+      if (!closing) {
+        closing = true;
+        await new Promise<void>((resolve) => {
+          if (!server.listening) return resolve();
+          // Connections left idle after their last response are closed as they go idle.
+          const idle = setInterval(() => server.closeIdleConnections(), 50);
+          server.close(() => {
+            clearInterval(idle);
+            resolve();
+          });
+          server.closeIdleConnections();
+        });
+        await hits.close();
+        await origin.close();
+      }
+    },
+  };
   return app;
 }
 
@@ -264,7 +300,7 @@ function recordExchange(
   req: IncomingMessage,
   res: ServerResponse,
   started: number,
-  log: FastifyBaseLogger | undefined,
+  log: Logger | undefined,
   countError: (service: string) => void,
 ): void {
   const notes = exchangeNotes(res);
@@ -297,16 +333,4 @@ function recordExchange(
     },
     'request',
   );
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    background: {
-      images: ImageOptimiser;
-      fills: () => number;
-      waiting: () => number;
-      flushHits: () => Promise<void>;
-      memos: () => Record<string, { bytes: number; max: number }>;
-    };
-  }
 }

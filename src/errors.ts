@@ -17,7 +17,7 @@ export class CachefrontError extends Error {
 
 type ErrorFactory = ((...args: string[]) => CachefrontError) & { code: string; statusCode: number };
 
-function defineError(code: string, statusCode: number, template: string): ErrorFactory {
+export function defineError(code: string, statusCode: number, template: string): ErrorFactory {
   const make = (...args: string[]) => {
     let i = 0;
     const message = template.replace(/%s/g, () => args[i++] ?? '');

@@ -5,11 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { test as base } from 'vitest';
-import { buildEdge } from '../../src/app.js';
+import { buildEdge, type EdgeApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { connectRedis } from '../../src/redis/connect.js';
@@ -23,7 +22,7 @@ import { startTestRedis, type TestRedis } from './redis.js';
 
 export interface TestEdge {
   url: string;
-  app: FastifyInstance;
+  app: EdgeApp;
   config: Config;
   service: string;
   host: string;
