@@ -37,8 +37,16 @@ export interface ServeOptions {
   workers?: number | undefined;
 }
 
+/**
+ * JSON lines on stdout, written asynchronously: lines logged while a write is under way go out
+ * together in the next one (the access log is a line per request), and whatever is buffered is
+ * flushed when the process exits.
+ */
 function createLogger(): Logger {
-  return pino({ level: process.env.LOG_LEVEL ?? 'info', base: { pid: process.pid } });
+  return pino(
+    { level: process.env.LOG_LEVEL ?? 'info', base: { pid: process.pid } },
+    pino.destination({ dest: 1, sync: false }),
+  );
 }
 
 function loadOrExit(file: string): Config | undefined {
