@@ -165,8 +165,9 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     if (this.drainTimers.has(service)) return;
     const timer = setTimeout(() => {
       this.drainTimers.delete(service);
+      // Complete: items queued while another drain ran are indexed too, even if no store follows.
       // A failed drain leaves its items queued: the next store schedules another.
-      this.drain(service, false).catch(() => undefined);
+      this.drain(service).catch(() => undefined);
     }, DRAIN_DELAY_MS);
     timer.unref();
     this.drainTimers.set(service, timer);
@@ -176,7 +177,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
    * Indexes everything a service has pending (every node's stores), evicting past the caps. One
    * drain per service at a time in this process. `complete` (what every read of the indexes asks
    * for): a caller arriving while a drain runs waits for it and then drains what is left, so all
-   * it stored before is indexed; otherwise (a store bounding the queue, the timer) it only waits.
+   * it stored before is indexed; otherwise (a store bounding the queue) it only waits.
    */
   async drain(service: string, complete = true): Promise<void> {
     for (;;) {
