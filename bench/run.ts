@@ -4,7 +4,8 @@
  *
  * Systems: cachefront serve (2 workers, default config, access log off, a local redis-server),
  * the same with its L1 off (every hit read from Redis), nginx with the production settings of
- * bench/nginx.conf.template, Varnish with `-s malloc`. Workloads: a 1 KiB hit, a 100 KiB hit,
+ * bench/nginx.conf.template, Varnish with `-s malloc`, and, as the ceiling of a Node server here, a
+ * bare node:http server with 2 workers (bench/bare-node.mjs; 1 KiB hits only). Workloads: a 1 KiB hit, a 100 KiB hit,
  * and a miss (every request a new URL of a 1 KiB HTML page, counted at the origin). Each
  * repetition runs every workload on every system, the systems' order rotated from one repetition
  * to the next; ratios are the median of the per-repetition ratios. Beside requests/s and latency
@@ -128,8 +129,18 @@ async function main(): Promise<void> {
   const redis = await startLocalRedis();
   left.redis = redis;
   const ports = await Promise.all(Array.from({ length: 10 }, freePort));
-  const [originPort, edgePort, edgeAdmin, edgeMetrics, rawPort, rawAdmin, rawMetrics, nginxPort, varnishPort] =
-    ports as [number, number, number, number, number, number, number, number, number];
+  const [
+    originPort,
+    edgePort,
+    edgeAdmin,
+    edgeMetrics,
+    rawPort,
+    rawAdmin,
+    rawMetrics,
+    nginxPort,
+    varnishPort,
+    barePort,
+  ] = ports as [number, number, number, number, number, number, number, number, number, number];
 
   const origin = fork(join(ROOT, 'bench', 'origin.mjs'), [String(originPort)], { stdio: 'ignore' });
   left.children.push(origin);
@@ -178,16 +189,25 @@ async function main(): Promise<void> {
     ),
   );
 
+  const barePid = started(fork(join(ROOT, 'bench', 'bare-node.mjs'), [String(barePort)], { stdio: 'ignore' }));
+
   const systems: System[] = [
     { name: 'cachefront', port: edgePort, pids: () => [...processTree(edgePid), redisPid] },
     { name: 'cachefront, no L1', port: rawPort, pids: () => [...processTree(rawPid), redisPid] },
     { name: 'nginx', port: nginxPort, pids: () => processTree(nginxPid) },
     { name: 'varnish', port: varnishPort, pids: () => processTree(varnishPid) },
+    // Not a cache: the ceiling of a Node server on this machine (bench/bare-node.mjs).
+    { name: 'node:http, bare', port: barePort, pids: () => processTree(barePid) },
   ];
   const workloads: Workload[] = [
     { name: '1 KiB hit', path: () => '/1k' },
-    { name: '100 KiB hit', path: () => '/100k', only: ['cachefront', 'nginx', 'varnish'] },
-    { name: 'miss (new URL, 1 KiB HTML)', path: (run) => `/miss/${run}/`, script: join(ROOT, 'bench', 'miss.lua') },
+    { name: '100 KiB hit', path: () => '/100k', only: ['cachefront', 'nginx', 'varnish', 'node:http, bare'] },
+    {
+      name: 'miss (new URL, 1 KiB HTML)',
+      path: (run) => `/miss/${run}/`,
+      script: join(ROOT, 'bench', 'miss.lua'),
+      only: ['cachefront', 'cachefront, no L1', 'nginx', 'varnish'],
+    },
   ];
 
   const wanted = process.env.BENCH_WORKLOADS?.split(',').filter(Boolean);
@@ -278,6 +298,7 @@ async function main(): Promise<void> {
       ['cachefront', 'nginx'],
       ['cachefront', 'varnish'],
       ['cachefront, no L1', 'nginx'],
+      ['cachefront', 'node:http, bare'],
     ] as const) {
       if (!samples.has(`${workload.name}|${a}`) || !samples.has(`${workload.name}|${b}`)) continue;
       const value = ratio(workload, a, b);
@@ -289,6 +310,7 @@ async function main(): Promise<void> {
   const memory: Record<string, number> = {};
   for (const system of systems) {
     const pids = system.name.startsWith('cachefront') ? system.pids().filter((p) => p !== redisPid) : system.pids();
+    if (system.name === 'node:http, bare') continue;
     const each = pids.map(rssMiB);
     memory[system.name] = each.reduce((a, b) => a + b, 0);
     console.log(
