@@ -23,6 +23,7 @@ const SUITES = {
   replay: 'replay.ts',
   soak: 'soak.ts',
   store: 'store.ts',
+  encode: 'encode.ts',
   admin: 'admin.ts',
   transform: 'transform.ts',
   chaos: 'chaos.ts',

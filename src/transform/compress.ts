@@ -82,17 +82,13 @@ export async function decode(body: Buffer, coding: string, maxBytes: number): Pr
 }
 
 /**
- * Bodies up to this size are encoded on the event loop: for them, libuv's thread pool costs more
- * than the work (hand-off, a fresh encoder's allocations, system time): a 1 KiB page took 472 µs of
- * CPU through the pool and 68 µs inline (Brotli q5), 255 and 42 µs (gzip -6); an encode of 16 KiB
- * holds the loop for well under a millisecond. Larger bodies go to the pool.
+ * Bodies up to this size are encoded on the event loop: for them, libuv's thread pool costs far
+ * more than the work (hand-off, a fresh encoder per call, system time). `npm run bench -- encode`:
+ * a 1 KiB page took 560 µs of CPU through the pool and 57 µs inline (Brotli q5), 360 and 50 µs
+ * (gzip -6). An encode of 16 KiB holds the loop well under a millisecond; larger bodies go to the
+ * pool.
  */
 const INLINE_BYTES = 16 * 1024;
-
-/** The smallest window (log2 bytes) that holds the whole body, within a coding's limits. */
-function windowFor(length: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, Math.ceil(Math.log2(Math.max(1, length))) + 1));
-}
 
 export function encode(
   identity: Buffer,
@@ -102,12 +98,7 @@ export function encode(
   const inline = identity.length <= INLINE_BYTES;
   try {
     if (coding === 'gzip') {
-      // A window and hash memory sized to the body: the same bytes out, far less to allocate.
-      const options = {
-        level: settings.gzipLevel,
-        windowBits: windowFor(identity.length, 9, 15),
-        memLevel: inline ? 5 : 8,
-      };
+      const options = { level: settings.gzipLevel };
       return inline ? Promise.resolve(gzipSync(identity, options)) : gzipAsync(identity, options);
     }
     const options = {
@@ -115,7 +106,6 @@ export function encode(
         [constants.BROTLI_PARAM_QUALITY]: settings.brotliQuality,
         [constants.BROTLI_PARAM_SIZE_HINT]: identity.length,
         [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
-        [constants.BROTLI_PARAM_LGWIN]: windowFor(identity.length, constants.BROTLI_MIN_WINDOW_BITS, 22),
       },
     };
     return inline ? Promise.resolve(brotliCompressSync(identity, options)) : brotliAsync(identity, options);
