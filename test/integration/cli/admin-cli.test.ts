@@ -120,5 +120,5 @@ describe('cachefront admin commands', () => {
       await admin.close();
       await edge.close();
     }
-  });
+  }, 120_000); // a dozen runs of the real binary, each a Node start (through tsx in a fresh checkout)
 });
