@@ -212,7 +212,9 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
   const server = createServer(
     // requireHostHeader off: a request without Host reaches recv and gets the edge's own 400
     // (CF_ERR_MISSING_HOST) rather than Node's bare one. The head (request line and headers) is
-    // bounded by maxHeaderSize: Node answers beyond it through clientError below.
+    // bounded by maxHeaderSize: Node answers beyond it through clientError below. Idle keep-alive
+    // connections live 72 s, longer than the 60 s load balancers keep theirs, so the balancer
+    // closes first and never sends on a connection the edge is closing.
     { maxHeaderSize: config.edge.maxHeaderBytes, requireHostHeader: false, keepAliveTimeout: 72_000 },
     (raw, res) => {
       if (closing) {
