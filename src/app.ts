@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/schema.js';
-import { ClientTimeout, defineError, HeadersTooLarge, Internal, MalformedRequest } from './errors.js';
+import { ClientTimeout, HeadersTooLarge, Internal, MalformedRequest, ShuttingDown } from './errors.js';
 import { throttledWarnings } from './log-throttle.js';
 import { type CacheStatusLabel, initMetrics, metrics } from './metrics/metrics.js';
 import { OriginClients } from './origin/client.js';
@@ -67,8 +67,6 @@ export interface EdgeApp {
    */
   close(): Promise<void>;
 }
-
-const ShuttingDown = defineError('CF_ERR_SHUTTING_DOWN', 503, 'this edge node is shutting down');
 
 export function buildEdge(options: EdgeOptions): EdgeApp {
   const { config, store } = options;

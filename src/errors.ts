@@ -17,7 +17,7 @@ export class CachefrontError extends Error {
 
 type ErrorFactory = ((...args: string[]) => CachefrontError) & { code: string; statusCode: number };
 
-export function defineError(code: string, statusCode: number, template: string): ErrorFactory {
+function defineError(code: string, statusCode: number, template: string): ErrorFactory {
   const make = (...args: string[]) => {
     let i = 0;
     const message = template.replace(/%s/g, () => args[i++] ?? '');
@@ -72,6 +72,7 @@ export const OriginTimeout = defineError(
 );
 export const OriginBroken = defineError('CF_ERR_ORIGIN_BROKEN', 502, 'the origin of service %s sent a broken response');
 export const Internal = defineError('CF_ERR_INTERNAL', 500, 'internal error in the edge');
+export const ShuttingDown = defineError('CF_ERR_SHUTTING_DOWN', 503, 'this edge node is shutting down');
 export const NotCached = defineError(
   'CF_ERR_NOT_CACHED',
   504,
