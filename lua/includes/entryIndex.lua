@@ -44,6 +44,16 @@ local function push(lists, key, ...)
   end
 end
 
+-- Removes path members ("<path> <id>") and tag members (ids grouped by tag) from their indexes.
+local function removeMembers(paths, tagged)
+  if #paths > 0 then
+    callMany('ZREM', pathKey, paths)
+  end
+  for tag, members in pairs(tagged) do
+    callMany('ZREM', prefix .. 'idx:tag:' .. tag, members)
+  end
+end
+
 -- The entry keys of an object (a summary written before objects had several keys names none: the
 -- object id is then its one key).
 local function keysOf(hash, info)
@@ -96,12 +106,7 @@ local function forgetMany(given)
   callMany('ZREM', expiryKey, hashes)
   callMany('HDEL', hitsKey, hashes)
   callMany('HDEL', infoKey, hashes)
-  if #paths > 0 then
-    callMany('ZREM', pathKey, paths)
-  end
-  for tag, members in pairs(tagged) do
-    callMany('ZREM', prefix .. 'idx:tag:' .. tag, members)
-  end
+  removeMembers(paths, tagged)
   for primary, members in pairs(variants) do
     callMany('SREM', prefix .. 'variants:' .. primary, members)
   end
@@ -226,12 +231,7 @@ local function indexBatch(items)
   if #stale > 0 then
     callMany('DEL', nil, stale)
   end
-  if #oldPaths > 0 then
-    callMany('ZREM', pathKey, oldPaths)
-  end
-  for tag, members in pairs(oldTags) do
-    callMany('ZREM', prefix .. 'idx:tag:' .. tag, members)
-  end
+  removeMembers(oldPaths, oldTags)
   callMany('HSET', infoKey, infoArgs)
   callMany('ZADD', pathKey, pathArgs)
   callMany('ZADD', freqKey, freqArgs, 'NX')
