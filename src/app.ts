@@ -11,17 +11,19 @@ import { throttledWarnings } from './log-throttle.js';
 import { type CacheStatusLabel, initMetrics, metrics } from './metrics/metrics.js';
 import { OriginClients } from './origin/client.js';
 import { OriginHealth } from './origin/health.js';
+import { originOutcomes } from './origin/outcome.js';
 import { Coalescer } from './pipeline/coalesce.js';
 import { deliverError, rawErrorResponse } from './pipeline/deliver.js';
-import { BodyLimitError, type EdgeDeps, handleEdgeRequest } from './pipeline/edge-handler.js';
+import { type EdgeDeps, handleEdgeRequest } from './pipeline/edge-handler.js';
 import { exchangeNotes } from './pipeline/exchange.js';
 import { HitCounter } from './pipeline/hit-counter.js';
+import { HitForMiss } from './pipeline/hit-for-miss.js';
 import { ImageOptimiser } from './pipeline/image-jobs.js';
 import { VaryMemo } from './pipeline/lookup.js';
 import { RecvMemo } from './pipeline/recv.js';
 import { BackgroundRefresh } from './pipeline/refresh.js';
 import { serviceRuntimes } from './pipeline/service-runtime.js';
-import { REQUEST_SPECIFIC } from './policy/storable.js';
+import { StoreWriter } from './pipeline/store-writer.js';
 import { ServiceRegistry } from './services/registry.js';
 import { MemoryStore } from './store/memory-store.js';
 import { TieredStore } from './store/tiered-store.js';
@@ -88,73 +90,30 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
           : log.warn({ service: change.service }, 'origin circuit closed: requests go to the origin again'),
       )
     : undefined;
-  const origin = new OriginClients((service, outcome) => {
-    const labels = { service: service.id };
-    metrics.originDuration.observe(labels, outcome.seconds);
-    let ok: boolean;
-    if ('status' in outcome) {
-      ok = !service.origin.failureStatuses.includes(outcome.status);
-      if (!ok) metrics.originErrors.inc({ ...labels, kind: 'status' });
-    } else {
-      // A client's oversized upload says nothing about the origin.
-      if ((outcome.error as { cause?: unknown }).cause instanceof BodyLimitError) return;
-      ok = false;
-      metrics.originErrors.inc({ ...labels, kind: originErrorKind(outcome.error) });
-    }
-    if (!ok) {
-      // Each service's failures are one warning per interval, with the count held back since.
-      const detail = 'status' in outcome ? { status: outcome.status } : { error: originErrorKind(outcome.error) };
-      warn.warn({ service: service.id, ...detail }, 'origin request failed', `origin:${service.id}`);
-    }
-    metrics.originRequests.inc({ ...labels, outcome: ok ? 'success' : 'failure' });
-    health?.record(service, ok);
-  });
-  let hits: HitCounter | undefined;
-  const images = new ImageOptimiser(store, now, (error, view) =>
-    warn.warn({ err: error, service: view.service.id, url: view.primary.readable }, 'image left as the origin sent it'),
-  );
-  const coalescer = new Coalescer({
-    origin,
-    store,
-    now,
-    images,
-    onOriginBytes: (view, bytes) => hits?.count(view.service, 'bytesFromOrigin', bytes),
-    uncacheableMemoryMs: (view) => view.service.cache.uncacheableMemoryMs,
-    onStoreError: (error, view) => warn.warn({ err: error, service: view.service.id }, 'storing a response failed'),
-    onUncacheable: (view, head) => {
-      if (head.decision.ok || REQUEST_SPECIFIC.has(head.decision.reason)) return;
-      const reason = head.decision.reason;
-      const until = now() + view.service.cache.uncacheableMemoryMs;
-      // The origin answered a revalidation with something that may not be stored (now private,
-      // no-store, too large…): what is stored is outdated, and must not be served again — not
-      // even stale while the origin is down. It goes, on every node, before the marker is left.
-      const outdated = head.replacesStored
-        ? store.invalidate(view.service.id, view.primary.hash).then(() => undefined)
-        : Promise.resolve();
-      outdated
-        .then(() =>
-          store.markUncacheable(view.service.id, head.entryKey, { kind: 'uncacheable', until, reason }, now()),
-        )
-        .then((written) => {
-          // Logged when the marker is new: once per URL per uncacheableMemoryMs, not per request.
-          if (written)
-            log.info({ service: view.service.id, url: view.primary.readable, reason }, 'response not stored');
-        })
-        .catch((error: unknown) => warn.warn({ err: error }, 'leaving a hit-for-miss marker failed'));
-    },
-  });
-  hits = new HitCounter(
+  const origin = new OriginClients(originOutcomes(warn, health));
+  const hits = new HitCounter(
     store,
     now,
     (error) => warn.warn({ err: error }, 'recording hits and stats failed'),
     options.hitFlushMs,
   );
+  const images = new ImageOptimiser(store, now, (error, view) =>
+    warn.warn({ err: error, service: view.service.id, url: view.primary.readable }, 'image left as the origin sent it'),
+  );
+  const hitForMiss = new HitForMiss({ store, now, info: (obj, msg) => log.info(obj, msg), warn: warn.warn });
+  const coalescer = new Coalescer({
+    origin,
+    writer: new StoreWriter({ store, now, images, warn: warn.warn }),
+    hitForMiss,
+    now,
+    hits,
+  });
   const varyMemo = new VaryMemo();
   const recvMemo = new RecvMemo();
   const memos = () => ({
     recv: { bytes: recvMemo.bytes, max: recvMemo.maxBytes },
     vary: { bytes: varyMemo.bytes, max: varyMemo.maxBytes },
-    uncacheable: coalescer.recentBytes,
+    uncacheable: hitForMiss.bytes,
   });
   // The L1 (a node's own copy in front of Redis, or the embedded store) and the memos.
   const l1 = store instanceof TieredStore ? store.l1 : store instanceof MemoryStore ? store : undefined;
@@ -221,7 +180,7 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
         return;
       }
       const started = performance.now();
-      res.once('close', () => recordExchange(raw, res, started, accessLog ? log : undefined, countError));
+      res.once('close', () => recordExchange(raw, res, started, log, accessLog, countError));
       handleEdgeRequest(raw, res, deps).catch((error: unknown) => {
         log.error({ err: error, url: raw.url }, 'request failed inside the edge');
         if (!res.headersSent) deliverError(res, Internal());
@@ -282,15 +241,6 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
   return app;
 }
 
-const ORIGIN_ERROR_KINDS: Record<string, string> = {
-  CF_ERR_ORIGIN_CONNECT: 'connect',
-  CF_ERR_ORIGIN_TIMEOUT: 'timeout',
-};
-
-function originErrorKind(error: unknown): string {
-  return ORIGIN_ERROR_KINDS[(error as { code?: string }).code ?? ''] ?? 'broken';
-}
-
 /**
  * The end of an exchange: its metrics, and one JSON access-log line — service, cache status, key
  * hash, status, bytes, times. Never a header value (no cookie, no Authorization) and never the
@@ -300,7 +250,8 @@ function recordExchange(
   req: IncomingMessage,
   res: ServerResponse,
   started: number,
-  log: Logger | undefined,
+  log: Logger,
+  accessLog: boolean,
   countError: (service: string) => void,
 ): void {
   const notes = exchangeNotes(res);
@@ -315,7 +266,11 @@ function recordExchange(
   const seconds = (performance.now() - started) / 1000;
   metrics.requests.inc({ service, cache_status: status });
   metrics.requestDuration.observe({ service, cache_status: status }, seconds);
-  if (!log) return;
+  // At debug level, the states the pipeline took (edge-handler's diagram), one line per request.
+  if (notes.states && log.isLevelEnabled('debug')) {
+    log.debug({ service, key: notes.key ?? null, states: notes.states.join(' > ') }, 'pipeline');
+  }
+  if (!accessLog) return;
   log.info(
     {
       access: true,

@@ -8,8 +8,19 @@ import type { CachefrontError } from '../errors.js';
 import { varyValues } from '../key/vary.js';
 import { lookup, VaryMemo } from '../pipeline/lookup.js';
 import { type RecvDeps, recv } from '../pipeline/recv.js';
+import { decideStored, type StoredDecision } from '../pipeline/stored-decision.js';
+import { requestDirectives } from '../policy/evaluate.js';
 import { currentAge } from '../policy/freshness.js';
 import type { CacheStore } from '../store/types.js';
+
+/** What each decision leads to next (edge-handler's diagram). */
+const NEXT: Record<StoredDecision['kind'], string[]> = {
+  fresh: ['deliver:hit'],
+  'serve-stale-and-refresh': ['refresh', 'deliver:updating'],
+  revalidate: ['fill'],
+  miss: ['fill'],
+  'not-cached': ['synth:504'],
+};
 
 export interface ExplainInput {
   /** Absolute URL as a client would request it: scheme, host, path, query. */
@@ -80,5 +91,17 @@ export async function explain(
   } else {
     result.entry = null;
   }
+  // The pipeline's own decision on what was found (edge-handler), and the states it leads through
+  // up to the origin, which explain never contacts.
+  const decision = decideStored({
+    meta: found.kind === 'hit' ? found.entry.meta : undefined,
+    uncacheable: found.kind === 'uncacheable',
+    directives: requestDirectives(view.headers),
+    now,
+    stale: view.service.cache.stale,
+    backgroundRefresh: true,
+  });
+  result.decision = decision;
+  result.states = ['recv', `lookup:${found.kind}`, decision.kind, ...NEXT[decision.kind]];
   return { ok: true, service: view.service.id, result };
 }

@@ -236,3 +236,9 @@ export function deliverError(res: ServerResponse, error: CachefrontError, notes?
   writeHead(res, error.statusCode, notes ? annotate(headers, notes) : headers);
   res.end(body);
 }
+
+/** RFC 8297: 103 Early Hints let the client start fetching linked resources while the origin works. */
+export function sendEarlyHints(res: ServerResponse, hints: Headers): void {
+  if (res.headersSent || hints.link === undefined) return;
+  res.writeEarlyHints(hints as Record<string, string | string[]>);
+}

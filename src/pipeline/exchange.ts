@@ -16,6 +16,8 @@ export interface ExchangeNotes {
   errorCode?: string;
   /** X-Cache-Status as sent. */
   cacheStatus?: string;
+  /** The pipeline's states this request passed through (edge-handler), for the debug log. */
+  states?: string[];
   /** Content-Length as sent (absent for a streamed body of unknown length). */
   bytes?: number;
 }

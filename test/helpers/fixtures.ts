@@ -43,6 +43,8 @@ export interface EdgeSetup {
   now?: () => number;
   /** Collects the edge's log lines (JSON objects) here. */
   logLines?: Record<string, unknown>[];
+  /** The logger's level when logLines is given (default info). */
+  logLevel?: 'info' | 'debug';
   /** Reuse a service id (a second edge node for the same service). */
   serviceId?: string;
   hitFlushMs?: number;
@@ -99,7 +101,10 @@ export async function startEdge(redisUrl: string, originUrl: string, setup: Edge
   }
   const lines = setup.logLines;
   const logger = lines
-    ? pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) })
+    ? pino(
+        { level: setup.logLevel ?? 'info' },
+        { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+      )
     : undefined;
   const app = buildEdge({
     config,

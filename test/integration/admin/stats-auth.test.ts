@@ -110,8 +110,17 @@ describe('admin API: tokens, stats and explain', () => {
       expect(explained.key.readable).toBe(`GET http://${shop}.test/a`);
       expect(explained.originTarget).toBe('/a');
       expect(explained.entry).toMatchObject({ status: 200, fresh: true, bytes: 'origin says hello to /a'.length });
+      // The pipeline's own decision, and the states a request would pass through.
+      expect(explained.decision).toEqual({ kind: 'fresh' });
+      expect(explained.states).toEqual(['recv', 'lookup:hit', 'fresh', 'deliver:hit']);
       const missing = JSON.parse((await explain({ url: `http://${shop}.test/never` })).text);
       expect(missing.entry).toBeNull();
+      expect(missing.states).toEqual(['recv', 'lookup:miss', 'miss', 'fill']);
+      const onlyCached = await explain({
+        url: `http://${shop}.test/never`,
+        headers: { 'Cache-Control': 'only-if-cached' },
+      });
+      expect(JSON.parse(onlyCached.text).states).toEqual(['recv', 'lookup:miss', 'not-cached', 'synth:504']);
       expect(origin.requests.length).toBe(before);
       expect((await explain({ url: `http://${shop}.test/a` }, BLOG_TOKEN)).status).toBe(403);
       expect((await explain({ url: 'http://unknown.example/' })).status).toBe(404);

@@ -46,4 +46,29 @@ describe('access log', () => {
       await edge.close();
     }
   });
+
+  test('at debug level, each request logs the states the pipeline took', async ({ redis, origin }) => {
+    const logLines: Record<string, unknown>[] = [];
+    const edge = await startEdge(redis.url, origin.url, { logLines, logLevel: 'debug' });
+    try {
+      await edge.get('/traced');
+      await settled(edge);
+      await edge.get('/traced');
+      await edge.get('/traced', { headers: { 'cache-control': 'only-if-cached, max-age=0' } });
+      await edge.get('/traced', { method: 'POST', body: 'x' });
+      const traced = await waitFor(() => {
+        const lines = logLines.filter((line) => line.msg === 'pipeline');
+        return lines.length >= 4 && lines;
+      }, 'four pipeline lines');
+      expect(traced.map((line) => line.states)).toEqual([
+        'recv > lookup:miss > miss > fill > deliver:stored',
+        'recv > lookup:hit > fresh > deliver:hit',
+        'recv > lookup:hit > not-cached',
+        'recv > pass',
+      ]);
+      expect(traced[0]).toMatchObject({ service: edge.service, key: expect.any(String) });
+    } finally {
+      await edge.close();
+    }
+  });
 });

@@ -1,0 +1,169 @@
+/**
+ * @module The store writer: reads a response body from a stream (at its own pace, so a slow store
+ * holds the origin back rather than piling bytes up), up to the service's object size limit, then
+ * turns it into the object's representations and stores them in one write. Images go on to be
+ * optimised off the request path. A 304 refreshes the stored object whole instead.
+ */
+import type { Readable } from 'node:stream';
+import { endToEndHeaders, type Headers } from '../origin/hop-by-hop.js';
+import { headerMap } from '../policy/conditional.js';
+import { parseTags } from '../store/entry-index.js';
+import type { CacheStore, EntryMeta, EntryWrite, Representation } from '../store/types.js';
+import type { ImageOptimiser } from './image-jobs.js';
+import type { RequestView } from './recv.js';
+import { type ObjectPlan, planWrites } from './representations.js';
+import type { FillHead } from './response-decision.js';
+import { refreshedHeaders } from './response-decision.js';
+
+/** How a write ended: stored, over the size limit, the body failed, or the store refused it. */
+export type WriteOutcome = 'stored' | 'too-large' | 'body-failed' | 'store-failed';
+
+export interface StoreWriterDeps {
+  store: CacheStore;
+  now: () => number;
+  warn: (obj: object, msg: string) => void;
+  /** Re-encodes stored images off the request path. */
+  images?: ImageOptimiser;
+}
+
+// Response headers that never go into a stored entry: Age is recomputed at delivery, and cookies
+// are never shared (such responses are not stored at all; this is a second lock on the door).
+const NOT_STORED_HEADERS = new Set(['age', 'set-cookie']);
+
+export class StoreWriter {
+  constructor(private readonly deps: StoreWriterDeps) {}
+
+  /** Reads `body` to its end and stores it as the object `head` describes. */
+  async write(view: RequestView, head: FillHead, body: Readable, responseTime: number): Promise<WriteOutcome> {
+    const limit = view.service.cache.maxObjectBytes;
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        bytes += chunk.length;
+        if (bytes > limit) {
+          body.destroy();
+          return 'too-large';
+        }
+        chunks.push(chunk);
+      }
+    } catch {
+      return 'body-failed';
+    }
+    const meta = this.metaFor(view, head, responseTime);
+    try {
+      const plan = await planWrites(view, head.entryKey, meta, Buffer.concat(chunks, bytes));
+      if (plan.write) await this.deps.store.put(objectWrite(view, plan.write), meta.storedAt);
+      if (plan.image) this.deps.images?.enqueue(view, plan.image);
+      return 'stored';
+    } catch (error) {
+      this.deps.warn({ err: error, service: view.service.id }, 'storing a response failed');
+      return 'store-failed';
+    }
+  }
+
+  /**
+   * A 304 refreshes the whole object: every representation gets the update's headers (each keeping
+   * its own coding, type, Vary and ETag) and the new freshness, so no representation is left to
+   * revalidate on its own. Nothing is stored when the object is gone meanwhile (purged, evicted).
+   */
+  async refresh(
+    view: RequestView,
+    head: FillHead,
+    object: string,
+    update: Headers,
+    responseTime: number,
+  ): Promise<WriteOutcome> {
+    const meta = this.metaFor(view, head, responseTime);
+    try {
+      const stored = await this.deps.store.getObject(view.service.id, object, meta.storedAt);
+      if (!stored) return 'stored';
+      const omit = head.decision.ok ? head.decision.omitFields : [];
+      const etag = typeof update.etag === 'string' ? update.etag : undefined;
+      const representations = stored.representations.map((representation): Representation => {
+        if (!('entry' in representation)) return representation;
+        const { entry } = representation;
+        const headers = storedPairs(endToEndHeaders(refreshedHeaders(entry, update), new Set(omit)));
+        const derived = entry.meta.coding !== undefined || entry.meta.imageFormat !== undefined;
+        return {
+          key: representation.key,
+          entry: {
+            ...entry,
+            meta: {
+              ...entry.meta,
+              headers,
+              responseTime: meta.responseTime,
+              storedAt: meta.storedAt,
+              initialAgeSeconds: meta.initialAgeSeconds,
+              staleAt: meta.staleAt,
+              deleteAt: meta.deleteAt,
+              tags: tagsOf(headerMap(headers), view.runtime.tagHeaders),
+              ...(derived && etag !== undefined ? { originEtag: etag } : {}),
+            },
+          },
+        };
+      });
+      await this.deps.store.put(
+        objectWrite(view, { object, varyNames: stored.varyNames, representations }),
+        meta.storedAt,
+      );
+      return 'stored';
+    } catch (error) {
+      this.deps.warn({ err: error, service: view.service.id }, 'storing a response failed');
+      return 'store-failed';
+    }
+  }
+
+  private metaFor(view: RequestView, head: FillHead, responseTime: number): EntryMeta {
+    if (!head.decision.ok) throw new Error('the store writer was given a response that may not be stored');
+    const { target } = view;
+    return {
+      status: head.status,
+      headers: storedPairs(head.sharedHeaders),
+      responseTime,
+      storedAt: this.deps.now(),
+      initialAgeSeconds: head.decision.initialAgeSeconds,
+      staleAt: head.decision.staleAt,
+      deleteAt: head.decision.deleteAt,
+      varyNames: head.decision.varyNames,
+      url: view.primary.readable,
+      path: target.query === '' ? target.path : `${target.path}?${target.query}`,
+      variant: head.variant,
+      tags: tagsOf(head.sharedHeaders, view.runtime.tagHeaders),
+    };
+  }
+}
+
+function objectWrite(view: RequestView, plan: ObjectPlan): EntryWrite {
+  const cache = view.service.cache;
+  return {
+    service: view.service.id,
+    primaryKey: view.primary.hash,
+    ...plan,
+    maxObjects: cache.maxObjects,
+    maxBytes: cache.maxBytes,
+    lfuHalfLifeMs: cache.lfuHalfLifeMs,
+  };
+}
+
+/** Tags from the service's tagging headers, as stored with the entry. */
+function tagsOf(headers: Headers, names: readonly string[]): string[] {
+  const values: string[] = [];
+  for (const name of names) {
+    const value = headers[name];
+    if (typeof value === 'string') values.push(value);
+    else if (Array.isArray(value)) values.push(...value);
+  }
+  return values.length === 0 ? [] : parseTags(values);
+}
+
+/** Header pairs as stored: without the fields never stored (Age, Set-Cookie). */
+function storedPairs(headers: Headers): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || NOT_STORED_HEADERS.has(name)) continue;
+    if (Array.isArray(value)) for (const v of value) pairs.push([name, v]);
+    else pairs.push([name, value]);
+  }
+  return pairs;
+}
