@@ -18,7 +18,7 @@ import { type EdgeDeps, handleEdgeRequest } from './pipeline/edge-handler.js';
 import { exchangeNotes } from './pipeline/exchange.js';
 import { HitCounter } from './pipeline/hit-counter.js';
 import { HitForMiss } from './pipeline/hit-for-miss.js';
-import { ImageOptimiser } from './pipeline/image-jobs.js';
+import { ImageOptimiser, type ImageSink } from './pipeline/image-jobs.js';
 import { VaryMemo } from './pipeline/lookup.js';
 import { RecvMemo } from './pipeline/recv.js';
 import { BackgroundRefresh } from './pipeline/refresh.js';
@@ -38,13 +38,18 @@ export interface EdgeOptions {
   logger?: Logger;
   /** How often hits are added to the LFU frequencies in the store (default 1 s). */
   hitFlushMs?: number;
+  /**
+   * Where images go to be optimised (serve's workers: the node's image worker); default: an
+   * optimiser in this process.
+   */
+  images?: ImageSink;
   /** Recurring warnings (store down, an origin failing) are logged at most this often each (10 s). */
   warnIntervalMs?: number;
 }
 
 /** Work the edge does after responding: tests wait for it, metrics report it. */
 export interface EdgeBackground {
-  images: ImageOptimiser;
+  images: ImageSink;
   fills: () => number;
   waiting: () => number;
   flushHits: () => Promise<void>;
@@ -97,9 +102,14 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
     (error) => warn.warn({ err: error }, 'recording hits and stats failed'),
     options.hitFlushMs,
   );
-  const images = new ImageOptimiser(store, now, (error, view) =>
-    warn.warn({ err: error, service: view.service.id, url: view.primary.readable }, 'image left as the origin sent it'),
-  );
+  const images =
+    options.images ??
+    new ImageOptimiser(
+      store,
+      now,
+      (id) => config.services.find((service) => service.id === id),
+      (error, job) => warn.warn({ err: error, service: job.service, url: job.url }, 'image left as the origin sent it'),
+    );
   const hitForMiss = new HitForMiss({ store, now, info: (obj, msg) => log.info(obj, msg), warn: warn.warn });
   const coalescer = new Coalescer({
     origin,

@@ -12,7 +12,9 @@ import { MemoryStore } from '../store/memory-store.js';
 import { openRedisStore } from '../store/redis-store.js';
 import { TieredStore } from '../store/tiered-store.js';
 import type { CacheStore } from '../store/types.js';
+import { IpcImageSink } from './image-worker.js';
 import { EMBEDDED } from './store-target.js';
+import { REMOTE_IMAGES_ENV } from './worker-roles.js';
 
 function createStore(
   target: string,
@@ -48,7 +50,9 @@ export async function runWorker(config: Config, target: string, log: Logger): Pr
     return 1;
   }
   await start();
-  const edge = buildEdge({ config, store, logger: log });
+  // With an image worker on the node, images go there: this process never loads sharp.
+  const images = process.env[REMOTE_IMAGES_ENV] ? new IpcImageSink() : undefined;
+  const edge = buildEdge({ config, store, logger: log, ...(images ? { images } : {}) });
   const admin = buildAdmin({
     config,
     store,

@@ -3,7 +3,7 @@
  * embedded in-process store, as the config's `redis.fallback` allows), then runs one edge per
  * worker process (node:cluster shares the listening sockets) and drains them on SIGTERM/SIGINT.
  */
-import cluster from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
 import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
 import pino, { type Logger } from 'pino';
@@ -14,6 +14,14 @@ import { CachefrontError } from '../errors.js';
 import { redisReachable } from '../redis/connect.js';
 import { findRedisServer, type LocalRedis, startLocalRedis } from '../redis/local-server.js';
 import { EMBEDDED, STORE_ENV } from './store-target.js';
+import {
+  IMAGE_JOBS_WAITING,
+  IMAGE_ROLE,
+  isImageJobMessage,
+  isImageWorkerReady,
+  REMOTE_IMAGES_ENV,
+  ROLE_ENV,
+} from './worker-roles.js';
 
 export const SERVE_HELP = `Usage: cachefront serve --config FILE [--workers N]
 
@@ -115,7 +123,9 @@ export async function serve(options: ServeOptions): Promise<number> {
     await store.local?.stop();
     return code;
   }
-  return runPrimary(workers, store, log, config.metrics.listen, workerHeapMiB(config));
+  // One image worker per node, when a service optimises images: sharp is loaded there only.
+  const imageWorker = config.services.some((service) => service.transform.images.enabled);
+  return runPrimary(workers, imageWorker, store, log, config.metrics.listen, workerHeapMiB(config));
 }
 
 /**
@@ -126,6 +136,10 @@ async function startWorker(options: ServeOptions, log: Logger): Promise<number> 
   const target = process.env[STORE_ENV];
   const config = loadOrExit(options.configFile);
   if (!config || !target) return 2;
+  if (process.env[ROLE_ENV] === IMAGE_ROLE) {
+    const { runImageWorker } = await import('./image-worker.js');
+    return runImageWorker(config, target, log);
+  }
   const { runWorker } = await import('./serve-worker.js');
   return runWorker(config, target, log);
 }
@@ -171,9 +185,16 @@ function workerHeapMiB(config: Config): number | undefined {
   return Math.ceil(bytes / (1024 * 1024));
 }
 
-/** Forks the workers, replaces any that die, and drains them all on a signal. */
+/** After the image worker dies, image jobs keep their originals this long before another starts. */
+const IMAGE_WORKER_RESTART_MS = 5000;
+
+/**
+ * Forks the edge workers (and the image worker), replaces any that die, passes the edge workers'
+ * image jobs to the image worker, and drains them all on a signal.
+ */
 function runPrimary(
   workers: number,
+  withImageWorker: boolean,
   store: ResolvedStore,
   log: Logger,
   metricsListen: { host: string; port: number },
@@ -187,14 +208,49 @@ function runPrimary(
     // glibc gives every thread that allocates its own arena (libuv's pool compresses and sharp
     // re-encodes on several), and freed memory fragments across them: RSS grows though nothing is
     // held. Two arenas keep a worker's RSS near what it uses (an operator's setting wins).
-    const fork = () =>
-      cluster.fork({ [STORE_ENV]: store.target, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' });
+    const env = {
+      [STORE_ENV]: store.target,
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+      ...(withImageWorker ? { [REMOTE_IMAGES_ENV]: '1' } : {}),
+    };
+    // The image worker starts with the first image job; jobs wait (bounded) until it says ready.
+    let images: Worker | undefined;
+    let imagesReady = false;
+    let imagesPausedUntil = 0;
+    const waiting: object[] = [];
+    const forkImages = () => {
+      imagesReady = false;
+      images = cluster.fork({ ...env, [ROLE_ENV]: IMAGE_ROLE });
+    };
+    const fork = () => cluster.fork(env);
     for (let i = 0; i < workers; i++) fork();
+    cluster.on('message', (worker, message: unknown) => {
+      if (worker === images) {
+        if (!isImageWorkerReady(message)) return;
+        imagesReady = true;
+        for (const job of waiting.splice(0)) images.send(job);
+        return;
+      }
+      if (!withImageWorker || stopping || !isImageJobMessage(message)) return;
+      if (!images) {
+        if (Date.now() < imagesPausedUntil) return; // the original stays, as when the queue is full
+        forkImages();
+      }
+      if (imagesReady && images?.isConnected()) images.send(message as object);
+      else if (waiting.length < IMAGE_JOBS_WAITING) waiting.push(message as object);
+    });
     cluster.on('exit', (worker, code, signal) => {
       if (stopping) {
         if (Object.keys(cluster.workers ?? {}).length === 0) {
           void (store.local?.stop() ?? Promise.resolve()).then(() => resolve(0));
         }
+        return;
+      }
+      if (worker === images) {
+        // Not restarted in a loop: the next image job after a pause starts another.
+        images = undefined;
+        imagesPausedUntil = Date.now() + IMAGE_WORKER_RESTART_MS;
+        log.error({ worker: worker.process.pid, code, signal }, 'image worker died; the next image job starts another');
         return;
       }
       log.error({ worker: worker.process.pid, code, signal }, 'worker died; starting another');
@@ -208,7 +264,7 @@ function runPrimary(
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
-    log.info({ workers, store: store.target }, 'edge primary started');
+    log.info({ workers, imageWorker: withImageWorker, store: store.target }, 'edge primary started');
     serveMetrics(metricsListen, log, true);
   });
 }

@@ -1,18 +1,20 @@
 /**
- * @module The image queue of one edge process: images stored as the origin sent them (one key, for
- * every client) are re-encoded here, a few at a time (bounded queue, sharp in libuv's thread pool).
+ * @module The image queue: images stored as the origin sent them (one key, for every client) are
+ * re-encoded here, a few at a time (bounded queue, sharp in libuv's thread pool) — in the edge
+ * process itself when it runs alone, else in the node's one image worker (cli/image-worker.ts), so
+ * sharp and libvips are loaded in one process only.
  * Each Accept bucket then gets the smallest picture its clients can display — AVIF, WebP or the
  * original format re-encoded, or the origin's own bytes — stored once however many buckets share
  * it (the others point at it), all as one object. Nothing is written when nothing came out smaller,
  * or when the original is no longer what is stored (purged or replaced meanwhile).
  */
+import type { ServiceConfig } from '../config/schema.js';
 import { metrics } from '../metrics/metrics.js';
 import { storedHeader } from '../store/entry-index.js';
 import type { CachedEntry, CacheStore, Representation } from '../store/types.js';
 import { representationEtag } from '../transform/compress.js';
 import { BoundedQueue, IMAGE_BUCKETS, type ImageBucket, type Optimised, optimise } from '../transform/images.js';
-import type { RequestView } from './recv.js';
-import { type ImageJob, imageKeys, representationHeaders } from './representations.js';
+import { type ImageJob, representationHeaders } from './representations.js';
 
 /** The formats each Accept bucket's clients display, best first: what it may be served. */
 const DISPLAYS: Record<ImageBucket, readonly ImageBucket[]> = {
@@ -21,69 +23,82 @@ const DISPLAYS: Record<ImageBucket, readonly ImageBucket[]> = {
   original: ['original'],
 };
 
-export class ImageOptimiser {
+/** Where an edge process sends its image jobs: its own optimiser, or the node's image worker. */
+export interface ImageSink {
+  /** Queues a job; false when it cannot be taken (the original then stays as it is). */
+  enqueue(job: ImageJob): boolean;
+  /** Jobs waiting or being re-encoded here (for tests and metrics). */
+  readonly pending: number;
+}
+
+export class ImageOptimiser implements ImageSink {
   private readonly queues = new Map<string, BoundedQueue>();
 
   constructor(
     private readonly store: CacheStore,
     private readonly now: () => number,
-    private readonly onError: (error: unknown, view: RequestView) => void,
+    /** The services' configuration, by id. */
+    private readonly services: (id: string) => ServiceConfig | undefined,
+    private readonly onError: (error: unknown, job: ImageJob) => void,
   ) {}
 
-  /** Images waiting or being re-encoded (for tests and metrics). */
   get pending(): number {
     let n = 0;
     for (const queue of this.queues.values()) n += queue.pending;
     return n;
   }
 
-  /** Queues an image; false when the queue is full (the original then stays as it is). */
-  enqueue(view: RequestView, job: ImageJob): boolean {
-    const settings = view.service.transform.images;
-    let queue = this.queues.get(view.service.id);
+  enqueue(job: ImageJob): boolean {
+    const service = this.services(job.service);
+    if (!service) return false;
+    const settings = service.transform.images;
+    let queue = this.queues.get(service.id);
     if (!queue) {
       queue = new BoundedQueue(settings.concurrency, settings.queueLimit);
-      this.queues.set(view.service.id, queue);
+      this.queues.set(service.id, queue);
     }
-    return queue.add(() => this.run(view, job).catch((error: unknown) => this.onError(error, view)));
+    return queue.add(() => this.run(service, job).catch((error: unknown) => this.onError(error, job)));
   }
 
-  private async run(view: RequestView, job: ImageJob): Promise<void> {
-    const settings = view.service.transform.images;
-    const service = view.service.id;
+  /** The stored original, unless it was purged or replaced since the job was made. */
+  private async storedOriginal(job: ImageJob): Promise<CachedEntry | undefined> {
+    const current = await this.store.get(job.service, job.object, this.now());
+    return current?.kind === 'entry' && current.meta.storedAt === job.storedAt ? current : undefined;
+  }
+
+  private async run(service: ServiceConfig, job: ImageJob): Promise<void> {
+    const settings = service.transform.images;
+    const original = job.original ?? (await this.storedOriginal(job))?.body;
+    if (!original) return;
     const made = new Map<ImageBucket, Optimised>();
     for (const format of IMAGE_BUCKETS) {
       let result: Optimised | undefined;
       try {
-        result = await optimise(job.original, format, settings);
+        result = await optimise(original, format, settings);
       } catch (error) {
         // Refused input (too many pixels, corrupt, truncated): the original stays, stored once.
-        metrics.imagesOptimised.inc({ service, result: 'refused' });
+        metrics.imagesOptimised.inc({ service: service.id, result: 'refused' });
         throw error;
       }
-      metrics.imagesOptimised.inc({ service, result: result ? 'smaller' : 'kept' });
+      metrics.imagesOptimised.inc({ service: service.id, result: result ? 'smaller' : 'kept' });
       if (result) made.set(format, result);
     }
     if (made.size === 0) return; // nothing smaller: the single original keeps serving everyone
-    const now = this.now();
-    const current = await this.store.get(service, job.object, now);
-    if (current?.kind !== 'entry' || current.meta.storedAt !== job.meta.storedAt) return;
+    const current = await this.storedOriginal(job);
+    if (!current) return;
 
-    const keys = imageKeys(view, job.names);
-    const originEtag = storedHeader(job.meta.headers, 'etag');
+    const originEtag = storedHeader(current.meta.headers, 'etag');
     /** The bytes of one format (the origin's own for "original" when nothing beat them). */
-    const bytesOf = (format: ImageBucket) =>
-      made.get(format)?.bytes ?? (format === 'original' ? job.original : undefined);
+    const bytesOf = (format: ImageBucket) => made.get(format)?.bytes ?? (format === 'original' ? original : undefined);
     const written = new Map<ImageBucket, string>(); // format -> the key holding its bytes
     const representations: Representation[] = [];
-    for (const bucket of IMAGE_BUCKETS) {
+    for (const { bucket, key, variant } of job.buckets) {
       // The smallest picture this bucket's clients display.
       let best: ImageBucket = 'original';
-      for (const format of DISPLAYS[bucket]) {
+      for (const format of DISPLAYS[bucket as ImageBucket]) {
         const bytes = bytesOf(format);
         if (bytes && bytes.length < (bytesOf(best) as Buffer).length) best = format;
       }
-      const { key, variant } = keys.keyFor(bucket);
       const holder = written.get(best);
       if (holder !== undefined) {
         representations.push({ key, aliasOf: holder });
@@ -101,12 +116,12 @@ export class ImageOptimiser {
             vary: 'Accept',
             ...(result ? { contentType: result.contentType } : {}),
           }),
-          varyNames: keys.names,
+          varyNames: job.names,
           variant,
           ...(result
             ? {
                 imageFormat: result.format,
-                identityBytes: job.original.length,
+                identityBytes: original.length,
                 ...(originEtag !== undefined && !originEtag.startsWith('W/') ? { originEtag } : {}),
               }
             : {}),
@@ -116,22 +131,22 @@ export class ImageOptimiser {
       representations.push({ key, entry });
     }
     // The object is listed by its first representation: the bytes of the origin's own format.
-    const originalKey = keys.keyFor('original').key;
-    const original = representations.find((r) => r.key === originalKey);
-    const lead = original && 'aliasOf' in original ? original.aliasOf : originalKey;
-    representations.sort((a, b) => Number(b.key === lead) - Number(a.key === lead));
+    const originalKey = job.buckets.find((b) => b.bucket === 'original')?.key;
+    const lead = representations.find((r) => r.key === originalKey);
+    const leadKey = lead && 'aliasOf' in lead ? lead.aliasOf : originalKey;
+    representations.sort((a, b) => Number(b.key === leadKey) - Number(a.key === leadKey));
     await this.store.put(
       {
-        service,
-        primaryKey: view.primary.hash,
+        service: service.id,
+        primaryKey: job.primaryKey,
         object: job.object,
-        varyNames: keys.names,
+        varyNames: job.names,
         representations,
-        maxObjects: view.service.cache.maxObjects,
-        maxBytes: view.service.cache.maxBytes,
-        lfuHalfLifeMs: view.service.cache.lfuHalfLifeMs,
+        maxObjects: service.cache.maxObjects,
+        maxBytes: service.cache.maxBytes,
+        lfuHalfLifeMs: service.cache.lfuHalfLifeMs,
       },
-      now,
+      this.now(),
     );
   }
 }

@@ -30,7 +30,7 @@ import {
   representationEtag,
   sniffCoding,
 } from '../transform/compress.js';
-import { OPTIMISABLE } from '../transform/images.js';
+import { IMAGE_BUCKETS, OPTIMISABLE } from '../transform/images.js';
 import type { RequestView } from './recv.js';
 
 /** An object to store: its id, the URL's Vary names, its keys. */
@@ -40,14 +40,25 @@ export interface ObjectPlan {
   representations: Representation[];
 }
 
-/** An image stored as the origin sent it, to re-encode off the request path. */
+/**
+ * An image stored as the origin sent it, to re-encode off the request path. Plain data, so it can
+ * go to the node's image worker process; that one reads the original from the store.
+ */
 export interface ImageJob {
-  original: Buffer;
-  meta: EntryMeta;
+  service: string;
+  primaryKey: string;
+  /** The readable URL, for the logs. */
+  url: string;
   /** The object it is stored as (one key, every client) until a smaller result replaces it. */
   object: string;
-  /** The Vary names of the object, without the edge's image dimension. */
+  /** When the original was stored: a job for an original purged or replaced since does nothing. */
+  storedAt: number;
+  /** The object's Vary names with the edge's image dimension. */
   names: string[];
+  /** Each Accept bucket's key and variant. */
+  buckets: { bucket: string; key: string; variant: [string, string | null][] }[];
+  /** The original's bytes, when the job stays in this process. */
+  original?: Buffer;
 }
 
 export interface Plan {
@@ -91,7 +102,7 @@ export async function planWrites(view: RequestView, entryKey: string, meta: Entr
     !meta.varyNames.includes('accept') // an origin that negotiates formats itself is left to it
   ) {
     // Stored once for every client now; the image queue replaces it with smaller formats later.
-    return { write: single(object, names, meta, body), image: { original: body, meta, object, names } };
+    return { write: single(object, names, meta, body), image: imageJob(view, object, names, meta, body) };
   }
   return { write: await textPlan(view, entryKey, object, names, meta, body, coding, type, noTransform) };
 }
@@ -287,20 +298,28 @@ export function representationHeaders(
   return out;
 }
 
-/** The key of one image Accept bucket for an object (its names plus the edge's image dimension). */
-export function imageKeys(view: RequestView, names: string[]) {
+/** The job for an image: the keys of its Accept buckets (its names plus the edge's image dimension). */
+function imageJob(view: RequestView, object: string, names: string[], meta: EntryMeta, original: Buffer): ImageJob {
   const all = [...names, IMAGE_ACCEPT].sort();
   const values = varyValues(all, view.headers, view.runtime.vary);
   const at = all.indexOf(IMAGE_ACCEPT);
+  const buckets = IMAGE_BUCKETS.map((bucket) => {
+    const keyValues = [...values];
+    keyValues[at] = bucket;
+    return {
+      bucket,
+      key: variantKey(view.primary, all, keyValues).hash,
+      variant: all.map((n, i): [string, string | null] => [n, keyValues[i] ?? null]),
+    };
+  });
   return {
+    service: view.service.id,
+    primaryKey: view.primary.hash,
+    url: view.primary.readable,
+    object,
+    storedAt: meta.storedAt,
     names: all,
-    keyFor(bucket: string) {
-      const keyValues = [...values];
-      keyValues[at] = bucket;
-      return {
-        key: variantKey(view.primary, all, keyValues).hash,
-        variant: all.map((n, i): [string, string | null] => [n, keyValues[i] ?? null]),
-      };
-    },
+    buckets,
+    original,
   };
 }

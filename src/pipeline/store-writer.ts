@@ -9,7 +9,7 @@ import { endToEndHeaders, type Headers } from '../origin/hop-by-hop.js';
 import { headerMap } from '../policy/conditional.js';
 import { parseTags } from '../store/entry-index.js';
 import type { CacheStore, EntryMeta, EntryWrite, Representation } from '../store/types.js';
-import type { ImageOptimiser } from './image-jobs.js';
+import type { ImageSink } from './image-jobs.js';
 import type { RequestView } from './recv.js';
 import { type ObjectPlan, planWrites } from './representations.js';
 import type { FillHead } from './response-decision.js';
@@ -23,7 +23,7 @@ export interface StoreWriterDeps {
   now: () => number;
   warn: (obj: object, msg: string) => void;
   /** Re-encodes stored images off the request path. */
-  images?: ImageOptimiser;
+  images?: ImageSink;
 }
 
 // Response headers that never go into a stored entry: Age is recomputed at delivery, and cookies
@@ -54,7 +54,7 @@ export class StoreWriter {
     try {
       const plan = await planWrites(view, head.entryKey, meta, Buffer.concat(chunks, bytes));
       if (plan.write) await this.deps.store.put(objectWrite(view, plan.write), meta.storedAt);
-      if (plan.image) this.deps.images?.enqueue(view, plan.image);
+      if (plan.image) this.deps.images?.enqueue(plan.image);
       return 'stored';
     } catch (error) {
       this.deps.warn({ err: error, service: view.service.id }, 'storing a response failed');

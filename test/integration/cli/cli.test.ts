@@ -1,66 +1,9 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { describe, expect } from 'vitest';
 import { test } from '../../helpers/fixtures.js';
 import { send } from '../../helpers/http.js';
+import { BIN, freePort, runServe, writeConfig } from '../../helpers/serve.js';
 import { waitFor } from '../../helpers/wait.js';
-
-const BIN = join(process.cwd(), 'bin', 'cachefront.mjs');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function writeConfig(text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'cachefront-cli-')), 'config.yaml');
-  writeFileSync(file, text);
-  return file;
-}
-
-async function waitForEdge(url: string, child: ChildProcess, output: () => string): Promise<void> {
-  await waitFor(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`serve exited early:\n${output()}`);
-      return send(url, { path: '/healthz' }).then(
-        () => true,
-        () => false,
-      );
-    },
-    `serve to start (output so far: ${output()})`,
-    { timeoutMs: 20_000, intervalMs: 50 },
-  );
-}
-
-async function runServe(configFile: string, adminPort: number, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [BIN, 'serve', '--config', configFile, '--workers', '1'], {
-    env: { ...process.env, REDIS_URL: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (d) => {
-    output += d;
-  });
-  child.stderr?.on('data', (d) => {
-    output += d;
-  });
-  await waitForEdge(`http://127.0.0.1:${adminPort}`, child, () => output);
-  return {
-    output: () => output,
-    stop: async () => {
-      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-      child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
 
 describe('the cachefront command', () => {
   test('check-config accepts the example and lists every error of a bad file', () => {

@@ -1,0 +1,83 @@
+/**
+ * @module The node's image worker: under `cachefront serve` with several edge workers, images are
+ * optimised in one process of their own, so sharp and libvips (tens of MiB each time they are
+ * loaded) live there and nowhere else. The primary starts it on the first image job, so a node
+ * that never sees an image never pays for it. Edge workers send plain jobs over IPC — keys and ids, never
+ * the image: the primary passes them on, and the image worker reads the original from Redis. A job
+ * that cannot be sent or taken leaves the original stored as it is, which every client can use.
+ */
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Config } from '../config/schema.js';
+import { ImageOptimiser, type ImageSink } from '../pipeline/image-jobs.js';
+import type { ImageJob } from '../pipeline/representations.js';
+import { connectRedis } from '../redis/connect.js';
+import { openRedisStore } from '../store/redis-store.js';
+import { IMAGE_JOB, IMAGE_WORKER_READY, isImageJobMessage } from './worker-roles.js';
+
+const jobSchema = z.object({
+  service: z.string(),
+  primaryKey: z.string(),
+  url: z.string(),
+  object: z.string(),
+  storedAt: z.number(),
+  names: z.array(z.string()),
+  buckets: z.array(
+    z.object({ bucket: z.string(), key: z.string(), variant: z.array(z.tuple([z.string(), z.string().nullable()])) }),
+  ),
+});
+const messageSchema = z.object({ type: z.literal(IMAGE_JOB), job: jobSchema });
+
+/** An edge worker's sink: jobs go to the primary, which hands them to the image worker. */
+export class IpcImageSink implements ImageSink {
+  readonly pending = 0;
+
+  enqueue(job: ImageJob): boolean {
+    if (!process.send || !process.connected) return false;
+    const { original: _bytes, ...plain } = job; // the image worker reads them from the store
+    process.send({ type: IMAGE_JOB, job: plain });
+    return true;
+  }
+}
+
+export async function runImageWorker(config: Config, target: string, log: Logger): Promise<number> {
+  const { store, client, reader } = openRedisStore({ ...config.redis, url: target });
+  try {
+    await Promise.all([connectRedis(client), connectRedis(reader)]);
+  } catch (error) {
+    log.error({ err: error, redis: target }, 'the image worker could not reach Redis');
+    await store.close();
+    return 1;
+  }
+  const services = new Map(config.services.map((service) => [service.id, service]));
+  const optimiser = new ImageOptimiser(
+    store,
+    Date.now,
+    (id) => services.get(id),
+    (error, job) => log.warn({ err: error, service: job.service, url: job.url }, 'image left as the origin sent it'),
+  );
+  const onMessage = (message: unknown) => {
+    if (!isImageJobMessage(message)) return;
+    const parsed = messageSchema.safeParse(message);
+    if (!parsed.success) {
+      log.warn({ issues: parsed.error.issues.slice(0, 3) }, 'image job refused: not a job this version makes');
+      return;
+    }
+    optimiser.enqueue(parsed.data.job);
+  };
+  process.on('message', onMessage);
+  process.send?.({ type: IMAGE_WORKER_READY });
+  log.info({ services: [...services.keys()].length }, 'image worker started');
+  return new Promise((resolve) => {
+    const stop = async () => {
+      process.off('message', onMessage);
+      // Jobs under way finish within the grace; those left keep their originals.
+      const deadline = Date.now() + config.edge.shutdownGraceMs;
+      while (optimiser.pending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await store.close();
+      resolve(0);
+    };
+    process.once('SIGTERM', () => void stop());
+    process.once('SIGINT', () => void stop());
+  });
+}

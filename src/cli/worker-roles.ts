@@ -1,0 +1,27 @@
+/**
+ * @module What `cachefront serve`'s primary tells the processes it forks, and the one message it
+ * passes between them. Kept tiny: the primary loads this and not the edge's modules.
+ */
+
+/** The environment variable that gives a forked process its role (absent: an edge worker). */
+export const ROLE_ENV = 'CACHEFRONT_ROLE';
+/** The role of the node's image worker (cli/image-worker.ts). */
+export const IMAGE_ROLE = 'images';
+/** Set for edge workers when their node has an image worker. */
+export const REMOTE_IMAGES_ENV = 'CACHEFRONT_REMOTE_IMAGES';
+/** The IPC message type of an image job, from an edge worker to the image worker. */
+export const IMAGE_JOB = 'cachefront:image-job';
+
+/** The image worker's first message: it takes jobs from now on. */
+export const IMAGE_WORKER_READY = 'cachefront:image-worker-ready';
+/** Jobs the primary holds while the image worker starts; past this, the originals stay. */
+export const IMAGE_JOBS_WAITING = 256;
+
+/** Is this IPC message an image job (for the primary, which only passes it on)? */
+export function isImageJobMessage(message: unknown): boolean {
+  return (message as { type?: unknown } | null)?.type === IMAGE_JOB;
+}
+
+export function isImageWorkerReady(message: unknown): boolean {
+  return (message as { type?: unknown } | null)?.type === IMAGE_WORKER_READY;
+}
