@@ -419,6 +419,13 @@ const redis = z
     readTimeoutMaxMs: durationMs.default(1_000).refine((ms) => ms >= 1, { error: 'at least 1 ms' }),
     /** Longest wait for any other Redis call (stores, purges, stats, leases). */
     commandTimeoutMs: durationMs.default(500).refine((ms) => ms >= 1, { error: 'at least 1 ms' }),
+    /**
+     * Key spaces (Redis Cluster hash slots) each service's cache is split into, by URL: 1 keeps a
+     * service in one slot; on a cluster, at least the number of masters lets a big service use them
+     * all. Each space holds its share of the caps. Every node must use the same value; changing it
+     * starts the cache cold (docs/redis-layout.md, "Key spaces").
+     */
+    serviceShards: z.number().int().min(1).max(256).default(1),
   })
   .prefault({})
   .refine((r) => r.readTimeoutMaxMs >= r.readTimeoutMs, {

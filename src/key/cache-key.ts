@@ -7,7 +7,7 @@
 import { hash } from 'node:crypto';
 
 /** Bump when the key layout changes: old entries then simply stop matching. */
-export const KEY_VERSION = 'k1';
+export const KEY_VERSION = 'k2';
 
 export interface PrimaryKeyInput {
   service: string;
@@ -80,7 +80,17 @@ export function variantKey(
     parts.push(name, value);
     readable += ` | ${name}=${value === undefined ? '(none)' : JSON.stringify(value)}`;
   });
-  return { hash: digest(serialiseParts(parts)), readable };
+  return { hash: urlShare(primary.hash, digest(serialiseParts(parts))), readable };
+}
+
+/**
+ * Every hash derived from a URL starts with the URL's own first two characters: they choose the
+ * Redis hash slot (store/keys.ts, `shardOf`), so all keys of a URL — its variants, their objects,
+ * its Vary record — live in one slot while a service's URLs spread over many. The rest of the
+ * digest (150 bits) still tells the URL's variants apart.
+ */
+function urlShare(primaryHash: string, digested: string): string {
+  return primaryHash.slice(0, 2) + digested.slice(2);
 }
 
 /**

@@ -1,6 +1,10 @@
 /**
- * @module Every Redis key cachefront uses, built here and nowhere else. A service's keys share the
- * hash tag `{<service>}`, so a service lives in one Redis Cluster slot and its scripts stay atomic.
+ * @module Every Redis key cachefront uses, built here and nowhere else. A service's cache is split
+ * into `shards` key spaces (redis.serviceShards): each is one Redis Cluster slot (hash tag
+ * `{<service>}` for a single space, `{<service>/<n>}` for space n of several), with its own entries
+ * and indexes, so scripts over a space stay atomic while one big service spreads over the cluster.
+ * A URL's keys all live in one space, chosen by the first two characters its hashes share
+ * (key/cache-key.ts). Service-wide keys (rate limits, leases, origin health) keep `{<service>}`.
  */
 
 const PREFIX = 'cf:';
@@ -10,34 +14,36 @@ export function servicePrefix(service: string): string {
   return `${PREFIX}{${service}}:`;
 }
 
-/** The packed record (entry or hit-for-miss marker) for one variant. */
-export function entryKey(service: string, entryHash: string): string {
-  return `${servicePrefix(service)}e:${entryHash}`;
+/** base64url digit values: a hash's first two characters are a number 0–4095. */
+const DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** The space a URL's hash (or any hash derived from it) lives in, of `shards`. */
+export function shardOf(hash: string, shards: number): number {
+  if (shards <= 1) return 0;
+  const digit = (i: number) => {
+    const found = DIGITS.indexOf(hash[i] ?? 'A');
+    return found === -1 ? (hash.charCodeAt(i) || 0) % 64 : found;
+  };
+  return (digit(0) * 64 + digit(1)) % shards;
 }
 
-/** The Vary names last stored for a URL (a comma-separated list, possibly empty). */
-export function varyKey(service: string, primaryHash: string): string {
-  return `${servicePrefix(service)}vary:${primaryHash}`;
-}
-
-/** The set of entry hashes stored under one URL: all its variants. */
-export function variantsKey(service: string, primaryHash: string): string {
-  return `${servicePrefix(service)}variants:${primaryHash}`;
-}
-
-/** A client's request counter for one rate-limit window. */
-export function rateLimitKey(service: string, client: string, window: number): string {
-  return `${servicePrefix(service)}rl:${client}:${window}`;
+/** `cf:{svc}:` or `cf:{svc/n}:` — the prefix of every key in one space of a service. */
+export function shardPrefix(service: string, shard: number, shards: number): string {
+  return shards <= 1 ? servicePrefix(service) : `${PREFIX}{${service}/${shard}}:`;
 }
 
 /**
- * Per-service indexes (lua/includes/entryIndex.lua describes them all): objects stored but not yet
- * indexed, decayed hit score, delete time, object summaries, hit counts, and the lex indexes
- * listing walks (by path, by tag).
+ * The keys of one space of a service: its entries and URLs' records, and its indexes
+ * (lua/includes/entryIndex.lua describes them all): objects stored but not yet indexed, decayed hit
+ * score, delete time, object summaries, hit counts, the lex indexes listing walks (by path, by
+ * tag), and its counters.
  */
-export function indexKeys(service: string) {
-  const prefix = servicePrefix(service);
+export function keySpace(prefix: string) {
   return {
+    prefix,
+    entry: (entryHash: string) => `${prefix}e:${entryHash}`,
+    vary: (primaryHash: string) => `${prefix}vary:${primaryHash}`,
+    variants: (primaryHash: string) => `${prefix}variants:${primaryHash}`,
     pending: `${prefix}idx:pending`,
     freq: `${prefix}idx:freq`,
     expiry: `${prefix}idx:expiry`,
@@ -45,12 +51,15 @@ export function indexKeys(service: string) {
     hits: `${prefix}idx:hits`,
     path: `${prefix}idx:path`,
     tag: (tag: string) => `${prefix}idx:tag:${tag}`,
+    stats: `${prefix}stats`,
   };
 }
 
-/** Counters shared by every edge node (evictions, …). */
-export function statsKey(service: string): string {
-  return `${servicePrefix(service)}stats`;
+export type KeySpace = ReturnType<typeof keySpace>;
+
+/** A client's request counter for one rate-limit window. */
+export function rateLimitKey(service: string, client: string, window: number): string {
+  return `${servicePrefix(service)}rl:${client}:${window}`;
 }
 
 /** A short lease (one background refresh, one origin probe across every node). */

@@ -1,6 +1,7 @@
 /**
  * @module The cache store over Redis. A hit is one GET of one packed record; writes that touch
- * several keys go through Lua so they are atomic (and cluster-safe, all keys in one hash tag).
+ * several keys go through Lua so they are atomic (and cluster-safe: each script works inside one
+ * key space of a service, one hash slot; a service may have several, store/keys.ts).
  */
 import type { Redis } from 'ioredis';
 import { BadCursor } from '../errors.js';
@@ -17,17 +18,7 @@ import {
   type StoredSummary,
   summarise,
 } from './entry-index.js';
-import {
-  entryKey,
-  indexKeys,
-  leaseKey,
-  originHealthKey,
-  rateLimitKey,
-  servicePrefix,
-  statsKey,
-  variantsKey,
-  varyKey,
-} from './keys.js';
+import { type KeySpace, keySpace, leaseKey, originHealthKey, rateLimitKey, shardOf, shardPrefix } from './keys.js';
 import { hitScore } from './lfu.js';
 import { ReadDeadline } from './read-deadline.js';
 import { defineScripts, runScript } from './scripts.js';
@@ -67,8 +58,36 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     private readonly reader: Redis = client,
     /** The request path's reads give up at this deadline (store/read-deadline.ts); none: the client's own timeout. */
     private readonly deadline?: ReadDeadline,
+    /** Key spaces (hash slots) each service's cache is split into (redis.serviceShards). */
+    readonly shards = 1,
   ) {
     defineScripts(client);
+  }
+
+  /** The key space a URL's hash (or any hash derived from it) lives in. */
+  private space(service: string, hash: string): KeySpace {
+    return this.spaceAt(service, shardOf(hash, this.shards));
+  }
+
+  private spaceAt(service: string, shard: number): KeySpace {
+    return keySpace(shardPrefix(service, shard, this.shards));
+  }
+
+  /** Every key space of a service. */
+  private spaces(service: string): KeySpace[] {
+    return Array.from({ length: this.shards }, (_, shard) => this.spaceAt(service, shard));
+  }
+
+  /** Groups hashes by the key space they live in. */
+  private byShard<T>(hashes: Iterable<[string, T]>): Map<number, [string, T][]> {
+    const groups = new Map<number, [string, T][]>();
+    for (const pair of hashes) {
+      const shard = shardOf(pair[0], this.shards);
+      const group = groups.get(shard);
+      if (group) group.push(pair);
+      else groups.set(shard, [pair]);
+    }
+    return groups;
   }
 
   /** A request-path read, bounded by the read deadline when there is one. */
@@ -77,11 +96,12 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
   }
 
   async get(service: string, entryHash: string, now: number): Promise<CachedRecord | undefined> {
-    const packed = await timed('get', this.read(this.reader.getBuffer(entryKey(service, entryHash))));
+    const space = this.space(service, entryHash);
+    const packed = await timed('get', this.read(this.reader.getBuffer(space.entry(entryHash))));
     const record = packed === null ? undefined : decodeRecord(packed);
     if (record?.kind === 'alias') {
       // A bucket served by bytes stored under another key of the object: one more read.
-      const target = await timed('get', this.read(this.reader.getBuffer(entryKey(service, record.target))));
+      const target = await timed('get', this.read(this.reader.getBuffer(space.entry(record.target))));
       const entry = target === null ? undefined : decodeRecord(target);
       return entry?.kind === 'entry' && entry.meta.deleteAt > now ? entry : undefined;
     }
@@ -92,7 +112,10 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
   }
 
   async getVary(service: string, primaryHash: string): Promise<string[] | undefined> {
-    const names = await timed('get_vary', this.read(this.reader.get(varyKey(service, primaryHash))));
+    const names = await timed(
+      'get_vary',
+      this.read(this.reader.get(this.space(service, primaryHash).vary(primaryHash))),
+    );
     if (names === null) return undefined;
     return names === '' ? [] : names.split(',');
   }
@@ -110,6 +133,8 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     if (ttl <= 0) return;
     this.clock = now;
     const { service, primaryKey, object } = write;
+    const shard = shardOf(primaryKey, this.shards);
+    const space = this.spaceAt(service, shard);
     const keysAndRecords: (string | Buffer)[] = [];
     for (const representation of write.representations) {
       keysAndRecords.push(
@@ -126,8 +151,9 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
       primaryKey,
       deleteAt,
       hitScore(now, write.lfuHalfLifeMs),
-      write.maxObjects,
-      write.maxBytes ?? 0,
+      // Each space keeps its share of the caps (docs/redis-layout.md, "Key spaces").
+      Math.ceil(write.maxObjects / this.shards),
+      Math.ceil((write.maxBytes ?? 0) / this.shards),
       summary.b,
       summary.k.join(','),
       summary.g.join(','),
@@ -139,17 +165,17 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
       runScript(
         this.client,
         'storeKeys',
-        [varyKey(service, primaryKey), variantsKey(service, primaryKey), indexKeys(service).pending],
-        [ttl, write.varyNames.join(','), object, primaryKey, servicePrefix(service), item, ...keysAndRecords],
+        [space.vary(primaryKey), space.variants(primaryKey), space.pending],
+        [ttl, write.varyNames.join(','), object, primaryKey, space.prefix, item, ...keysAndRecords],
       ),
     )) as [number, number];
     // A Vary change is rare: the store waits for the objects under the old names to go, so none is
     // found after put returns. A long queue (a burst across the fleet, or drains failing) is
     // drained before this store returns: the cap's overshoot stays bounded by MAX_PENDING plus the
     // stores in flight.
-    if (varyChanged === 1) await this.drain(service);
-    else if (queued >= MAX_PENDING) await this.drain(service, false);
-    else this.scheduleDrain(service);
+    if (varyChanged === 1) await this.drainShard(service, shard);
+    else if (queued >= MAX_PENDING) await this.drainShard(service, shard, false);
+    else this.scheduleDrain(service, shard);
   }
 
   private readonly draining = new Map<string, Promise<void>>();
@@ -160,17 +186,18 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
   private clock: number | undefined;
   private readonly drainTimers = new Map<string, NodeJS.Timeout>();
 
-  /** Drains a service's pending queue soon: stores within DRAIN_DELAY_MS share one script call. */
-  private scheduleDrain(service: string): void {
-    if (this.drainTimers.has(service)) return;
+  /** Drains a space's pending queue soon: stores within DRAIN_DELAY_MS share one script call. */
+  private scheduleDrain(service: string, shard: number): void {
+    const id = `${service}\n${shard}`;
+    if (this.drainTimers.has(id)) return;
     const timer = setTimeout(() => {
-      this.drainTimers.delete(service);
+      this.drainTimers.delete(id);
       // Complete: items queued while another drain ran are indexed too, even if no store follows.
       // A failed drain leaves its items queued: the next store schedules another.
-      this.drain(service).catch(() => undefined);
+      this.drainShard(service, shard).catch(() => undefined);
     }, DRAIN_DELAY_MS);
     timer.unref();
-    this.drainTimers.set(service, timer);
+    this.drainTimers.set(id, timer);
   }
 
   /**
@@ -180,12 +207,19 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
    * it stored before is indexed; otherwise (a store bounding the queue) it only waits.
    */
   async drain(service: string, complete = true): Promise<void> {
+    if (this.shards === 1) return this.drainShard(service, 0, complete);
+    await Promise.all(Array.from({ length: this.shards }, (_, shard) => this.drainShard(service, shard, complete)));
+  }
+
+  private async drainShard(service: string, shard: number, complete = true): Promise<void> {
+    const id = `${service}\n${shard}`;
     for (;;) {
-      const running = this.draining.get(service);
+      const running = this.draining.get(id);
       if (!running) break;
       await running.catch(() => undefined);
       if (!complete) return;
     }
+    const space = this.spaceAt(service, shard);
     const run = (async () => {
       for (;;) {
         const [, , evicted, left] = (await timed(
@@ -193,33 +227,34 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
           runScript(
             this.client,
             'indexPending',
-            [indexKeys(service).pending, statsKey(service)],
-            [servicePrefix(service), this.clock ?? Date.now(), DRAIN_BATCH],
+            [space.pending, space.stats],
+            [space.prefix, this.clock ?? Date.now(), DRAIN_BATCH],
           ),
         )) as [number, number, number, number];
         if (evicted > 0) metrics.evictions.inc({ service }, evicted);
         if (left === 0) return;
       }
     })();
-    this.draining.set(service, run);
+    this.draining.set(id, run);
     try {
       await run;
     } finally {
-      this.draining.delete(service);
+      this.draining.delete(id);
     }
   }
 
   async getObject(service: string, object: string, now: number): Promise<StoredObject | undefined> {
-    await this.drain(service);
-    const summary = await timed('get_object', this.client.hget(indexKeys(service).info, object));
+    const space = this.space(service, object);
+    await this.drainShard(service, shardOf(object, this.shards));
+    const summary = await timed('get_object', this.client.hget(space.info, object));
     if (!summary) return undefined;
     const stored = JSON.parse(summary) as StoredSummary;
     const keys = stored.k?.length ? stored.k : [object];
     const [vary, packed] = await timed(
       'get_object',
       Promise.all([
-        this.client.get(varyKey(service, stored.p)),
-        this.client.mgetBuffer(...keys.map((key) => entryKey(service, key))),
+        this.client.get(space.vary(stored.p)),
+        this.client.mgetBuffer(...keys.map((key) => space.entry(key))),
       ]),
     );
     const representations: StoredObject['representations'] = [];
@@ -239,20 +274,20 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     // One key, so a plain SET ... NX is atomic: a stored entry is never replaced by a marker.
     const written = await timed(
       'mark_uncacheable',
-      this.client.set(entryKey(service, entryHash), encodeRecord(marker), 'PX', ttl, 'NX'),
+      this.client.set(this.space(service, entryHash).entry(entryHash), encodeRecord(marker), 'PX', ttl, 'NX'),
     );
     return written === 'OK';
   }
 
   async invalidate(service: string, primaryHash: string): Promise<string[]> {
-    const idx = indexKeys(service);
+    const space = this.space(service, primaryHash);
     const removed = await timed(
       'invalidate',
       runScript(
         this.client,
         'invalidateUrl',
-        [varyKey(service, primaryHash), variantsKey(service, primaryHash), idx.freq, idx.expiry, idx.info],
-        [servicePrefix(service), primaryHash],
+        [space.vary(primaryHash), space.variants(primaryHash), space.freq, space.expiry, space.info],
+        [space.prefix, primaryHash],
       ),
     );
     return removed as string[];
@@ -262,38 +297,53 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     if (counters.size === 0) return;
     // One key: a pipeline of HINCRBY is enough (and is one round trip).
     const pipeline = this.client.pipeline();
-    for (const [field, n] of counters) pipeline.hincrby(statsKey(service), field, n);
+    const stats = this.spaceAt(service, 0).stats; // the first space's; readStats adds every space's
+    for (const [field, n] of counters) pipeline.hincrby(stats, field, n);
     await timed('add_stats', pipeline.exec());
   }
 
   async readStats(service: string): Promise<Record<string, number>> {
     await this.drain(service);
-    const [fields, entries] = await timed(
+    const read = await timed(
       'read_stats',
-      Promise.all([this.client.hgetall(statsKey(service)), this.client.zcard(indexKeys(service).freq)]),
+      Promise.all(
+        this.spaces(service).map((space) =>
+          Promise.all([this.client.hgetall(space.stats), this.client.zcard(space.freq)]),
+        ),
+      ),
     );
-    const stats: Record<string, number> = { entries };
-    for (const [field, value] of Object.entries(fields)) stats[field] = Number(value);
+    const stats: Record<string, number> = { entries: 0 };
+    for (const [fields, entries] of read) {
+      stats.entries = (stats.entries ?? 0) + entries;
+      for (const [field, value] of Object.entries(fields)) stats[field] = (stats[field] ?? 0) + Number(value);
+    }
     return stats;
   }
 
   async variantsOf(service: string, primaryHash: string): Promise<string[]> {
-    await this.drain(service);
+    const space = this.space(service, primaryHash);
+    await this.drainShard(service, shardOf(primaryHash, this.shards));
     const [members, plain] = await Promise.all([
-      this.client.smembers(variantsKey(service, primaryHash)),
-      this.client.hexists(indexKeys(service).info, primaryHash),
+      this.client.smembers(space.variants(primaryHash)),
+      this.client.hexists(space.info, primaryHash),
     ]);
     return plain && !members.includes(primaryHash) ? [...members, primaryHash] : members;
   }
 
   async touch(service: string, hits: ReadonlyMap<string, number>, now: number, lfuHalfLifeMs: number): Promise<void> {
     if (hits.size === 0) return;
-    // Hits count for objects indexed: those still pending are indexed first.
-    await this.drain(service);
-    const args: (string | number)[] = [hitScore(now, lfuHalfLifeMs)];
-    for (const [hash, count] of hits) args.push(hash, count);
-    const idx = indexKeys(service);
-    await timed('touch', runScript(this.client, 'touchEntries', [idx.freq, idx.hits], args));
+    const score = hitScore(now, lfuHalfLifeMs);
+    const groups = this.byShard(hits);
+    await Promise.all(
+      [...groups].map(async ([shard, group]) => {
+        // Hits count for objects indexed: those still pending are indexed first.
+        await this.drainShard(service, shard);
+        const args: (string | number)[] = [score];
+        for (const [hash, count] of group) args.push(hash, count);
+        const space = this.spaceAt(service, shard);
+        await timed('touch', runScript(this.client, 'touchEntries', [space.freq, space.hits], args));
+      }),
+    );
   }
 
   async listEntries(service: string, query: ListQuery, now: number): Promise<ListPage> {
@@ -301,11 +351,14 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     const resumed = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     if (!resumed) await this.drain(service);
     const plan = resumed ?? this.plan(query.filter);
-    const prefix = servicePrefix(service);
     const filter = JSON.stringify(luaFilter(query.filter));
     const deadline = Date.now() + LIST_TIME_BUDGET_MS;
-    let from = resumed ? `(${resumed.after}` : plan.lo;
+    // The spaces are walked one after the other, each in its index's order.
+    let shard = resumed?.s ?? 0;
+    if (shard >= this.shards) throw BadCursor();
+    let from = resumed && resumed.after !== '' ? `(${resumed.after}` : plan.lo;
     for (;;) {
+      const prefix = this.spaceAt(service, shard).prefix;
       const reply = (await timed(
         'scan_entries',
         runScript(
@@ -327,12 +380,21 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
       } else if (query.mode === 'hashes') {
         for (let i = 4; i < reply.length; i++) page.hashes.push(reply[i] as string);
       }
-      if (next === '') return page;
+      const spaceDone = next === '';
+      if (spaceDone && shard === this.shards - 1) return page;
       if (page.count >= query.limit || Date.now() > deadline) {
-        page.cursor = encodeCursor({ ...plan, after: next });
+        // A cursor at the end of a space resumes at the start of the next one.
+        page.cursor = spaceDone
+          ? encodeCursor({ k: plan.k, lo: plan.lo, hi: plan.hi, s: shard + 1, after: '' })
+          : encodeCursor({ k: plan.k, lo: plan.lo, hi: plan.hi, s: shard, after: next });
         return page;
       }
-      from = `(${next}`;
+      if (spaceDone) {
+        shard++;
+        from = plan.lo;
+      } else {
+        from = `(${next}`;
+      }
     }
   }
 
@@ -351,16 +413,22 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
 
   async purgeEntries(service: string, hashes: readonly string[], soft: boolean, now: number): Promise<string[]> {
     if (hashes.length === 0) return [];
-    const purged = await timed(
-      'purge_entries',
-      runScript(
-        this.client,
-        'purgeEntries',
-        [statsKey(service)],
-        [servicePrefix(service), String(Math.trunc(now)), soft ? 'soft' : 'hard', ...hashes],
-      ),
+    const groups = this.byShard(hashes.map((hash): [string, true] => [hash, true]));
+    const purged = await Promise.all(
+      [...groups].map(([shard, group]) => {
+        const space = this.spaceAt(service, shard);
+        return timed(
+          'purge_entries',
+          runScript(
+            this.client,
+            'purgeEntries',
+            [space.stats],
+            [space.prefix, String(Math.trunc(now)), soft ? 'soft' : 'hard', ...group.map(([hash]) => hash)],
+          ),
+        ) as Promise<string[]>;
+      }),
     );
-    return purged as string[];
+    return purged.flat();
   }
 
   async hit(service: string, client: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
@@ -436,15 +504,19 @@ interface ScanPlan {
 const INDEX_NAME = /^idx:(path|tag:.+)$/;
 const LEX_BOUND = /^([[(].*|-|\+)$/s;
 
-function encodeCursor(cursor: ScanPlan & { after: string }): string {
+/** Where a listing stopped: the index, its range, the space (0 when the service has one) and the last member seen. */
+type Cursor = ScanPlan & { s: number; after: string };
+
+function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
 }
 
 /** A cursor this store wrote; anything else is refused (it names keys, always inside the service). */
-function decodeCursor(token: string): (ScanPlan & { after: string }) | undefined {
+function decodeCursor(token: string): Cursor | undefined {
   try {
     const value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
     const { k, lo, hi, after } = value;
+    const s = value.s ?? 0;
     if (
       typeof k === 'string' &&
       INDEX_NAME.test(k) &&
@@ -453,9 +525,13 @@ function decodeCursor(token: string): (ScanPlan & { after: string }) | undefined
       typeof hi === 'string' &&
       LEX_BOUND.test(hi) &&
       typeof after === 'string' &&
-      after !== ''
+      typeof s === 'number' &&
+      Number.isInteger(s) &&
+      s >= 0 &&
+      // An empty `after`: the start of space s (where the previous one ended).
+      (after !== '' || s > 0)
     ) {
-      return { k, lo, hi, after };
+      return { k, lo, hi, s, after };
     }
   } catch {
     // fall through
@@ -491,6 +567,8 @@ export interface RedisStoreSettings {
   readTimeoutMaxMs: number;
   /** Every other call (stores, purges, stats, leases). */
   commandTimeoutMs: number;
+  /** Key spaces (hash slots) per service (redis.serviceShards; default 1). */
+  serviceShards?: number;
 }
 
 /**
@@ -502,5 +580,5 @@ export function openRedisStore(settings: RedisStoreSettings): { store: RedisStor
   const client = createRedisClient({ url: settings.url, commandTimeoutMs: settings.commandTimeoutMs });
   const reader = createRedisClient({ url: settings.url, commandTimeoutMs: 2 * settings.readTimeoutMaxMs });
   const deadline = new ReadDeadline(settings.readTimeoutMs, settings.readTimeoutMaxMs);
-  return { store: new RedisStore(client, true, reader, deadline), client, reader };
+  return { store: new RedisStore(client, true, reader, deadline, settings.serviceShards ?? 1), client, reader };
 }

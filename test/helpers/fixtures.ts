@@ -57,6 +57,8 @@ export interface EdgeSetup {
    * timeouts, reconnecting for ever), for tests of Redis outages.
    */
   productionRedis?: { readTimeoutMs: number; readTimeoutMaxMs?: number; commandTimeoutMs: number };
+  /** Key spaces per service in Redis (redis.serviceShards). */
+  serviceShards?: number;
 }
 
 export function newServiceId(): string {
@@ -90,7 +92,7 @@ export async function startEdge(redisUrl: string, originUrl: string, setup: Edge
     shared = opened.store;
   } else {
     redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-    shared = new RedisStore(redis, false);
+    shared = new RedisStore(redis, false, redis, undefined, setup.serviceShards ?? 1);
   }
   let store: CacheStore = shared;
   if (setup.l1 !== false) {

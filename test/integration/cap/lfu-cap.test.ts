@@ -4,7 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
-import { indexKeys } from '../../../src/store/keys.js';
+import { keySpace, servicePrefix } from '../../../src/store/keys.js';
 import { MAX_PENDING, RedisStore } from '../../../src/store/redis-store.js';
 import { singleObject } from '../../../src/store/single-object.js';
 import { makeEntry } from '../../helpers/entries.js';
@@ -46,7 +46,7 @@ describe('per-service object cap with LFU eviction', () => {
     const nodes: TestEdge[] = [];
     for (let i = 0; i < 4; i++) nodes.push(await startEdge(redis.url, origin.url, setup));
     const client = redis.client();
-    const freq = indexKeys(service).freq;
+    const freq = keySpace(servicePrefix(service)).freq;
     let peakIndexed = 0;
     let peakStored = 0;
     let sampling = true;
@@ -175,7 +175,7 @@ describe('per-service object cap with LFU eviction', () => {
       await edge.get('/b');
       await settled(edge);
       const client = redis.client();
-      const idx = indexKeys(edge.service);
+      const idx = keySpace(servicePrefix(edge.service));
       expect(await client.zcard(idx.freq)).toBe(2);
       await edge.get('/a', { method: 'DELETE' });
       expect(await client.zcard(idx.freq)).toBe(1);

@@ -1,7 +1,7 @@
 /** Redis's own memory limit: infra/redis.conf's policy, and a store filled well past maxmemory. */
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { indexKeys } from '../../../src/store/keys.js';
+import { keySpace, servicePrefix } from '../../../src/store/keys.js';
 import { RedisStore } from '../../../src/store/redis-store.js';
 import { singleObject } from '../../../src/store/single-object.js';
 import { makeEntry } from '../../helpers/entries.js';
@@ -48,10 +48,10 @@ describe('Redis memory limits', () => {
       // … but never the indexes nor the queue of objects to index (no TTL under volatile-lfu), so the
       // cap's bookkeeping survives: every object still there when indexed is counted
       await store.drain('mem');
-      expect(await client.llen(indexKeys('mem').pending)).toBe(0);
-      const indexed = await client.zcard(indexKeys('mem').freq);
+      expect(await client.llen(keySpace(servicePrefix('mem')).pending)).toBe(0);
+      const indexed = await client.zcard(keySpace(servicePrefix('mem')).freq);
       expect(indexed).toBeGreaterThanOrEqual(alive.length);
-      expect(await client.exists(indexKeys('mem').info)).toBe(1);
+      expect(await client.exists(keySpace(servicePrefix('mem')).info)).toBe(1);
       expect(Number((await client.info('stats')).match(/evicted_keys:(\d+)/)?.[1])).toBeGreaterThan(0);
       // Listing skips what Redis evicted and removes it from every index: counts converge.
       let cursor: string | undefined;
@@ -70,12 +70,12 @@ describe('Redis memory limits', () => {
       const stats = await store.readStats('mem');
       expect(stats.entries).toBe(existing);
       expect(stats.bytesStored).toBe(existing * 4096);
-      expect(await client.hlen(indexKeys('mem').info)).toBe(existing);
-      expect(await client.zcard(indexKeys('mem').path)).toBe(existing);
+      expect(await client.hlen(keySpace(servicePrefix('mem')).info)).toBe(existing);
+      expect(await client.zcard(keySpace(servicePrefix('mem')).path)).toBe(existing);
       // A purge of everything left works on the healed indexes and empties them.
       const page = await store.listEntries('mem', { filter: {}, limit: 5000, mode: 'hashes' }, now);
       expect(await store.purgeEntries('mem', page.hashes, false, now)).toHaveLength(existing);
-      expect(await client.zcard(indexKeys('mem').path)).toBe(0);
+      expect(await client.zcard(keySpace(servicePrefix('mem')).path)).toBe(0);
       expect(Number(await client.hget('cf:{mem}:stats', 'bytesStored'))).toBe(0);
     } finally {
       client.disconnect();
