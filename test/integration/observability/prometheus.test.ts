@@ -114,14 +114,18 @@ describe.skipIf(!HAVE_PROMETHEUS)('metrics and dashboards against a real Prometh
         await send(edgeUrl, { path, headers: { host: 'obs.test', 'accept-encoding': 'gzip, br' } });
       await send(edgeUrl, { path: '/form', method: 'POST', body: 'x', headers: { host: 'obs.test' } });
     }
-    // Two scrapes after the traffic: every counter is seen at its final value, and every series
-    // has the two samples a rate needs (on a loaded machine the first scrapes may all fall within it).
+    // A scrape after the traffic (every counter seen at its final value), and two scrapes in the
+    // last minute (the samples a rate needs). Prometheus may start scraping only after the traffic
+    // is over, or scrape all through it: both are waited for, not assumed from the clock.
     const trafficDone = Date.now() / 1000;
-    await until(async () => {
-      const res = await send(promUrl, { path: `/api/v1/query?query=${encodeURIComponent('timestamp(up)')}` });
-      const value = JSON.parse(res.text).data?.result?.[0]?.value?.[1];
-      return Number(value) >= trafficDone + 2.5;
-    }, 'two scrapes after the traffic');
+    const query = async (expr: string) => {
+      const res = await send(promUrl, { path: `/api/v1/query?query=${encodeURIComponent(expr)}` });
+      return Number(JSON.parse(res.text).data?.result?.[0]?.value?.[1]);
+    };
+    await until(
+      async () => (await query('timestamp(up)')) >= trafficDone + 1 && (await query('count_over_time(up[1m])')) >= 2,
+      'two scrapes, one after the traffic',
+    );
   }, 90_000);
 
   afterAll(async () => {
