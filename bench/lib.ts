@@ -115,10 +115,11 @@ export function runBenchmark(main: () => Promise<void>, left: Leftovers): void {
 }
 
 /** `cachefront serve` (from dist/, as an operator runs it) with a config file; its errors go to stderr. */
-export function startServe(configFile: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
+/** `cachefront serve`; its log lines (the access log, when on) go to `stdout` (a file descriptor) or nowhere. */
+export function startServe(configFile: string, env: NodeJS.ProcessEnv = {}, stdout?: number): ChildProcess {
   const bin = join(import.meta.dirname, '..', 'bin', 'cachefront.mjs');
   return spawn(process.execPath, [bin, 'serve', '--config', configFile], {
     env: { ...process.env, LOG_LEVEL: 'error', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', stdout ?? 'ignore', 'inherit'],
   });
 }

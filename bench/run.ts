@@ -3,7 +3,8 @@
  * machine, against the same origin (bench/origin.mjs).
  *
  * Systems: cachefront serve (2 workers, default config, access log off, a local redis-server),
- * the same with its L1 off (every hit read from Redis), nginx with the production settings of
+ * the same with its L1 off (every hit read from Redis), the same with its access log on (a JSON
+ * line per request into a file; 1 KiB hits only), nginx with the production settings of
  * bench/nginx.conf.template, Varnish with `-s malloc`, and, as the ceiling of a Node server here, a
  * bare node:http server with 2 workers (bench/bare-node.mjs; 1 KiB hits only). Workloads: a 1 KiB hit, a 100 KiB hit,
  * and a miss (every request a new URL of a 1 KiB HTML page, counted at the origin). Each
@@ -17,7 +18,7 @@
  * one, e.g. "miss"). Results also go to bench/results/latest.json.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalRedis } from '../src/redis/local-server.js';
@@ -103,12 +104,13 @@ function edgeConfig(
   metrics: number,
   origin: number,
   l1: boolean,
+  accessLog = false,
 ) {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(
     file,
     [
-      `edge: { listen: { host: 127.0.0.1, port: ${port} }, workers: 2, accessLog: false }`,
+      `edge: { listen: { host: 127.0.0.1, port: ${port} }, workers: 2, accessLog: ${accessLog} }`,
       `admin: { listen: { host: 127.0.0.1, port: ${admin} } }`,
       `metrics: { listen: { host: 127.0.0.1, port: ${metrics} } }`,
       ...(l1 ? [] : ['l1: { maxBytes: 0 }']),
@@ -128,7 +130,7 @@ async function main(): Promise<void> {
   left.dir = dir;
   const redis = await startLocalRedis();
   left.redis = redis;
-  const ports = await Promise.all(Array.from({ length: 10 }, freePort));
+  const ports = await Promise.all(Array.from({ length: 13 }, freePort));
   const [
     originPort,
     edgePort,
@@ -140,7 +142,10 @@ async function main(): Promise<void> {
     nginxPort,
     varnishPort,
     barePort,
-  ] = ports as [number, number, number, number, number, number, number, number, number, number];
+    logPort,
+    logAdmin,
+    logMetrics,
+  ] = ports as [number, number, number, number, number, number, number, number, number, number, number, number, number];
 
   const origin = fork(join(ROOT, 'bench', 'origin.mjs'), [String(originPort)], { stdio: 'ignore' });
   left.children.push(origin);
@@ -156,6 +161,15 @@ async function main(): Promise<void> {
     startServe(edgeConfig(dir, 'edge-no-l1', rawPort, rawAdmin, rawMetrics, originPort, false), {
       REDIS_URL: redis.url,
     }),
+  );
+  // The access log on, written where an operator's would go: a file (each line an info log line).
+  const logFile = openSync(join(dir, 'access.log'), 'a');
+  const loggingPid = started(
+    startServe(
+      edgeConfig(dir, 'edge-logging', logPort, logAdmin, logMetrics, originPort, true, true),
+      { REDIS_URL: redis.url, LOG_LEVEL: 'info' },
+      logFile,
+    ),
   );
   const nginxConf = readFileSync(join(ROOT, 'bench', 'nginx.conf.template'), 'utf8')
     .replaceAll('__PORT__', String(nginxPort))
@@ -194,6 +208,7 @@ async function main(): Promise<void> {
   const systems: System[] = [
     { name: 'cachefront', port: edgePort, pids: () => [...processTree(edgePid), redisPid] },
     { name: 'cachefront, no L1', port: rawPort, pids: () => [...processTree(rawPid), redisPid] },
+    { name: 'cachefront, access log', port: logPort, pids: () => [...processTree(loggingPid), redisPid] },
     { name: 'nginx', port: nginxPort, pids: () => processTree(nginxPid) },
     { name: 'varnish', port: varnishPort, pids: () => processTree(varnishPid) },
     // Not a cache: the ceiling of a Node server on this machine (bench/bare-node.mjs).
@@ -216,6 +231,7 @@ async function main(): Promise<void> {
   await waitUntilUp(`http://127.0.0.1:${originPort}/1k`);
   await waitUntilUp(`http://127.0.0.1:${edgeAdmin}/readyz`);
   await waitUntilUp(`http://127.0.0.1:${rawAdmin}/readyz`);
+  await waitUntilUp(`http://127.0.0.1:${logAdmin}/readyz`);
   for (const system of systems) {
     await waitUntilUp(url(system, '/1k'), { host: HOST });
     // Prime: every cache stores on a miss; a few requests leave the hit objects stored everywhere.
@@ -299,6 +315,7 @@ async function main(): Promise<void> {
       ['cachefront', 'varnish'],
       ['cachefront, no L1', 'nginx'],
       ['cachefront', 'node:http, bare'],
+      ['cachefront, access log', 'cachefront'],
     ] as const) {
       if (!samples.has(`${workload.name}|${a}`) || !samples.has(`${workload.name}|${b}`)) continue;
       const value = ratio(workload, a, b);

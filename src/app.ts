@@ -5,6 +5,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import pino, { type Logger } from 'pino';
+import { AccessLog } from './access-log.js';
 import type { Config } from './config/schema.js';
 import { ClientTimeout, HeadersTooLarge, Internal, MalformedRequest, ShuttingDown } from './errors.js';
 import { throttledWarnings } from './log-throttle.js';
@@ -165,7 +166,7 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
     },
     bounded: () => boundedStructures(),
   });
-  const accessLog = config.edge.accessLog;
+  const accessLog = config.edge.accessLog ? new AccessLog(log) : undefined;
   /** The edge's own 5xx answers (origin down, unreachable, internal) count in the service's stats. */
   const countError = (serviceId: string) => {
     const service = deps.services.byId.get(serviceId);
@@ -261,7 +262,7 @@ function recordExchange(
   res: ServerResponse,
   started: number,
   log: Logger,
-  accessLog: boolean,
+  accessLog: AccessLog | undefined,
   countError: (service: string) => void,
 ): void {
   const notes = exchangeNotes(res);
@@ -280,22 +281,18 @@ function recordExchange(
   if (notes.states && log.isLevelEnabled('debug')) {
     log.debug({ service, key: notes.key ?? null, states: notes.states.join(' > ') }, 'pipeline');
   }
-  if (!accessLog) return;
-  log.info(
-    {
-      access: true,
-      service,
-      method: req.method,
-      path: notes.path ?? null,
-      key: notes.key ?? null,
-      cacheStatus: header ?? null,
-      status: res.statusCode,
-      bytes: notes.bytes ?? null,
-      durationMs: Math.round(seconds * 100_000) / 100,
-      originMs: notes.originMs === undefined ? null : Math.round(notes.originMs * 100) / 100,
-      ...(notes.errorCode ? { error: notes.errorCode } : {}),
-      ...(res.writableFinished ? {} : { aborted: true }),
-    },
-    'request',
-  );
+  if (!accessLog?.enabled) return;
+  accessLog.write({
+    service,
+    method: req.method,
+    path: notes.path,
+    key: notes.key,
+    cacheStatus: header,
+    status: res.statusCode,
+    bytes: notes.bytes,
+    durationMs: Math.round(seconds * 100_000) / 100,
+    originMs: notes.originMs === undefined ? undefined : Math.round(notes.originMs * 100) / 100,
+    error: notes.errorCode,
+    aborted: !res.writableFinished,
+  });
 }
