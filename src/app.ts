@@ -9,7 +9,7 @@ import { AccessLog } from './access-log.js';
 import type { Config } from './config/schema.js';
 import { ClientTimeout, HeadersTooLarge, Internal, MalformedRequest, ShuttingDown } from './errors.js';
 import { throttledWarnings } from './log-throttle.js';
-import { type CacheStatusLabel, initMetrics, metrics } from './metrics/metrics.js';
+import { type CacheStatusLabel, initMetrics, recordRequest } from './metrics/metrics.js';
 import { OriginClients } from './origin/client.js';
 import { OriginHealth } from './origin/health.js';
 import { originOutcomes } from './origin/outcome.js';
@@ -275,8 +275,7 @@ function recordExchange(
       ? 'error'
       : (header.toLowerCase() as CacheStatusLabel);
   const seconds = (performance.now() - started) / 1000;
-  metrics.requests.inc({ service, cache_status: status });
-  metrics.requestDuration.observe({ service, cache_status: status }, seconds);
+  recordRequest(service, status, seconds);
   // At debug level, the states the pipeline took (edge-handler's diagram), one line per request.
   if (notes.states && log.isLevelEnabled('debug')) {
     log.debug({ service, key: notes.key ?? null, states: notes.states.join(' > ') }, 'pipeline');

@@ -219,6 +219,12 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
       await running.catch(() => undefined);
       if (!complete) return;
     }
+    // A complete drain indexes every store queued so far: a drain scheduled for them is not needed.
+    const timer = complete ? this.drainTimers.get(id) : undefined;
+    if (timer) {
+      clearTimeout(timer);
+      this.drainTimers.delete(id);
+    }
     const space = this.spaceAt(service, shard);
     const run = (async () => {
       for (;;) {
