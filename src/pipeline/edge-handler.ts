@@ -39,6 +39,9 @@ import { decideStored } from './stored-decision.js';
 
 export type { EdgeDeps } from './edge-deps.js';
 
+/** The state each lookup outcome is noted as (constant strings: nothing is built per request). */
+const LOOKUP_STATE = { hit: 'lookup:hit', miss: 'lookup:miss', uncacheable: 'lookup:uncacheable' } as const;
+
 /** Methods never forwarded: TRACE reflects request headers (cookies, tokens) back into a page. */
 const REFUSED_METHODS = new Set(['TRACE', 'TRACK', 'CONNECT']);
 
@@ -48,7 +51,8 @@ interface Exchange {
   view: RequestView;
   deps: EdgeDeps;
   client: ClientRequest;
-  waiter: Waiter;
+  /** What the coalescer is given: made on the first fill, never on a hit. */
+  readonly waiter: Waiter;
   /** The readable key for X-Cache-Key, when the service exposes it. */
   key: string | undefined;
   states: string[];
@@ -85,19 +89,23 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     states.push('pass');
     return pass(req, res, view, deps, 'bypass', 'request-no-store');
   }
+  let waiter: Waiter | undefined;
   const exchange: Exchange = {
     res,
     view,
     deps,
     client: { method: view.method, headers: view.headers },
-    waiter: { view, headOnly: view.method === 'HEAD', earlyHints: (hints) => sendEarlyHints(res, hints) },
+    get waiter() {
+      waiter ??= { view, headOnly: view.method === 'HEAD', earlyHints: (hints) => sendEarlyHints(res, hints) };
+      return waiter;
+    },
     key,
     states,
   };
   const found = await lookup(view, deps.store, deps.varyMemo, deps.now()).catch((error: unknown) =>
     lookupFailed(exchange, error),
   );
-  states.push(`lookup:${found.kind}`);
+  states.push(LOOKUP_STATE[found.kind]);
   const now = deps.now();
   const decision = decideStored({
     meta: found.kind === 'hit' ? found.entry.meta : undefined,
@@ -238,7 +246,7 @@ function deliverStale(
   deps.hits?.hit(view.service, entry.meta.object ?? found.entryKey, entry.body.length, savedBytes(entry), outcome);
   const at = deps.now();
   const xCacheStatus = reason === 'while_revalidate' ? 'Updating' : 'Stale';
-  exchange.states.push(`deliver:${xCacheStatus.toLowerCase()}`);
+  exchange.states.push(xCacheStatus === 'Updating' ? 'deliver:updating' : 'deliver:stale');
   deliverEntry(
     res,
     entry,
