@@ -73,11 +73,16 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
     return this.shared.getObject(service, object, now);
   }
 
+  /**
+   * Stored in the shared store only: the L1 admits what this node reads back (its first hit here),
+   * not what it stores. Most stored objects — the long tail, a cold region, the refill after a purge
+   * — are never asked for again on the node that fetched them; kept in the L1 they would only push
+   * hot objects out and weigh on the heap. What this node held of the object (the stale copy a
+   * refresh replaces) goes now; other nodes' copies, and variants of an older Vary list, age out
+   * within the L1 lifetime. Until the store completes, requests for it join the fill storing it.
+   */
   async put(write: EntryWrite, now: number): Promise<void> {
-    // put (not remember) so this node's L1 also drops variants of an older Vary list; other nodes'
-    // L1 copies age out within the L1 lifetime. The L1 keeps it even when Redis cannot: this node
-    // then serves it for the L1 lifetime, and past it only while Redis stays unreachable.
-    await this.l1.put(write, now);
+    this.l1.deleteObject(write.service, write.object);
     await this.shared.put(write, now);
   }
 

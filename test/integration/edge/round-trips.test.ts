@@ -94,4 +94,28 @@ describe('Redis round trips', () => {
       await edge.close();
     }
   });
+
+  test('the L1 admits what is read, not what is stored: the first hit reads Redis once, the next none', async ({
+    redis,
+    origin,
+  }) => {
+    const edge = await startEdge(redis.url, origin.url, QUIET);
+    const watcher = await watchCommands(redis.client(), edge.service);
+    try {
+      await edge.get('/admitted');
+      await settled(edge);
+      await watcher.settle();
+      watcher.seen.length = 0;
+      expect((await edge.get('/admitted')).headers['x-cache-status']).toBe('Hit');
+      await watcher.settle();
+      expect(watcher.seen.map((args) => args[0]?.toLowerCase())).toEqual(['get']);
+      watcher.seen.length = 0;
+      expect((await edge.get('/admitted')).headers['x-cache-status']).toBe('Hit');
+      await watcher.settle();
+      expect(watcher.seen).toHaveLength(0);
+    } finally {
+      watcher.stop();
+      await edge.close();
+    }
+  });
 });
