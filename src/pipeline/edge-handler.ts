@@ -52,7 +52,7 @@ interface Exchange {
   deps: EdgeDeps;
   client: ClientRequest;
   /** What the coalescer is given: made on the first fill, never on a hit. */
-  readonly waiter: Waiter;
+  waiter: () => Waiter;
   /** The readable key for X-Cache-Key, when the service exposes it. */
   key: string | undefined;
   states: string[];
@@ -89,13 +89,15 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     states.push('pass');
     return pass(req, res, view, deps, 'bypass', 'request-no-store');
   }
+  // Not a getter: an accessor in an object literal gives each object a hidden class of its own
+  // (see recv.ts).
   let waiter: Waiter | undefined;
   const exchange: Exchange = {
     res,
     view,
     deps,
     client: { method: view.method, headers: view.headers },
-    get waiter() {
+    waiter: () => {
       waiter ??= { view, headOnly: view.method === 'HEAD', earlyHints: (hints) => sendEarlyHints(res, hints) };
       return waiter;
     },
@@ -142,13 +144,13 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     }
     // Stale, or the client asked for validation: revalidate (conditionally when it has validators).
     const options: FillOptions = { stale: found.entry, unansweredOnly: decision.reason === 'request' };
-    const attachment = await deps.coalescer.join(exchange.waiter, found.entryKey, found.names, options);
+    const attachment = await deps.coalescer.join(exchange.waiter(), found.entryKey, found.names, options);
     const notes: DeliveryNotes = {
       fwd: decision.reason,
       storedStatus: 'Refresh',
       key: key && found.readable,
     };
-    const fetchAlone = () => deps.coalescer.alone(exchange.waiter, found.names, options);
+    const fetchAlone = () => deps.coalescer.alone(exchange.waiter(), found.names, options);
     if (!staleMayAnswer) return deliverFill(exchange, attachment, fetchAlone, notes);
     const settled = await settle(attachment, fetchAlone, view, found.entry);
     if (settled.kind === 'stale') return deliverStale(exchange, found, 'error', settled.fwdStatus, settled.detail);
@@ -163,7 +165,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     // Hit-for-miss: no queueing; the response may still be stored if it has become cacheable,
     // unless it is known to be too large to keep at all.
     const options = { mayStore: found.reason !== 'too-large' };
-    const fetchAlone = () => deps.coalescer.alone(exchange.waiter, found.names, options);
+    const fetchAlone = () => deps.coalescer.alone(exchange.waiter(), found.names, options);
     return deliverFill(exchange, await fetchAlone(), fetchAlone, {
       fwd: 'miss',
       storedStatus: 'Miss',
@@ -172,8 +174,8 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     });
   }
   if (found.kind !== 'miss') throw new Error('unreachable');
-  const attachment = await deps.coalescer.join(exchange.waiter, found.entryKey, found.names);
-  return deliverFill(exchange, attachment, () => deps.coalescer.alone(exchange.waiter, found.names), {
+  const attachment = await deps.coalescer.join(exchange.waiter(), found.entryKey, found.names);
+  return deliverFill(exchange, attachment, () => deps.coalescer.alone(exchange.waiter(), found.names), {
     // RFC 9211: "miss" when the cache could not tell whether it had a response (the store failed).
     fwd: found.failure ? 'miss' : found.varyMiss ? 'vary-miss' : 'uri-miss',
     storedStatus: 'Miss',
