@@ -114,8 +114,7 @@ export function runBenchmark(main: () => Promise<void>, left: Leftovers): void {
     });
 }
 
-/** `cachefront serve` (from dist/, as an operator runs it) with a config file; its errors go to stderr. */
-/** `cachefront serve`; its log lines (the access log, when on) go to `stdout` (a file descriptor) or nowhere. */
+/** `cachefront serve` (from dist/, as an operator runs it); its log lines (the access log, when on) go to `stdout` (a file descriptor) or nowhere. */
 export function startServe(configFile: string, env: NodeJS.ProcessEnv = {}, stdout?: number): ChildProcess {
   const bin = join(import.meta.dirname, '..', 'bin', 'cachefront.mjs');
   return spawn(process.execPath, [bin, 'serve', '--config', configFile], {

@@ -23,6 +23,7 @@ const SUITES = {
   replay: 'replay.ts',
   soak: 'soak.ts',
   store: 'store.ts',
+  gc: 'gc.ts',
   encode: 'encode.ts',
   admin: 'admin.ts',
   transform: 'transform.ts',
