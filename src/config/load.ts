@@ -18,7 +18,11 @@ function applyEnvironment(raw: unknown, env: Environment): unknown {
     config[section] = { ...(config[section] ?? {}), [field]: value };
   };
   const port = (value: string) => (/^\d+$/.test(value) ? Number(value) : value);
-  if (env.REDIS_URL) set('redis', 'url', env.REDIS_URL);
+  if (env.REDIS_URL) {
+    // The environment's target wins over the file's, a cluster's seeds included.
+    set('redis', 'url', env.REDIS_URL);
+    set('redis', 'cluster', []);
+  }
   if (env.CACHEFRONT_EDGE_PORT) {
     set('edge', 'listen', { ...(config.edge?.listen as object), port: port(env.CACHEFRONT_EDGE_PORT) });
   }

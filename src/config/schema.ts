@@ -402,8 +402,15 @@ const redis = z
   .strictObject({
     url: z
       .string()
-      .regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' })
+      .regex(/^(rediss?|redis\+cluster):\/\//, {
+        error: 'must be a redis://, rediss:// or redis+cluster://host:port,host:port… URL',
+      })
       .default('redis://127.0.0.1:6379'),
+    /**
+     * A Redis Cluster's seed nodes (`host:port`): when given, the edge runs on the cluster (ioredis'
+     * Cluster client; the same as `url: redis+cluster://host:port,host:port…`) and `url` is not used.
+     */
+    cluster: z.array(z.string().regex(/^[^\s:,/]+:\d{1,5}$/, { error: 'must be host:port' })).default([]),
     /**
      * What to do when Redis cannot be reached at start-up. Production edges keep "none" (refuse to
      * start); the example config uses "local-or-embedded" so a newcomer's edge always starts.
@@ -431,7 +438,9 @@ const redis = z
   .refine((r) => r.readTimeoutMaxMs >= r.readTimeoutMs, {
     error: 'must be at least readTimeoutMs',
     path: ['readTimeoutMaxMs'],
-  });
+  })
+  // One target from here on: a cluster's seeds become its redis+cluster:// URL.
+  .transform((r) => (r.cluster.length > 0 ? { ...r, url: `redis+cluster://${r.cluster.join(',')}` } : r));
 
 const l1 = z
   .strictObject({

@@ -3,7 +3,8 @@
  * once instead of serving them for up to `l1.ttlMs`. Pub/sub is fire-and-forget: a lost message
  * only means a node's copy lives out its (short) L1 lifetime.
  */
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { PURGE_CHANNEL } from './keys.js';
 
 export interface PurgeMessage {
@@ -13,19 +14,22 @@ export interface PurgeMessage {
 
 export class PurgeBroadcast {
   private constructor(
-    private readonly publisher: Redis,
-    private readonly subscriber: Redis,
+    private readonly publisher: RedisClient,
+    private readonly subscriber: RedisClient,
   ) {}
 
   /** Subscribes a dedicated connection; `onPurge` runs for every announcement, this node's included. */
-  static async start(publisher: Redis, onPurge: (message: PurgeMessage) => void): Promise<PurgeBroadcast> {
+  static async start(publisher: RedisClient, onPurge: (message: PurgeMessage) => void): Promise<PurgeBroadcast> {
     // Its own connection, which queues the subscription until connected and resubscribes after
     // every reconnection (whatever the publisher's offline-queue setting).
-    const subscriber = publisher.duplicate({
-      enableOfflineQueue: true,
-      lazyConnect: false,
-      maxRetriesPerRequest: null,
-    });
+    const subscriber: RedisClient =
+      publisher instanceof Cluster
+        ? publisher.duplicate(undefined, {
+            enableOfflineQueue: true,
+            lazyConnect: false,
+            redisOptions: { maxRetriesPerRequest: null },
+          })
+        : publisher.duplicate({ enableOfflineQueue: true, lazyConnect: false, maxRetriesPerRequest: null });
     subscriber.on('error', () => undefined); // reconnects by itself; the L1 lifetime bounds the gap
     subscriber.on('message', (_channel: string, text: string) => {
       try {

@@ -3,10 +3,9 @@
  * several keys go through Lua so they are atomic (and cluster-safe: each script works inside one
  * key space of a service, one hash slot; a service may have several, store/keys.ts).
  */
-import type { Redis } from 'ioredis';
 import { BadCursor } from '../errors.js';
 import { metrics } from '../metrics/metrics.js';
-import { createRedisClient } from '../redis/connect.js';
+import { createRedisClient, type RedisClient } from '../redis/connect.js';
 import { decodeRecord, encodeRecord } from './codec.js';
 import {
   type EntryFilter,
@@ -53,9 +52,9 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
    * timeout than `client`, which does everything else.
    */
   constructor(
-    readonly client: Redis,
+    readonly client: RedisClient,
     private readonly ownsClient = true,
-    private readonly reader: Redis = client,
+    private readonly reader: RedisClient = client,
     /** The request path's reads give up at this deadline (store/read-deadline.ts); none: the client's own timeout. */
     private readonly deadline?: ReadDeadline,
     /** Key spaces (hash slots) each service's cache is split into (redis.serviceShards). */
@@ -582,7 +581,11 @@ export interface RedisStoreSettings {
  * by the adaptive read deadline; the client's own timeout only frees commands stuck on a hung
  * connection) and everything else on the other. Call connectRedis on both clients before use.
  */
-export function openRedisStore(settings: RedisStoreSettings): { store: RedisStore; client: Redis; reader: Redis } {
+export function openRedisStore(settings: RedisStoreSettings): {
+  store: RedisStore;
+  client: RedisClient;
+  reader: RedisClient;
+} {
   const client = createRedisClient({ url: settings.url, commandTimeoutMs: settings.commandTimeoutMs });
   const reader = createRedisClient({ url: settings.url, commandTimeoutMs: 2 * settings.readTimeoutMaxMs });
   const deadline = new ReadDeadline(settings.readTimeoutMs, settings.readTimeoutMaxMs);

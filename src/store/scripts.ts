@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 
 export const LUA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'lua');
 
@@ -52,7 +52,7 @@ type ScriptName =
   | 'originHealth';
 
 /** Defines every script on a client; idempotent. */
-export function defineScripts(client: Redis): void {
+export function defineScripts(client: RedisClient): void {
   scripts ??= readScripts();
   for (const script of scripts) {
     if ((client as unknown as Record<string, unknown>)[script.name]) continue;
@@ -62,7 +62,7 @@ export function defineScripts(client: Redis): void {
 
 /** Calls a script by name with its keys and arguments. Nothing else runs Lua. */
 export function runScript(
-  client: Redis,
+  client: RedisClient,
   name: ScriptName,
   keys: readonly string[],
   args: readonly (string | number | Buffer)[],

@@ -3,7 +3,7 @@
  * costs no I/O; a miss there costs one read of the shared store, whose answer the L1 then keeps
  * for at most its short lifetime.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { ListPage, ListQuery } from './entry-index.js';
 import type { MemoryStore } from './memory-store.js';
 import { PurgeBroadcast } from './purge-broadcast.js';
@@ -31,7 +31,7 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
    * Listens for removals announced by any node (over the shared store's Redis) and drops them from
    * this node's L1; this node's own removals are announced too.
    */
-  async listenForPurges(redis: Redis): Promise<void> {
+  async listenForPurges(redis: RedisClient): Promise<void> {
     this.broadcast = await PurgeBroadcast.start(redis, ({ service, entries }) => {
       for (const object of entries) this.l1.deleteObject(service, object);
     });

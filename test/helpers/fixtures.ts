@@ -11,7 +11,7 @@ import { test as base } from 'vitest';
 import { buildEdge, type EdgeApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { connectRedis } from '../../src/redis/connect.js';
+import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connect.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { openRedisStore, RedisStore } from '../../src/store/redis-store.js';
 import { TieredStore } from '../../src/store/tiered-store.js';
@@ -27,7 +27,7 @@ export interface TestEdge {
   service: string;
   host: string;
   store: CacheStore;
-  redis: Redis;
+  redis: RedisClient;
   /** Sends a request with this service's Host unless headers say otherwise. */
   get(path: string, options?: SendOptions): Promise<Sent>;
   close(): Promise<void>;
@@ -77,9 +77,9 @@ export async function startEdge(redisUrl: string, originUrl: string, setup: Edge
     'test',
     {},
   );
-  let redis: Redis;
+  let redis: RedisClient;
   let shared: RedisStore;
-  let reader: Redis | undefined;
+  let reader: RedisClient | undefined;
   if (setup.productionRedis) {
     const opened = openRedisStore({
       url: redisUrl,
@@ -91,7 +91,11 @@ export async function startEdge(redisUrl: string, originUrl: string, setup: Edge
     await Promise.all([connectRedis(redis), connectRedis(reader)]);
     shared = opened.store;
   } else {
-    redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+    // A cluster target gets ioredis' Cluster client, as `cachefront serve` makes it.
+    redis = redisUrl.startsWith('redis+cluster://')
+      ? createRedisClient({ url: redisUrl, commandTimeoutMs: 5000 })
+      : new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+    await connectRedis(redis);
     shared = new RedisStore(redis, false, redis, undefined, setup.serviceShards ?? 1);
   }
   let store: CacheStore = shared;
