@@ -1,5 +1,6 @@
 /** Cached entries for store-level tests. */
-import type { CachedEntry } from '../../src/store/types.js';
+import type { EntryFilter } from '../../src/store/entry-index.js';
+import type { CachedEntry, CacheStore } from '../../src/store/types.js';
 
 export interface EntryOptions {
   now: number;
@@ -48,4 +49,21 @@ export function makeEntry(
     },
     body: typeof body === 'string' ? Buffer.from(body) : body,
   };
+}
+
+/** Every path a listing returns, page by page (`limit` per page), following its cursors. */
+export async function listedPaths(store: CacheStore, service: string, filter: EntryFilter, limit: number) {
+  const paths: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.listEntries(service, { filter, limit, mode: 'items', cursor }, Date.now());
+    paths.push(...page.items.map((item) => item.path));
+    cursor = page.cursor;
+  } while (cursor);
+  return paths.sort();
+}
+
+/** The hashes of every object a tag names (one page: tests hold fewer than 1,000). */
+export async function taggedHashes(store: CacheStore, service: string, tag: string): Promise<string[]> {
+  return (await store.listEntries(service, { filter: { tag }, limit: 1000, mode: 'hashes' }, Date.now())).hashes;
 }

@@ -6,6 +6,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { type LocalCluster, startLocalCluster } from '../../../src/redis/local-cluster.js';
+import { listedPaths, taggedHashes } from '../../helpers/entries.js';
 import { startEdge, test } from '../../helpers/fixtures.js';
 import { settled } from '../../helpers/wait.js';
 
@@ -54,24 +55,11 @@ describe('the edge on a Redis Cluster', () => {
       for (const n of perMaster) expect(n).toBeGreaterThan(0);
 
       expect((await edge.store.readStats(edge.service)).entries).toBe(60);
-      const seen: string[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await edge.store.listEntries(
-          edge.service,
-          { filter: { pathPrefix: '/c/' }, limit: 9, mode: 'items', cursor },
-          Date.now(),
-        );
-        seen.push(...page.items.map((item) => item.path));
-        cursor = page.cursor;
-      } while (cursor);
-      expect(seen.sort()).toEqual(Array.from({ length: 60 }, (_, i) => `/c/${i}`).sort());
-
-      const tagged = await edge.store.listEntries(
-        edge.service,
-        { filter: { tag: 'page' }, limit: 100, mode: 'hashes' },
-        Date.now(),
+      expect(await listedPaths(edge.store, edge.service, { pathPrefix: '/c/' }, 9)).toEqual(
+        Array.from({ length: 60 }, (_, i) => `/c/${i}`).sort(),
       );
+
+      const tagged = { hashes: await taggedHashes(edge.store, edge.service, 'page') };
       expect(tagged.hashes).toHaveLength(60);
       expect(await edge.store.purgeEntries(edge.service, tagged.hashes.slice(0, 20), false, Date.now())).toHaveLength(
         20,

@@ -5,6 +5,7 @@
  */
 import calculateSlot from 'cluster-key-slot';
 import { describe, expect } from 'vitest';
+import { listedPaths, taggedHashes } from '../../helpers/entries.js';
 import { startEdge, test } from '../../helpers/fixtures.js';
 import { settled } from '../../helpers/wait.js';
 
@@ -41,25 +42,12 @@ describe('a service over several key spaces', () => {
       expect(stats.entries).toBe(40);
 
       // Listing, page by page across the spaces: every object once.
-      const seen: string[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await edge.store.listEntries(
-          edge.service,
-          { filter: { pathPrefix: '/p/' }, limit: 7, mode: 'items', cursor },
-          Date.now(),
-        );
-        seen.push(...page.items.map((item) => item.path));
-        cursor = page.cursor;
-      } while (cursor);
-      expect(seen.sort()).toEqual(Array.from({ length: 40 }, (_, i) => `/p/${i}`).sort());
+      expect(await listedPaths(edge.store, edge.service, { pathPrefix: '/p/' }, 7)).toEqual(
+        Array.from({ length: 40 }, (_, i) => `/p/${i}`).sort(),
+      );
 
       // A purge of a tag's objects reaches every space.
-      const tagged = await edge.store.listEntries(
-        edge.service,
-        { filter: { tag: 'page' }, limit: 100, mode: 'hashes' },
-        Date.now(),
-      );
+      const tagged = { hashes: await taggedHashes(edge.store, edge.service, 'page') };
       expect(tagged.hashes).toHaveLength(40);
       const purged = await edge.store.purgeEntries(edge.service, tagged.hashes.slice(0, 10), false, Date.now());
       expect(purged).toHaveLength(10);
