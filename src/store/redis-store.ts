@@ -3,6 +3,8 @@
  * several keys go through Lua so they are atomic (and cluster-safe: each script works inside one
  * key space of a service, one hash slot; a service may have several, store/keys.ts).
  */
+import calculateSlot from 'cluster-key-slot';
+import { Cluster } from 'ioredis';
 import { BadCursor } from '../errors.js';
 import { metrics } from '../metrics/metrics.js';
 import { createRedisClient, type RedisClient } from '../redis/connect.js';
@@ -75,6 +77,20 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
   /** Every key space of a service. */
   private spaces(service: string): KeySpace[] {
     return Array.from({ length: this.shards }, (_, shard) => this.spaceAt(service, shard));
+  }
+
+  /**
+   * On a cluster, waits until a replica of the node holding `key` has what was just written there
+   * (WAIT): a removal acknowledged to the operator must not come back when a master dies and its
+   * replica takes over. A replica that does not answer in time is not waited for longer — the
+   * removal is then as durable as Redis' asynchronous replication makes it.
+   */
+  private async replicated(key: string): Promise<void> {
+    const client = this.client;
+    if (!(client instanceof Cluster)) return;
+    const owner = client.slots[calculateSlot(key)]?.[0];
+    const node = client.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner);
+    await node?.wait(1, REPLICATION_WAIT_MS).catch(() => undefined);
   }
 
   /** Groups hashes by the key space they live in. */
@@ -295,6 +311,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
         [space.prefix, primaryHash],
       ),
     );
+    await this.replicated(space.info);
     return removed as string[];
   }
 
@@ -420,9 +437,9 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     if (hashes.length === 0) return [];
     const groups = this.byShard(hashes.map((hash): [string, true] => [hash, true]));
     const purged = await Promise.all(
-      [...groups].map(([shard, group]) => {
+      [...groups].map(async ([shard, group]) => {
         const space = this.spaceAt(service, shard);
-        return timed(
+        const removed = (await timed(
           'purge_entries',
           runScript(
             this.client,
@@ -430,7 +447,9 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
             [space.stats],
             [space.prefix, String(Math.trunc(now)), soft ? 'soft' : 'hard', ...group.map(([hash]) => hash)],
           ),
-        ) as Promise<string[]>;
+        )) as string[];
+        await this.replicated(space.stats);
+        return removed;
       }),
     );
     return purged.flat();
@@ -482,6 +501,9 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     for (const client of new Set([this.client, this.reader])) await client.quit().catch(() => client.disconnect());
   }
 }
+
+/** The longest a removal waits for a replica to acknowledge it (cluster only). */
+const REPLICATION_WAIT_MS = 250;
 
 /** How long stores wait to be indexed together; bounds the cap's overshoot to one interval's stores. */
 const DRAIN_DELAY_MS = 5;
