@@ -2,8 +2,11 @@
  * Listing and purging through the admin API, against two edge nodes sharing one Redis: filters
  * and paging over what the edges stored, purges by URL, prefix, tag, type, size, filter and whole
  * service (dry-run and soft too), and no node serving purged content once a purge has returned.
+ * Everything runs twice: on one Redis, and on a real Redis Cluster (3 masters, 3 replicas) with
+ * each service split into key spaces over its masters.
  */
-import { describe, expect } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
+import { type LocalCluster, startLocalCluster } from '../../../src/redis/local-cluster.js';
 import { OPERATOR_TOKEN, startAdmin } from '../../helpers/admin.js';
 import { newServiceId, startEdge, type TestEdge, test } from '../../helpers/fixtures.js';
 import type { TestOrigin } from '../../helpers/origin.js';
@@ -37,7 +40,23 @@ function serveCatalogue(origin: TestOrigin): void {
   });
 }
 
-async function twoNodes(redisUrl: string, originUrl: string): Promise<[TestEdge, TestEdge]> {
+/** Where the edges store: the test file's Redis, or a cluster started on first use. */
+type Target = 'one Redis' | 'a Redis Cluster';
+let cluster: Promise<LocalCluster> | undefined;
+afterAll(async () => {
+  await (await cluster)?.stop();
+});
+async function storeAt(target: Target, redis: { url: string }): Promise<{ url: string; serviceShards: number }> {
+  if (target === 'one Redis') return { url: redis.url, serviceShards: 1 };
+  cluster ??= startLocalCluster();
+  return { url: (await cluster).url, serviceShards: 4 };
+}
+
+async function twoNodes(
+  where: { url: string; serviceShards: number },
+  originUrl: string,
+): Promise<[TestEdge, TestEdge]> {
+  const redisUrl = where.url;
   const service = newServiceId();
   // L1 lifetime of a minute: only the purge announcement can make a node forget in time.
   // One entry per URL (no compressed or image representations), so the listing is about listing.
@@ -47,14 +66,15 @@ async function twoNodes(redisUrl: string, originUrl: string): Promise<[TestEdge,
     service: { transform: { compress: { enabled: false }, images: { enabled: false } } },
     l1TtlMs: 60_000,
     hitFlushMs: 20,
+    serviceShards: where.serviceShards,
   };
   return [await startEdge(redisUrl, originUrl, setup), await startEdge(redisUrl, originUrl, setup)];
 }
 
-describe('admin API: listing and purging', () => {
+describe.each(['one Redis', 'a Redis Cluster'] as const)('admin API: listing and purging on %s', (target) => {
   test('lists what the edges stored, filtered and paged, with each entry described', async ({ redis, origin }) => {
     serveCatalogue(origin);
-    const [a, b] = await twoNodes(redis.url, origin.url);
+    const [a, b] = await twoNodes(await storeAt(target, redis), origin.url);
     const admin = await startAdmin(a);
     try {
       for (const path of Object.keys(CATALOGUE)) await a.get(path, { headers: { 'accept-encoding': 'gzip' } });
@@ -134,7 +154,7 @@ describe('admin API: listing and purging', () => {
     origin,
   }) => {
     serveCatalogue(origin);
-    const [a, b] = await twoNodes(redis.url, origin.url);
+    const [a, b] = await twoNodes(await storeAt(target, redis), origin.url);
     const logLines: Record<string, unknown>[] = [];
     const admin = await startAdmin(a, logLines);
     const purge = (body: unknown) => admin.call('POST', `/v1/services/${a.service}/purge`, body);
@@ -216,7 +236,7 @@ describe('admin API: listing and purging', () => {
     origin,
   }) => {
     serveCatalogue(origin);
-    const [a, b] = await twoNodes(redis.url, origin.url);
+    const [a, b] = await twoNodes(await storeAt(target, redis), origin.url);
     const admin = await startAdmin(a);
     try {
       await a.get('/css/site.css');
@@ -272,11 +292,13 @@ describe('admin API: listing and purging', () => {
       });
       res.end(`body of ${req.url}`);
     });
-    const custom = await startEdge(redis.url, origin.url, {
+    const where = await storeAt(target, redis);
+    const custom = await startEdge(where.url, origin.url, {
+      serviceShards: where.serviceShards,
       service: { cache: { tagHeaders: ['X-Tags', 'Cache-Tag'] } },
       config: { admin: { tokens: { operator: [OPERATOR_TOKEN] } } },
     });
-    const other = await startEdge(redis.url, origin.url);
+    const other = await startEdge(where.url, origin.url, { serviceShards: where.serviceShards });
     const admin = await startAdmin(custom);
     try {
       const fill = await custom.get('/tagged');
