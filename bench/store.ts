@@ -5,6 +5,8 @@
  * in flight, and prints what Redis spent on them (INFO commandstats: the usec of every command,
  * scripts included, divided by the objects stored) beside the objects stored per second. The
  * objects go into a service already holding its cap, so every write also evicts, as on a full edge.
+ * It also prints the memory Redis holds per stored object (INFO memory, over the cap's fill): the
+ * figure docs/scaling.md sizes Redis nodes with.
  */
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
@@ -77,6 +79,12 @@ async function redisCpu(client: Redis): Promise<number> {
   return field('used_cpu_user') + field('used_cpu_sys');
 }
 
+/** Bytes Redis holds for data (INFO memory used_memory), after a moment for lazy frees. */
+async function usedMemory(client: Redis): Promise<number> {
+  const info = await client.info('memory');
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
+}
+
 /** Redis's own time (µs) and calls, by command, since the last CONFIG RESETSTAT. */
 async function commandStats(client: Redis): Promise<Map<string, { calls: number; usec: number }>> {
   const stats = new Map<string, { calls: number; usec: number }>();
@@ -110,8 +118,10 @@ async function main(): Promise<void> {
   try {
     await Promise.all([connectRedis(client), connectRedis(reader)]);
     // Fill the service to its cap first: the measured writes then evict as a full edge's do.
+    const memoryBefore = await usedMemory(admin);
     await run(CAP, 0, (w, now) => store.put(w, now));
     await store.drain(SERVICE);
+    const bytesPerObject = ((await usedMemory(admin)) - memoryBefore) / CAP;
     await admin.config('RESETSTAT');
     const cpuBefore = await redisCpu(admin);
     const started = process.hrtime.bigint();
@@ -139,6 +149,11 @@ async function main(): Promise<void> {
     console.log(`\nRedis CPU per stored object: ${((cpu * 1e6) / OBJECTS).toFixed(1)} µs (target ≤ 30)`);
     console.log(`objects stored per second (one process): ${(OBJECTS / seconds).toFixed(0)}`);
     console.log(`objects indexed after the run: ${objects} (cap ${CAP})`);
+    const bodies = identity.length + gzipped.length + brotli.length;
+    console.log(
+      `Redis memory per stored object: ${bytesPerObject.toFixed(0)} bytes (${bodies} of them the three bodies; ` +
+        'the rest keys, metadata, the URL record and the indexes)',
+    );
   } finally {
     await Promise.allSettled([client.quit(), reader.quit(), admin.quit()]);
     await redis.stop();

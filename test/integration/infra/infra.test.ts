@@ -28,7 +28,8 @@ function yamlFiles(dir: string): string[] {
 }
 
 function documents(file: string): Doc[] {
-  const docs = parseAllDocuments(readFileSync(file, 'utf8'));
+  // Merge keys (`<<: *anchor`) as docker compose reads them.
+  const docs = parseAllDocuments(readFileSync(file, 'utf8'), { merge: true });
   for (const doc of docs) expect(doc.errors, file).toEqual([]);
   return docs.map((d) => d.toJS());
 }
@@ -83,6 +84,26 @@ describe('infra', () => {
     }
     expect(compose.services.edge1.volumes).toContain('./config:/etc/cachefront:ro');
     expect(compose.services.redis.volumes[0]).toMatch(/^\.\/redis\.conf:/);
+  });
+
+  it('the cluster compose runs six Redis nodes joined three by three, and edges configured for the cluster', () => {
+    const [compose] = documents(join(INFRA, 'docker-compose.cluster.yml'));
+    const nodes = Object.keys(compose.services).filter((name) => /^redis-\d$/.test(name));
+    expect(nodes).toHaveLength(6);
+    for (const name of nodes) {
+      expect(compose.services[name].command).toEqual(expect.arrayContaining(['--cluster-enabled', 'yes']));
+      expect(compose.services[name].volumes[0]).toMatch(/^\.\/redis\.conf:/);
+    }
+    const create = compose.services['redis-cluster-init'].command.join(' ');
+    for (const name of nodes) expect(create).toContain(`${name}:6379`);
+    expect(create).toContain('--cluster-replicas 1');
+    for (const edge of ['edge1', 'edge2']) {
+      expect(compose.services[edge].volumes).toContain('./config-cluster:/etc/cachefront:ro');
+      expect(compose.services[edge].depends_on['redis-cluster-init'].condition).toBe('service_completed_successfully');
+    }
+    const config = loadConfigFile(join(INFRA, 'config-cluster', 'cachefront.yaml'), {});
+    expect(config.redis.url).toMatch(/^redis\+cluster:\/\/redis-1:6379,/);
+    expect(config.redis.serviceShards).toBeGreaterThanOrEqual(3);
   });
 
   it('the Dockerfile builds in one stage and runs in another, as a non-root user', () => {
