@@ -24,6 +24,7 @@ const SUITES = {
   soak: 'soak.ts',
   store: 'store.ts',
   gc: 'gc.ts',
+  coalesce: 'coalesce.ts',
   encode: 'encode.ts',
   admin: 'admin.ts',
   transform: 'transform.ts',

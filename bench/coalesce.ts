@@ -1,0 +1,128 @@
+/**
+ * `npm run bench -- coalesce`: how many origin fetches a burst of concurrent cold requests costs
+ * across a fleet. Two `cachefront serve` nodes (2 workers each) share one Redis (or, with
+ * BENCH_CLUSTER=1, a local Redis Cluster of 3 masters and 3 replicas); COALESCE_REQUESTS (default
+ * 200) requests for one new URL are sent at once, half to each node, to an origin that takes
+ * COALESCE_ORIGIN_MS (default 200) to answer. Printed per burst: the origin fetches it caused, the
+ * answers' statuses, and the p50 and max latency against the origin's own. Bursts: a cacheable page
+ * (the fleet should fetch it once), and a `no-store` one (nobody should queue behind it).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type LocalCluster, startLocalCluster } from '../src/redis/local-cluster.js';
+import { startLocalRedis } from '../src/redis/local-server.js';
+import { freePort, type Leftovers, runBenchmark, waitUntilUp } from './lib.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const REQUESTS = Number(process.env.COALESCE_REQUESTS ?? 200);
+const ORIGIN_MS = Number(process.env.COALESCE_ORIGIN_MS ?? 200);
+const CLUSTER = process.env.BENCH_CLUSTER === '1';
+const HOST = 'burst.test';
+const left: Leftovers = { children: [] };
+
+/** Sends one request; resolves with its status and how long the whole response took (ms). */
+function timedGet(port: number, path: string): Promise<{ status: number; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers: { host: HOST }, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - started }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'cachefront-coalesce-'));
+  left.dir = dir;
+  let redisUrl: string;
+  let cluster: LocalCluster | undefined;
+  if (CLUSTER) {
+    cluster = await startLocalCluster();
+    redisUrl = cluster.url;
+    left.redis = cluster;
+  } else {
+    const redis = await startLocalRedis();
+    redisUrl = redis.url;
+    left.redis = redis;
+  }
+
+  // The origin: slow on purpose, counting fetches per path.
+  const fetches = new Map<string, number>();
+  const origin = createServer((req, res) => {
+    const path = req.url ?? '/';
+    fetches.set(path, (fetches.get(path) ?? 0) + 1);
+    setTimeout(() => {
+      const cacheable = !path.startsWith('/nostore');
+      res.writeHead(200, {
+        'content-type': 'text/html',
+        'cache-control': cacheable ? 'public, max-age=600' : 'no-store',
+      });
+      res.end(`<p>${path} ${'a page that compresses well '.repeat(200)}</p>`);
+    }, ORIGIN_MS);
+  });
+  const originPort = await freePort();
+  await new Promise<void>((resolve) => origin.listen(originPort, '127.0.0.1', resolve));
+
+  const nodes: { port: number; child: ChildProcess }[] = [];
+  for (const name of ['a', 'b']) {
+    const [port, admin, metrics] = [await freePort(), await freePort(), await freePort()];
+    const config = join(dir, `${name}.yaml`);
+    writeFileSync(
+      config,
+      [
+        `edge: { listen: { host: 127.0.0.1, port: ${port} }, workers: 2, accessLog: false }`,
+        `admin: { listen: { host: 127.0.0.1, port: ${admin} } }`,
+        `metrics: { listen: { host: 127.0.0.1, port: ${metrics} } }`,
+        `redis: { url: "${redisUrl}", serviceShards: ${CLUSTER ? 16 : 1} }`,
+        'services:',
+        '  - id: burst',
+        `    hosts: [${HOST}]`,
+        `    origin: { url: "http://127.0.0.1:${originPort}" }`,
+      ].join('\n'),
+    );
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'cachefront.mjs'), 'serve', '--config', config], {
+      env: { ...process.env, LOG_LEVEL: 'error', REDIS_URL: redisUrl },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    left.children.push(child);
+    nodes.push({ port, child });
+    await waitUntilUp(`http://127.0.0.1:${admin}/readyz`);
+  }
+
+  console.log(
+    `${REQUESTS} concurrent requests for one new URL, half to each of 2 nodes × 2 workers, on ${CLUSTER ? 'a Redis Cluster (3 masters, 3 replicas)' : 'one Redis'}; the origin answers in ${ORIGIN_MS} ms\n`,
+  );
+  console.log(
+    `${'burst'.padEnd(26)} ${'origin fetches'.padStart(15)} ${'200s'.padStart(6)} ${'p50 ms'.padStart(8)} ${'max ms'.padStart(8)}`,
+  );
+  for (const [name, path] of [
+    ['cacheable page', `/page-${Date.now()}`],
+    ['no-store page', `/nostore-${Date.now()}`],
+  ] as const) {
+    const answers = await Promise.all(
+      Array.from({ length: REQUESTS }, (_, i) => timedGet((nodes[i % nodes.length] as { port: number }).port, path)),
+    );
+    const latencies = answers.map((a) => a.ms);
+    console.log(
+      `${name.padEnd(26)} ${String(fetches.get(path) ?? 0).padStart(15)} ${String(answers.filter((a) => a.status === 200).length).padStart(6)} ${percentile(latencies, 50).toFixed(0).padStart(8)} ${Math.max(
+        ...latencies,
+      )
+        .toFixed(0)
+        .padStart(8)}`,
+    );
+  }
+  origin.close();
+}
+
+runBenchmark(main, left);
