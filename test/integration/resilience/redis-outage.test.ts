@@ -38,6 +38,8 @@ describe('Redis outage', () => {
     try {
       await edge.get('/hot');
       await settled(edge);
+      // A hit read back from Redis: what the L1 admits (it keeps what its node reads, not what it stores).
+      expect((await edge.get('/hot')).headers['x-cache-status']).toBe('Hit');
 
       phase = 'down';
       const killed = new Promise((r) => server.process.once('exit', r));
