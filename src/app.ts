@@ -28,7 +28,7 @@ import { StoreWriter } from './pipeline/store-writer.js';
 import { ServiceRegistry } from './services/registry.js';
 import { MemoryStore } from './store/memory-store.js';
 import { TieredStore } from './store/tiered-store.js';
-import type { CacheStore, CoordinationStore, RateLimitStore } from './store/types.js';
+import type { CacheStore, CoordinationStore, FillCoordination, RateLimitStore } from './store/types.js';
 import { compileCidrs } from './waap/cidr.js';
 
 export interface EdgeOptions {
@@ -112,13 +112,12 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
       (error, job) => warn.warn({ err: error, service: job.service, url: job.url }, 'image left as the origin sent it'),
     );
   const hitForMiss = new HitForMiss({ store, now, info: (obj, msg) => log.info(obj, msg), warn: warn.warn });
-  const coalescer = new Coalescer({
-    origin,
-    writer: new StoreWriter({ store, now, images, warn: warn.warn }),
-    hitForMiss,
-    now,
-    hits,
-  });
+  // One origin fetch per cold object across the fleet, where the store coordinates nodes.
+  const fleet = 'onFillDone' in store ? (store as CacheStore & FillCoordination) : undefined;
+  const coalescer = new Coalescer(
+    { origin, writer: new StoreWriter({ store, now, images, warn: warn.warn }), hitForMiss, now, hits },
+    fleet,
+  );
   const varyMemo = new VaryMemo();
   const recvMemo = new RecvMemo();
   const memos = () => ({

@@ -1,15 +1,27 @@
 /**
- * @module Request coalescing in one process: concurrent misses for one variant share one fill. The
+ * @module Request coalescing: concurrent misses for one variant share one fill in a process, and,
+ * with a store that coordinates the fleet, one origin fetch across every node (fleet-fill.ts). The
  * map cleans itself (a fill leaves it when it stops taking waiters), and keys that recently proved
  * uncacheable skip it altogether (hit-for-miss), so such requests are never serialised.
  */
+import type { FillCoordination } from '../store/types.js';
 import { Fill, type FillDeps, type FillOptions, type Waiter } from './fill.js';
+import { FleetFill } from './fleet-fill.js';
 import { HitForMiss } from './hit-for-miss.js';
 
 export class Coalescer {
-  private readonly fills = new Map<string, Fill>();
+  private readonly fills = new Map<string, Fill | FleetFill>();
 
-  constructor(private readonly deps: FillDeps) {}
+  constructor(
+    private readonly deps: FillDeps,
+    /** Fleet-wide fills: one origin fetch per cold object across every node. */
+    private readonly fleet?: FillCoordination,
+  ) {
+    fleet?.onFillDone((service, entryHash, outcome) => {
+      const fill = this.fills.get(`${service}\n${entryHash}`);
+      if (fill instanceof FleetFill) fill.heard(outcome);
+    });
+  }
 
   /** Fills in flight (for tests and metrics). */
   get inFlight(): number {
@@ -34,12 +46,19 @@ export class Coalescer {
     if (existing && options.unansweredOnly && existing.answered) return this.alone(waiter, guessedNames, options);
     const running = existing?.attach(waiter);
     if (running) return running;
-    const fill: Fill = new Fill(waiter.view, guessedNames, this.deps, options, {
-      id,
-      onClosed: () => {
-        if (this.fills.get(id) === fill) this.fills.delete(id);
-      },
-    });
+    const onClosed = () => {
+      if (this.fills.get(id) === fill) this.fills.delete(id);
+    };
+    // A plain cold miss is coordinated across the fleet; a revalidation (its node holds the stale
+    // entry) and a key known too large to store are not.
+    const fleetWide = this.fleet !== undefined && !options.stale && options.mayStore !== false;
+    const fill: Fill | FleetFill = fleetWide
+      ? new FleetFill(waiter.view, guessedNames, this.deps, this.fleet as FillCoordination, options, {
+          id,
+          entryHash: variantHash,
+          onClosed,
+        })
+      : new Fill(waiter.view, guessedNames, this.deps, options, { id, onClosed });
     this.fills.set(id, fill);
     return this.started(fill, waiter);
   }
@@ -52,7 +71,7 @@ export class Coalescer {
     return this.started(new Fill(waiter.view, guessedNames, this.deps, options, undefined), waiter);
   }
 
-  private started(fill: Fill, waiter: Waiter) {
+  private started(fill: Fill | FleetFill, waiter: Waiter) {
     const attached = fill.attach(waiter) as NonNullable<ReturnType<Fill['attach']>>;
     fill.start();
     return attached;

@@ -268,6 +268,27 @@ function deliverStale(
   );
 }
 
+/** DELIVER an object another node fetched for this request (fleet-wide coalescing). */
+function deliverCollapsed(exchange: Exchange, found: Found, notes: DeliveryNotes): void {
+  const { res, view, deps } = exchange;
+  const now = deps.now();
+  deps.hits?.count(view.service, 'misses');
+  metrics.coalesced.inc({ service: view.service.id });
+  exchange.states.push('deliver:collapsed');
+  deliverEntry(
+    res,
+    found.entry,
+    now,
+    {
+      xCacheStatus: 'Miss',
+      cacheStatus: { fwd: notes.fwd, collapsed: true, ttl: (found.entry.meta.staleAt - now) / 1000, detail: 'fleet' },
+      key: notes.key,
+      consumed: view.runtime.consumedHeaders,
+    },
+    exchange.client,
+  );
+}
+
 interface DeliveryNotes {
   fwd: ForwardReason;
   /** X-Cache-Status when the response is being stored. */
@@ -287,9 +308,19 @@ async function deliverFill(
   notes: DeliveryNotes,
 ): Promise<void> {
   const { res, view, deps, states } = exchange;
+  if (attachment.kind === 'stored') {
+    // Another node fetched and stored it: read it back, as a miss collapsed across the fleet.
+    states.push('fill:fleet');
+    const found = await lookup(view, deps.store, deps.varyMemo, deps.now()).catch(() => undefined);
+    if (found?.kind === 'hit') return deliverCollapsed(exchange, found, notes);
+    // Not found after all (a Vary this node did not know, evicted meanwhile): fetch it here.
+    attachment = { kind: 'released' };
+  }
   if (attachment.kind === 'released') states.push('fill:released');
   const settled = attachment.kind === 'released' ? await fetchAlone() : attachment;
-  if (settled.kind === 'released') throw new Error('a fill released the request that started it');
+  if (settled.kind === 'released' || settled.kind === 'stored') {
+    throw new Error('a fill released the request that started it');
+  }
   if (settled.kind === 'failed') {
     states.push('fill:failed');
     return deliverError(res, settled.error, {

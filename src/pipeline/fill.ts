@@ -15,7 +15,7 @@ import { endToEndHeaders } from '../origin/hop-by-hop.js';
 import { headerMap, revalidationHeaders } from '../policy/conditional.js';
 import { formatHttpDate } from '../policy/http-date.js';
 import { mediaType } from '../store/entry-index.js';
-import type { CachedEntry } from '../store/types.js';
+import type { CachedEntry, FillOutcome } from '../store/types.js';
 import { compressible, declaredCoding, sniffCoding } from '../transform/compress.js';
 import { FanOut } from './fan-out.js';
 import type { HitCounter } from './hit-counter.js';
@@ -30,7 +30,9 @@ export type { FillHead } from './response-decision.js';
 export type Attachment =
   | { kind: 'shared'; head: FillHead; headers: Headers; body: Readable | null; collapsed: boolean }
   | { kind: 'released' }
-  | { kind: 'failed'; error: CachefrontError };
+  | { kind: 'failed'; error: CachefrontError }
+  /** Another node fetched and stored it (pipeline/fleet-fill.ts): read it from the store. */
+  | { kind: 'stored' };
 
 export interface Waiter {
   view: RequestView;
@@ -82,8 +84,11 @@ export class Fill {
     private readonly guessedNames: readonly string[],
     private readonly deps: FillDeps,
     private readonly options: FillOptions,
-    /** Its coalescing id (undefined for a fetch made alone), and what to call once it takes no more waiters. */
-    private readonly coalesced: { id: string; onClosed: () => void } | undefined,
+    /**
+     * Its coalescing id (undefined for a fetch made alone), and what to call once it takes no more
+     * waiters, with how it ended: stored, not stored, or failed.
+     */
+    private readonly coalesced: { id: string; onClosed: (outcome: FillOutcome) => void } | undefined,
   ) {}
 
   /** Starts the origin fetch; the first waiter should be attached before. */
@@ -175,12 +180,12 @@ export class Fill {
     if (outcome === 'too-large') {
       this.uncacheable({ ...head, storing: false, decision: { ok: false, reason: 'too-large' } });
     }
-    this.close();
+    this.close(outcome === 'stored' ? 'stored' : 'failed');
   }
 
   /** The response will not be stored: no more waiters, and hit-for-miss remembers it. */
   private uncacheable(head: FillHead): void {
-    this.close();
+    this.close('not-stored');
     this.deps.hitForMiss.record(this.view, head, this.coalesced?.id);
   }
 
@@ -233,7 +238,7 @@ export class Fill {
 
   private fail(error: CachefrontError): void {
     this.failure = error;
-    this.close();
+    this.close('failed');
     for (const joined of [...this.joined]) joined.resolve({ kind: 'failed', error });
     this.joined.length = 0;
   }
@@ -244,10 +249,11 @@ export class Fill {
     if (i !== -1) this.joined.splice(i, 1);
   }
 
-  private close(): void {
+  /** No more waiters; the first outcome given is how the fill ended. */
+  private close(outcome: FillOutcome): void {
     if (this.closed) return;
     this.closed = true;
-    this.coalesced?.onClosed();
+    this.coalesced?.onClosed(outcome);
   }
 }
 

@@ -74,3 +74,12 @@ export function originHealthKey(service: string): string {
 
 /** Pub/sub channel on which removals are announced, so every node drops its L1 copies at once. */
 export const PURGE_CHANNEL = 'cf:purge';
+
+/** A fleet-wide fill's lease (one node fetches a cold object) and the flag nodes waiting for it leave. */
+export function fillKeys(service: string, entryHash: string) {
+  const prefix = servicePrefix(service);
+  return { lease: `${prefix}fill:${entryHash}`, waiting: `${prefix}fill-waiting:${entryHash}` };
+}
+
+/** Pub/sub channel on which a fleet-wide fill's outcome reaches the nodes waiting for it. */
+export const FILL_CHANNEL = 'cf:fill';

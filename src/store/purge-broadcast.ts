@@ -1,16 +1,26 @@
 /**
  * @module Removals announced to every edge node over Redis pub/sub, so each drops its L1 copies at
  * once instead of serving them for up to `l1.ttlMs`. Pub/sub is fire-and-forget: a lost message
- * only means a node's copy lives out its (short) L1 lifetime.
+ * only means a node's copy lives out its (short) L1 lifetime. The same subscription carries the
+ * outcomes of fleet-wide fills (lua/fillDone-2.lua publishes them) to the nodes waiting for them.
  */
 import { Cluster } from 'ioredis';
 import type { RedisClient } from '../redis/connect.js';
-import { PURGE_CHANNEL } from './keys.js';
+import { FILL_CHANNEL, PURGE_CHANNEL } from './keys.js';
+import type { FillOutcome } from './types.js';
 
 export interface PurgeMessage {
   service: string;
   entries: string[];
 }
+
+export interface FillMessage {
+  service: string;
+  entry: string;
+  outcome: FillOutcome;
+}
+
+const OUTCOMES = new Set<string>(['stored', 'not-stored', 'failed']);
 
 export class PurgeBroadcast {
   private constructor(
@@ -19,7 +29,11 @@ export class PurgeBroadcast {
   ) {}
 
   /** Subscribes a dedicated connection; `onPurge` runs for every announcement, this node's included. */
-  static async start(publisher: RedisClient, onPurge: (message: PurgeMessage) => void): Promise<PurgeBroadcast> {
+  static async start(
+    publisher: RedisClient,
+    onPurge: (message: PurgeMessage) => void,
+    onFill?: (message: FillMessage) => void,
+  ): Promise<PurgeBroadcast> {
     // Its own connection, which queues the subscription until connected and resubscribes after
     // every reconnection (whatever the publisher's offline-queue setting).
     const subscriber: RedisClient =
@@ -31,15 +45,21 @@ export class PurgeBroadcast {
           })
         : publisher.duplicate({ enableOfflineQueue: true, lazyConnect: false, maxRetriesPerRequest: null });
     subscriber.on('error', () => undefined); // reconnects by itself; the L1 lifetime bounds the gap
-    subscriber.on('message', (_channel: string, text: string) => {
+    subscriber.on('message', (channel: string, text: string) => {
       try {
+        if (channel === FILL_CHANNEL) {
+          const message = JSON.parse(text) as FillMessage;
+          if (typeof message.service === 'string' && typeof message.entry === 'string' && OUTCOMES.has(message.outcome))
+            onFill?.(message);
+          return;
+        }
         const message = JSON.parse(text) as PurgeMessage;
         if (typeof message.service === 'string' && Array.isArray(message.entries)) onPurge(message);
       } catch {
         // not ours
       }
     });
-    await subscriber.subscribe(PURGE_CHANNEL);
+    await subscriber.subscribe(PURGE_CHANNEL, ...(onFill ? [FILL_CHANNEL] : []));
     return new PurgeBroadcast(publisher, subscriber);
   }
 

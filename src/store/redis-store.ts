@@ -19,7 +19,17 @@ import {
   type StoredSummary,
   summarise,
 } from './entry-index.js';
-import { type KeySpace, keySpace, leaseKey, originHealthKey, rateLimitKey, shardOf, shardPrefix } from './keys.js';
+import {
+  FILL_CHANNEL,
+  fillKeys,
+  type KeySpace,
+  keySpace,
+  leaseKey,
+  originHealthKey,
+  rateLimitKey,
+  shardOf,
+  shardPrefix,
+} from './keys.js';
 import { hitScore } from './lfu.js';
 import { ReadDeadline } from './read-deadline.js';
 import { defineScripts, runScript } from './scripts.js';
@@ -28,6 +38,7 @@ import type {
   CacheStore,
   CoordinationStore,
   EntryWrite,
+  FillOutcome,
   OriginHealthState,
   RateDecision,
   RateLimitStore,
@@ -467,6 +478,24 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
       ),
     )) as [number, number];
     return { allowed: allowed === 1, retryAfterMs };
+  }
+
+  /**
+   * Claims an entry's fleet-wide fill (`SET … NX PX`). A node that loses the claim leaves the
+   * waiting flag, so the holder knows to announce the outcome.
+   */
+  async claimFill(service: string, entryHash: string, ttlMs: number): Promise<boolean> {
+    const keys = fillKeys(service, entryHash);
+    const ttl = Math.max(1, Math.round(ttlMs));
+    if ((await timed('lease', this.client.set(keys.lease, '1', 'PX', ttl, 'NX'))) === 'OK') return true;
+    await timed('lease', this.client.set(keys.waiting, '1', 'PX', ttl));
+    return false;
+  }
+
+  async fillDone(service: string, entryHash: string, outcome: FillOutcome): Promise<void> {
+    const keys = fillKeys(service, entryHash);
+    const message = JSON.stringify({ service, entry: entryHash, outcome });
+    await timed('lease', runScript(this.client, 'fillDone', [keys.lease, keys.waiting], [FILL_CHANNEL, message]));
   }
 
   async acquireLease(service: string, name: string, ttlMs: number): Promise<boolean> {

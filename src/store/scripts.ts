@@ -49,7 +49,8 @@ type ScriptName =
   | 'touchEntries'
   | 'scanEntries'
   | 'purgeEntries'
-  | 'originHealth';
+  | 'originHealth'
+  | 'fillDone';
 
 /** Defines every script on a client; idempotent. */
 export function defineScripts(client: RedisClient): void {

@@ -12,6 +12,8 @@ import type {
   CacheStore,
   CoordinationStore,
   EntryWrite,
+  FillCoordination,
+  FillOutcome,
   OriginHealthState,
   RateDecision,
   RateLimitStore,
@@ -19,12 +21,12 @@ import type {
   UncacheableMarker,
 } from './types.js';
 
-export class TieredStore implements CacheStore, RateLimitStore, CoordinationStore {
+export class TieredStore implements CacheStore, RateLimitStore, CoordinationStore, FillCoordination {
   private broadcast: PurgeBroadcast | undefined;
 
   constructor(
     readonly l1: MemoryStore,
-    readonly shared: CacheStore & RateLimitStore & CoordinationStore,
+    readonly shared: CacheStore & RateLimitStore & CoordinationStore & Partial<FillCoordination>,
   ) {}
 
   /**
@@ -32,9 +34,36 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
    * this node's L1; this node's own removals are announced too.
    */
   async listenForPurges(redis: RedisClient): Promise<void> {
-    this.broadcast = await PurgeBroadcast.start(redis, ({ service, entries }) => {
-      for (const object of entries) this.l1.deleteObject(service, object);
-    });
+    this.broadcast = await PurgeBroadcast.start(
+      redis,
+      ({ service, entries }) => {
+        for (const object of entries) this.l1.deleteObject(service, object);
+      },
+      ({ service, entry, outcome }) => {
+        for (const listener of this.fillListeners) listener(service, entry, outcome);
+      },
+    );
+  }
+
+  private readonly fillListeners: ((service: string, entryHash: string, outcome: FillOutcome) => void)[] = [];
+
+  /**
+   * Fleet-wide fills need the announcements (listenForPurges): without them, a node waiting for
+   * another's fill would only learn of it at the lease's end, so every node then fetches for itself.
+   */
+  claimFill(service: string, entryHash: string, ttlMs: number): Promise<boolean> {
+    if (!this.broadcast || !this.shared.claimFill) return Promise.resolve(true);
+    // Redis unreachable: this node fetches (coalesced among its own requests as usual).
+    return this.shared.claimFill(service, entryHash, ttlMs).catch(() => true);
+  }
+
+  async fillDone(service: string, entryHash: string, outcome: FillOutcome): Promise<void> {
+    if (!this.broadcast) return;
+    await this.shared.fillDone?.(service, entryHash, outcome).catch(() => undefined);
+  }
+
+  onFillDone(listener: (service: string, entryHash: string, outcome: FillOutcome) => void): void {
+    this.fillListeners.push(listener);
   }
 
   /** Counters live in the shared store only: every node must see every request. */

@@ -168,6 +168,22 @@ export interface OriginHealthState {
   openUntil: number;
 }
 
+/** How a fleet-wide fill ended: stored (read it from the store), not stored (fetch alone), or failed. */
+export type FillOutcome = 'stored' | 'not-stored' | 'failed';
+
+/**
+ * One origin fetch per cold object across the fleet: the first node to claim an entry's fill
+ * fetches it; the others wait for its outcome (pipeline/fleet-fill.ts).
+ */
+export interface FillCoordination {
+  /** True when this node now holds the entry's fill; false when another node does (then it is told the outcome). */
+  claimFill(service: string, entryHash: string, ttlMs: number): Promise<boolean>;
+  /** Ends a fill this node held: its lease goes, and the nodes waiting hear the outcome. */
+  fillDone(service: string, entryHash: string, outcome: FillOutcome): Promise<void>;
+  /** Every outcome announced by any node, for the fills this node waits for. */
+  onFillDone(listener: (service: string, entryHash: string, outcome: FillOutcome) => void): void;
+}
+
 /** Coordination between edge nodes: leases and the origins' health, shared through Redis. */
 export interface CoordinationStore {
   /** True when this caller now holds the lease (nobody else will for `ttlMs`). */

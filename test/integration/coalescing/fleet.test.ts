@@ -1,0 +1,125 @@
+/**
+ * Coalescing across the fleet: two edge nodes sharing one Redis make one origin fetch for a burst
+ * of cold requests; a `no-store` answer releases the other node's waiters at once; a holder that
+ * died leaves its lease to expire, and the waiter then fetches for itself.
+ */
+import { describe, expect } from 'vitest';
+import { primaryKey } from '../../../src/key/cache-key.js';
+import { fillKeys } from '../../../src/store/keys.js';
+import { newServiceId, startEdge, type TestEdge, test } from '../../helpers/fixtures.js';
+import { waitFor } from '../../helpers/wait.js';
+
+/** A promise and the function that resolves it: the origin waits on it, the test opens it. */
+function gate(): { open: () => void; opened: Promise<void> } {
+  let open: () => void = () => undefined;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { open, opened };
+}
+
+async function twoNodes(
+  redisUrl: string,
+  originUrl: string,
+  service: Record<string, unknown> = {},
+): Promise<[TestEdge, TestEdge]> {
+  const serviceId = newServiceId();
+  const setup = { serviceId, service };
+  return [await startEdge(redisUrl, originUrl, setup), await startEdge(redisUrl, originUrl, setup)];
+}
+
+const waiting = (nodes: TestEdge[]) => nodes.reduce((n, edge) => n + edge.app.background.waiting(), 0);
+
+describe('coalescing across the fleet', () => {
+  test('a burst of cold requests over two nodes makes one origin fetch', async ({ redis, origin }) => {
+    const answer = gate();
+    origin.handle(async (req, res) => {
+      await answer.opened;
+      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=600' });
+      res.end(`one body for ${req.url}`);
+    });
+    const nodes = await twoNodes(redis.url, origin.url);
+    try {
+      const sent = Array.from({ length: 20 }, (_, i) => (nodes[i % 2] as TestEdge).get('/burst'));
+      await waitFor(() => waiting(nodes) === 20, 'every request to wait for the one fill');
+      answer.open();
+      const answers = await Promise.all(sent);
+      expect(origin.requestsFor('/burst')).toHaveLength(1);
+      for (const a of answers) {
+        expect(a.status).toBe(200);
+        expect(a.text).toBe('one body for /burst');
+      }
+      // The node that lost the claim answered from what the other stored.
+      const fleet = answers.filter((a) => String(a.headers['cache-status']).includes('detail=fleet'));
+      expect(fleet).toHaveLength(10);
+      for (const a of fleet) expect(a.headers['cache-status']).toContain('collapsed');
+    } finally {
+      await Promise.all(nodes.map((edge) => edge.close()));
+    }
+  });
+
+  test('a no-store answer releases the other node’s waiters at once: they fetch on their own', async ({
+    redis,
+    origin,
+  }) => {
+    const answer = gate();
+    origin.handle(async (req, res) => {
+      await answer.opened;
+      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
+      res.end(`private ${req.url}`);
+    });
+    // A lease far longer than the test may run: only the announcement can release the waiters.
+    const nodes = await twoNodes(redis.url, origin.url, { origin: { responseTimeoutMs: 600_000 } });
+    try {
+      const sent = Array.from({ length: 10 }, (_, i) => (nodes[i % 2] as TestEdge).get('/nostore'));
+      await waitFor(() => waiting(nodes) === 10, 'every request to wait for the one fill');
+      answer.open();
+      const answers = await Promise.all(sent);
+      for (const a of answers) {
+        expect(a.status).toBe(200);
+        expect(a.headers['x-cache-status']).toBe('Bypass');
+      }
+      // One fetch for the holder's node, then one per request of the other node, made on its own.
+      expect(origin.requestsFor('/nostore').length).toBeGreaterThanOrEqual(6);
+    } finally {
+      await Promise.all(nodes.map((edge) => edge.close()));
+    }
+  });
+
+  test('a holder that died: its lease expires and the waiter fetches for itself', async ({ redis, origin }) => {
+    origin.handle((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=600' });
+      res.end(`fetched ${req.url}`);
+    });
+    // The lease lasts connect + response timeouts: 1.2 s here.
+    const node = await startEdge(redis.url, origin.url, {
+      service: { origin: { connectTimeoutMs: 200, responseTimeoutMs: 1000 } },
+    });
+    try {
+      // A node claimed /orphan and died: its lease stays until it expires.
+      const primary = primaryKey({
+        service: node.service,
+        scheme: 'http',
+        authority: node.host,
+        methodClass: 'GET',
+        path: '/orphan',
+        query: '',
+      });
+      await redis.client().set(fillKeys(node.service, primary.hash).lease, '1', 'PX', 1200);
+      const sent = node.get('/orphan');
+      // It waits for the holder rather than fetching at once…
+      await waitFor(
+        () => node.app.background.waiting() === 1 && origin.requestsFor('/orphan').length === 0,
+        'the request to wait for the lease',
+      );
+      // …and fetches for itself once the lease has expired.
+      const answer = await sent;
+      expect(answer.status).toBe(200);
+      expect(answer.text).toBe('fetched /orphan');
+      expect(origin.requestsFor('/orphan')).toHaveLength(1);
+      expect(answer.headers['cache-status']).not.toContain('detail=fleet');
+    } finally {
+      await node.close();
+    }
+  });
+});
