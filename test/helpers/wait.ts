@@ -26,3 +26,12 @@ export async function settled(edge: TestEdge): Promise<void> {
   );
   await edge.store.drain(edge.service);
 }
+
+/** A promise and the function that resolves it: an origin waits on it, the test opens it. */
+export function gate(): { open: () => void; opened: Promise<void> } {
+  let open: () => void = () => undefined;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { open, opened };
+}

@@ -1,16 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { describe, expect } from 'vitest';
 import { test } from '../../helpers/fixtures.js';
-import { waitFor } from '../../helpers/wait.js';
-
-/** A promise and the function that resolves it: the origin waits on it, the test opens it. */
-function gate(): { open: () => void; opened: Promise<void> } {
-  let open: () => void = () => undefined;
-  const opened = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { open, opened };
-}
+import { gate, waitFor } from '../../helpers/wait.js';
 
 interface Streamed {
   status: number;

@@ -7,16 +7,7 @@ import { describe, expect } from 'vitest';
 import { primaryKey } from '../../../src/key/cache-key.js';
 import { fillKeys } from '../../../src/store/keys.js';
 import { newServiceId, startEdge, type TestEdge, test } from '../../helpers/fixtures.js';
-import { waitFor } from '../../helpers/wait.js';
-
-/** A promise and the function that resolves it: the origin waits on it, the test opens it. */
-function gate(): { open: () => void; opened: Promise<void> } {
-  let open: () => void = () => undefined;
-  const opened = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { open, opened };
-}
+import { gate, waitFor } from '../../helpers/wait.js';
 
 async function twoNodes(
   redisUrl: string,
