@@ -5,7 +5,8 @@
  * 200) requests for one new URL are sent at once, half to each node, to an origin that takes
  * COALESCE_ORIGIN_MS (default 200) to answer. Printed per burst: the origin fetches it caused, the
  * answers' statuses, and the p50 and max latency against the origin's own. Bursts: a cacheable page
- * (the fleet should fetch it once), and a `no-store` one (nobody should queue behind it).
+ * (the fleet should fetch it once), the same page once stored (the burst's own cost, no origin),
+ * and a `no-store` one (nobody should queue behind it).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -104,23 +105,37 @@ async function main(): Promise<void> {
     `${REQUESTS} concurrent requests for one new URL, half to each of 2 nodes × 2 workers, on ${CLUSTER ? 'a Redis Cluster (3 masters, 3 replicas)' : 'one Redis'}; the origin answers in ${ORIGIN_MS} ms\n`,
   );
   console.log(
-    `${'burst'.padEnd(26)} ${'origin fetches'.padStart(15)} ${'200s'.padStart(6)} ${'p50 ms'.padStart(8)} ${'max ms'.padStart(8)}`,
+    `${'burst'.padEnd(26)} ${'origin fetches'.padStart(15)} ${'200s'.padStart(6)} ${'p50 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'p50 node a / b'.padStart(18)}`,
   );
+  const page = `/page-${Date.now()}`;
   for (const [name, path] of [
-    ['cacheable page', `/page-${Date.now()}`],
+    ['cacheable page', page],
+    // The same page again, now stored: what a burst costs here without the origin (the floor).
+    ['the same page, stored', page],
     ['no-store page', `/nostore-${Date.now()}`],
   ] as const) {
+    const before = fetches.get(path) ?? 0;
     const answers = await Promise.all(
       Array.from({ length: REQUESTS }, (_, i) => timedGet((nodes[i % nodes.length] as { port: number }).port, path)),
     );
     const latencies = answers.map((a) => a.ms);
-    console.log(
-      `${name.padEnd(26)} ${String(fetches.get(path) ?? 0).padStart(15)} ${String(answers.filter((a) => a.status === 200).length).padStart(6)} ${percentile(latencies, 50).toFixed(0).padStart(8)} ${Math.max(
-        ...latencies,
-      )
-        .toFixed(0)
-        .padStart(8)}`,
+    const byNode = nodes.map((_, n) =>
+      percentile(
+        latencies.filter((_, i) => i % nodes.length === n),
+        50,
+      ).toFixed(0),
     );
+    const columns = [
+      name.padEnd(26),
+      String((fetches.get(path) ?? 0) - before).padStart(15),
+      String(answers.filter((a) => a.status === 200).length).padStart(6),
+      percentile(latencies, 50).toFixed(0).padStart(8),
+      Math.max(...latencies)
+        .toFixed(0)
+        .padStart(8),
+      byNode.join(' / ').padStart(18),
+    ];
+    console.log(columns.join(' '));
   }
   origin.close();
 }

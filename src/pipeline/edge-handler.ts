@@ -311,7 +311,10 @@ async function deliverFill(
   if (attachment.kind === 'stored') {
     // Another node fetched and stored it: read it back, as a miss collapsed across the fleet.
     states.push('fill:fleet');
-    const found = await lookup(view, deps.store, deps.varyMemo, deps.now()).catch(() => undefined);
+    // One read for all of this node's waiters (they share the variant).
+    const found = await attachment
+      .once(() => lookup(view, deps.store, deps.varyMemo, deps.now()))
+      .catch(() => undefined);
     if (found?.kind === 'hit') return deliverCollapsed(exchange, found, notes);
     // Not found after all (a Vary this node did not know, evicted meanwhile): fetch it here.
     attachment = { kind: 'released' };

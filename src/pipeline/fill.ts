@@ -31,8 +31,12 @@ export type Attachment =
   | { kind: 'shared'; head: FillHead; headers: Headers; body: Readable | null; collapsed: boolean }
   | { kind: 'released' }
   | { kind: 'failed'; error: CachefrontError }
-  /** Another node fetched and stored it (pipeline/fleet-fill.ts): read it from the store. */
-  | { kind: 'stored' };
+  /**
+   * Another node fetched and stored it (pipeline/fleet-fill.ts): read it from the store — once for
+   * every waiter of this node, through `once`, which runs the first read it is given and hands
+   * its promise to the rest.
+   */
+  | { kind: 'stored'; once: <T>(read: () => Promise<T>) => Promise<T> };
 
 export interface Waiter {
   view: RequestView;

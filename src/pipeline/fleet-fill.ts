@@ -63,7 +63,12 @@ export class FleetFill {
   /** The holder (another node) announced how its fill ended. */
   heard(outcome: FillOutcome): void {
     if (!this.waitingElsewhere) return;
-    this.settle(outcome === 'stored' ? { kind: 'stored' } : { kind: 'released' });
+    let read: Promise<unknown> | undefined;
+    const once = <T>(first: () => Promise<T>): Promise<T> => {
+      read ??= first();
+      return read as Promise<T>;
+    };
+    this.settle(outcome === 'stored' ? { kind: 'stored', once } : { kind: 'released' });
   }
 
   /** This node holds the claim: one fill, every waiter attached to it, its outcome announced. */
