@@ -5,11 +5,11 @@
  * Everything runs twice: on one Redis, and on a real Redis Cluster (3 masters, 3 replicas) with
  * each service split into key spaces over its masters.
  */
-import { afterAll, describe, expect } from 'vitest';
-import { type LocalCluster, startLocalCluster } from '../../../src/redis/local-cluster.js';
+import { describe, expect } from 'vitest';
 import { OPERATOR_TOKEN, startAdmin } from '../../helpers/admin.js';
 import { newServiceId, startEdge, type TestEdge, test } from '../../helpers/fixtures.js';
 import type { TestOrigin } from '../../helpers/origin.js';
+import { type StoreAt, storeTargets, TARGETS } from '../../helpers/targets.js';
 import { settled, waitFor } from '../../helpers/wait.js';
 
 const CATALOGUE: Record<string, { type: string; size: number; tags?: string }> = {
@@ -40,22 +40,9 @@ function serveCatalogue(origin: TestOrigin): void {
   });
 }
 
-/** Where the edges store: the test file's Redis, or a cluster started on first use. */
-type Target = 'one Redis' | 'a Redis Cluster';
-let cluster: Promise<LocalCluster> | undefined;
-afterAll(async () => {
-  await (await cluster)?.stop();
-});
-async function storeAt(target: Target, redis: { url: string }): Promise<{ url: string; serviceShards: number }> {
-  if (target === 'one Redis') return { url: redis.url, serviceShards: 1 };
-  cluster ??= startLocalCluster();
-  return { url: (await cluster).url, serviceShards: 4 };
-}
+const storeAt = storeTargets();
 
-async function twoNodes(
-  where: { url: string; serviceShards: number },
-  originUrl: string,
-): Promise<[TestEdge, TestEdge]> {
+async function twoNodes(where: StoreAt, originUrl: string): Promise<[TestEdge, TestEdge]> {
   const redisUrl = where.url;
   const service = newServiceId();
   // L1 lifetime of a minute: only the purge announcement can make a node forget in time.
@@ -71,7 +58,7 @@ async function twoNodes(
   return [await startEdge(redisUrl, originUrl, setup), await startEdge(redisUrl, originUrl, setup)];
 }
 
-describe.each(['one Redis', 'a Redis Cluster'] as const)('admin API: listing and purging on %s', (target) => {
+describe.each(TARGETS)('admin API: listing and purging on %s', (target) => {
   test('lists what the edges stored, filtered and paged, with each entry described', async ({ redis, origin }) => {
     serveCatalogue(origin);
     const [a, b] = await twoNodes(await storeAt(target, redis), origin.url);

@@ -1,6 +1,5 @@
 /** The admin API's door: bearer tokens per scope, and the shared per-service stats behind it. */
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
 import { buildAdmin } from '../../../src/admin/server.js';
 import { buildEdge } from '../../../src/app.js';
@@ -10,14 +9,18 @@ import { RedisStore } from '../../../src/store/redis-store.js';
 import { TieredStore } from '../../../src/store/tiered-store.js';
 import { newServiceId, test } from '../../helpers/fixtures.js';
 import { send } from '../../helpers/http.js';
+import { storeTargets, TARGETS } from '../../helpers/targets.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const OPERATOR = 'operator-token-0123456789';
 const SHOP_TOKEN = 'shop-token-0123456789abc';
 const BLOG_TOKEN = 'blog-token-0123456789abc';
 
-describe('admin API: tokens, stats and explain', () => {
+const storeAt = storeTargets();
+
+describe.each(TARGETS)('admin API: tokens, stats and explain on %s', (target) => {
   test('scoped bearer tokens guard the stats, which every node adds to', async ({ redis, origin }) => {
+    const where = await storeAt(target, redis);
     const shop = newServiceId();
     const blog = newServiceId();
     const config = parseConfig(
@@ -31,10 +34,10 @@ describe('admin API: tokens, stats and explain', () => {
       'test',
       {},
     );
-    const client = new Redis(redis.url);
+    const client = await where.client();
     const store = new TieredStore(
       new MemoryStore({ maxBytes: 1 << 20, maxTtlMs: 1000 }),
-      new RedisStore(client, false),
+      new RedisStore(client, false, client, undefined, where.serviceShards),
     );
     const edge = buildEdge({ config, store, hitFlushMs: 20 });
     const admin = buildAdmin({ config, store, storeReady: async () => true, storeKind: 'redis' });
