@@ -106,6 +106,17 @@ describe('infra', () => {
     expect(config.redis.serviceShards).toBeGreaterThanOrEqual(3);
   });
 
+  it('the Kubernetes cluster runs six Redis pods in cluster mode, joined three by three by a Job', () => {
+    const docs = documents(join(INFRA, 'k8s', 'redis-cluster.yaml'));
+    const of = (kind: string) => docs.find((d) => d.kind === kind);
+    expect(of('StatefulSet').spec.replicas).toBe(6);
+    expect(of('Service').spec.clusterIP).toBe('None');
+    expect(of('ConfigMap').data['redis.conf']).toMatch(/^cluster-enabled yes$/m);
+    const join6 = of('Job').spec.template.spec.containers[0].args.join(' ');
+    for (let n = 0; n < 6; n++) expect(join6).toContain(`redis-cluster-${n}.redis-cluster:6379`);
+    expect(join6).toContain('--cluster-replicas 1');
+  });
+
   it('the Dockerfile builds in one stage and runs in another, as a non-root user', () => {
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     const stages = dockerfile.split(/^FROM /m).slice(1);
@@ -138,6 +149,18 @@ describe('infra', () => {
         const [configMap] = documents(join(INFRA, 'k8s', 'redis.yaml'));
         const file = join(mkdtempSync(join(tmpdir(), 'cachefront-k8s-redis-')), 'redis.conf');
         writeFileSync(file, configMap.data['redis.conf']);
+        return file;
+      },
+      [],
+    ],
+    [
+      'the Kubernetes cluster ConfigMap’s redis.conf',
+      () => {
+        const [configMap] = documents(join(INFRA, 'k8s', 'redis-cluster.yaml'));
+        const dir = mkdtempSync(join(tmpdir(), 'cachefront-k8s-cluster-'));
+        const file = join(dir, 'redis.conf');
+        // nodes.conf where this machine lets the test write it.
+        writeFileSync(file, configMap.data['redis.conf'].replace('/data/nodes.conf', join(dir, 'nodes.conf')));
         return file;
       },
       [],
