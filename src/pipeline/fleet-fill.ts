@@ -4,12 +4,16 @@
  * fill does, its own requests sharing it; every other node waits for the outcome the holder
  * announces when its fill ends: stored — its waiters read the object from the store (a collapsed
  * miss); not stored or failed — they fetch on their own at once, so nobody queues behind a
- * `no-store` answer. A holder that dies announces nothing: its lease expires, and the waiters then
- * fetch for themselves.
+ * `no-store` answer. The holder renews its short lease while its fill runs; a holder that dies
+ * stops renewing it, and within a lease the waiters see it gone and fetch for themselves.
  */
 import type { FillCoordination, FillOutcome } from '../store/types.js';
 import { type Attachment, Fill, type FillDeps, type FillOptions, type Waiter } from './fill.js';
 import type { RequestView } from './recv.js';
+
+/** A fill's lease: short, renewed by its holder every LEASE_RENEW_MS while the fill runs. */
+export const FILL_LEASE_MS = 3000;
+const LEASE_RENEW_MS = 1000;
 
 interface Pending {
   waiter: Waiter;
@@ -36,11 +40,8 @@ export class FleetFill {
 
   /** Claims the fill; the first waiter should be attached before. */
   start(): this {
-    const service = this.view.service;
-    // As long as the origin may take: past it, the holder is taken for dead.
-    const leaseMs = service.origin.connectTimeoutMs + service.origin.responseTimeoutMs;
-    void this.fleet.claimFill(service.id, this.coalesced.entryHash, leaseMs).then(
-      (claimed) => (claimed ? this.fetch() : this.waitElsewhere(leaseMs)),
+    void this.fleet.claimFill(this.view.service.id, this.coalesced.entryHash, FILL_LEASE_MS).then(
+      (claimed) => (claimed ? this.fetch() : this.waitElsewhere()),
       () => this.fetch(),
     );
     return this;
@@ -73,11 +74,14 @@ export class FleetFill {
 
   /** This node holds the claim: one fill, every waiter attached to it, its outcome announced. */
   private fetch(): void {
+    const { entryHash } = this.coalesced;
+    const service = this.view.service.id;
+    this.every(() => void this.fleet.renewFill(service, entryHash, FILL_LEASE_MS));
     const fill = new Fill(this.view, this.guessedNames, this.deps, this.options, {
       id: this.coalesced.id,
       onClosed: (outcome) => {
         this.close();
-        void this.fleet.fillDone(this.view.service.id, this.coalesced.entryHash, outcome);
+        void this.fleet.fillDone(service, entryHash, outcome);
       },
     });
     this.fill = fill;
@@ -91,15 +95,27 @@ export class FleetFill {
     fill.start();
   }
 
-  private waitElsewhere(leaseMs: number): void {
+  /**
+   * Another node holds the fill: wait for its outcome, checking that its lease still stands — a
+   * holder that died stops renewing it, and its waiters then fetch for themselves.
+   */
+  private waitElsewhere(): void {
     this.waitingElsewhere = true;
-    this.timer = setTimeout(() => this.settle({ kind: 'released' }), leaseMs);
+    this.every(async () => {
+      const held = await this.fleet.fillHeld(this.view.service.id, this.coalesced.entryHash);
+      if (!held) this.settle({ kind: 'released' });
+    });
+  }
+
+  /** Runs `task` every LEASE_RENEW_MS until the fill closes. */
+  private every(task: () => void | Promise<void>): void {
+    this.timer = setInterval(() => void task(), LEASE_RENEW_MS);
     this.timer.unref();
   }
 
   private settle(attachment: Attachment): void {
+    if (!this.waitingElsewhere) return;
     this.waitingElsewhere = false;
-    if (this.timer) clearTimeout(this.timer);
     this.close();
     const pending = this.pending;
     this.pending = [];
@@ -107,6 +123,7 @@ export class FleetFill {
   }
 
   private close(): void {
+    if (this.timer) clearInterval(this.timer);
     if (this.closed) return;
     this.closed = true;
     this.coalesced.onClosed();

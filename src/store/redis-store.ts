@@ -492,6 +492,15 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     return false;
   }
 
+  async renewFill(service: string, entryHash: string, ttlMs: number): Promise<boolean> {
+    const renewed = await timed('lease', this.client.pexpire(fillKeys(service, entryHash).lease, Math.round(ttlMs)));
+    return renewed === 1;
+  }
+
+  async fillHeld(service: string, entryHash: string): Promise<boolean> {
+    return (await timed('lease', this.client.exists(fillKeys(service, entryHash).lease))) === 1;
+  }
+
   async fillDone(service: string, entryHash: string, outcome: FillOutcome): Promise<void> {
     const keys = fillKeys(service, entryHash);
     const message = JSON.stringify({ service, entry: entryHash, outcome });

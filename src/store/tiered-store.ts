@@ -57,6 +57,15 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
     return this.shared.claimFill(service, entryHash, ttlMs).catch(() => true);
   }
 
+  async renewFill(service: string, entryHash: string, ttlMs: number): Promise<boolean> {
+    return (await this.shared.renewFill?.(service, entryHash, ttlMs).catch(() => false)) ?? false;
+  }
+
+  /** Redis unreachable: taken as not held, so a waiter fetches for itself. */
+  async fillHeld(service: string, entryHash: string): Promise<boolean> {
+    return (await this.shared.fillHeld?.(service, entryHash).catch(() => false)) ?? false;
+  }
+
   async fillDone(service: string, entryHash: string, outcome: FillOutcome): Promise<void> {
     if (!this.broadcast) return;
     await this.shared.fillDone?.(service, entryHash, outcome).catch(() => undefined);

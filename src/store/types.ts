@@ -178,6 +178,10 @@ export type FillOutcome = 'stored' | 'not-stored' | 'failed';
 export interface FillCoordination {
   /** True when this node now holds the entry's fill; false when another node does (then it is told the outcome). */
   claimFill(service: string, entryHash: string, ttlMs: number): Promise<boolean>;
+  /** Keeps a held fill's lease alive while the fill runs (false: the lease was gone). */
+  renewFill(service: string, entryHash: string, ttlMs: number): Promise<boolean>;
+  /** Is anyone holding the entry's fill? (A waiter's check that its holder is still alive.) */
+  fillHeld(service: string, entryHash: string): Promise<boolean>;
   /** Ends a fill this node held: its lease goes, and the nodes waiting hear the outcome. */
   fillDone(service: string, entryHash: string, outcome: FillOutcome): Promise<void>;
   /** Every outcome announced by any node, for the fills this node waits for. */

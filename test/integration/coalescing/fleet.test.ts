@@ -19,6 +19,18 @@ async function twoNodes(
   return [await startEdge(redisUrl, originUrl, setup), await startEdge(redisUrl, originUrl, setup)];
 }
 
+/** The hash a path's variant is stored (and its fill leased) under, for a URL that varies on nothing. */
+function burstHash(edge: TestEdge, path: string): string {
+  return primaryKey({
+    service: edge.service,
+    scheme: 'http',
+    authority: edge.host,
+    methodClass: 'GET',
+    path,
+    query: '',
+  }).hash;
+}
+
 const waiting = (nodes: TestEdge[]) => nodes.reduce((n, edge) => n + edge.app.background.waiting(), 0);
 
 describe('coalescing across the fleet', () => {
@@ -33,6 +45,21 @@ describe('coalescing across the fleet', () => {
     try {
       const sent = Array.from({ length: 20 }, (_, i) => (nodes[i % 2] as TestEdge).get('/burst'));
       await waitFor(() => waiting(nodes) === 20, 'every request to wait for the one fill');
+      // A slow origin: the holder renews its lease while it waits, and the other node keeps waiting.
+      const lease = fillKeys(nodes[0]?.service as string, burstHash(nodes[0] as TestEdge, '/burst')).lease;
+      const client = redis.client();
+      let lowest = Number.POSITIVE_INFINITY;
+      await waitFor(
+        async () => {
+          const ttl = await client.pttl(lease);
+          lowest = Math.min(lowest, ttl);
+          return ttl > lowest + 200; // it went down, then back up: renewed
+        },
+        'the holder to renew its lease',
+        { timeoutMs: 15_000, intervalMs: 50 },
+      );
+      expect(waiting(nodes)).toBe(20);
+      expect(origin.requestsFor('/burst')).toHaveLength(1);
       answer.open();
       const answers = await Promise.all(sent);
       expect(origin.requestsFor('/burst')).toHaveLength(1);
@@ -82,20 +109,13 @@ describe('coalescing across the fleet', () => {
       res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=600' });
       res.end(`fetched ${req.url}`);
     });
-    // The lease lasts connect + response timeouts: 1.2 s here.
+    // Origin timeouts far longer than the test: only the lease's end can release the waiter.
     const node = await startEdge(redis.url, origin.url, {
-      service: { origin: { connectTimeoutMs: 200, responseTimeoutMs: 1000 } },
+      service: { origin: { responseTimeoutMs: 600_000 } },
     });
     try {
-      // A node claimed /orphan and died: its lease stays until it expires.
-      const primary = primaryKey({
-        service: node.service,
-        scheme: 'http',
-        authority: node.host,
-        methodClass: 'GET',
-        path: '/orphan',
-        query: '',
-      });
+      // A node claimed /orphan and died: nobody renews its lease, which ends 1.2 s from now.
+      const primary = { hash: burstHash(node, '/orphan') };
       await redis.client().set(fillKeys(node.service, primary.hash).lease, '1', 'PX', 1200);
       const sent = node.get('/orphan');
       // It waits for the holder rather than fetching at once…
@@ -103,7 +123,7 @@ describe('coalescing across the fleet', () => {
         () => node.app.background.waiting() === 1 && origin.requestsFor('/orphan').length === 0,
         'the request to wait for the lease',
       );
-      // …and fetches for itself once the lease has expired.
+      // …and fetches for itself once it sees the lease gone (it checks every second).
       const answer = await sent;
       expect(answer.status).toBe(200);
       expect(answer.text).toBe('fetched /orphan');
