@@ -349,7 +349,7 @@ async function deliverFill(
         fwdStatus: head.originStatus,
         stored: head.storing,
         collapsed,
-        detail: head.decision.ok ? notes.detail : head.decision.reason,
+        detail: head.relayed ? 'fleet' : head.decision.ok ? notes.detail : head.decision.reason,
       },
       key: notes.key,
       consumed: view.runtime.consumedHeaders,

@@ -4,12 +4,37 @@
  * fill does, its own requests sharing it; every other node waits for the outcome the holder
  * announces when its fill ends: stored — its waiters read the object from the store (a collapsed
  * miss); not stored or failed — they fetch on their own at once, so nobody queues behind a
- * `no-store` answer. The holder renews its short lease while its fill runs; a holder that dies
+ * `no-store` answer. When nodes already wait as the response head arrives, the holder also relays
+ * the response through Redis as it lands (a stream: head, chunks, end), and they stream it to
+ * their clients without waiting for the store. The holder renews its short lease while its fill runs; a holder that dies
  * stops renewing it, and within a lease the waiters see it gone and fetch for themselves.
  */
-import type { FillCoordination, FillOutcome } from '../store/types.js';
-import { type Attachment, Fill, type FillDeps, type FillOptions, type Waiter } from './fill.js';
+import { PassThrough } from 'node:stream';
+import { variantKey } from '../key/cache-key.js';
+import { varyValues } from '../key/vary.js';
+import type { StoreDecision } from '../policy/storable.js';
+import type { FillCoordination, FillOutcome, FlightPart } from '../store/types.js';
+import { FanOut } from './fan-out.js';
+import { type Attachment, Fill, type FillDeps, type FillHead, type FillOptions, type Waiter } from './fill.js';
 import type { RequestView } from './recv.js';
+
+/** What the holder relays of its response head: what a waiting node needs to answer with it. */
+interface RelayedHead {
+  status: number;
+  originStatus: number;
+  headers: FillHead['headers'];
+  entryKey: string;
+  variant: FillHead['variant'];
+  varyNames: string[];
+  originMs: number;
+}
+
+/** A relayed response as a waiting node holds it: its head, and its body fanned out to waiters. */
+interface Flight {
+  head: FillHead;
+  source: PassThrough;
+  body: FanOut;
+}
 
 /** A fill's lease: short, renewed by its holder every LEASE_RENEW_MS while the fill runs. */
 export const FILL_LEASE_MS = 3000;
@@ -28,6 +53,11 @@ export class FleetFill {
   private waitingElsewhere = false;
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
+  /** The holder's relayed response, while this node streams it. */
+  private flight: Flight | undefined;
+  private lastRead: string | undefined;
+  private reading = false;
+  private readAgain = false;
 
   constructor(
     private readonly view: RequestView,
@@ -58,12 +88,16 @@ export class FleetFill {
   attach(waiter: Waiter): Promise<Attachment> | undefined {
     if (this.closed) return undefined;
     if (this.fill) return this.fill.attach(waiter);
+    if (this.flight) return Promise.resolve(this.admit(waiter, this.flight));
     return new Promise((resolve) => this.pending.push({ waiter, resolve }));
   }
 
-  /** The holder (another node) announced how its fill ended. */
-  heard(outcome: FillOutcome): void {
+  /** The holder (another node) relayed more of its response, or announced how its fill ended. */
+  heard(outcome: FillOutcome | 'flight'): void {
     if (!this.waitingElsewhere) return;
+    if (outcome === 'flight') return void this.readFlight();
+    // A relayed response ends by itself (its end is read before this outcome is announced).
+    if (this.flight) return;
     let read: Promise<unknown> | undefined;
     const once = <T>(first: () => Promise<T>): Promise<T> => {
       read ??= first();
@@ -76,7 +110,7 @@ export class FleetFill {
   private fetch(): void {
     const { entryHash } = this.coalesced;
     const service = this.view.service.id;
-    this.every(() => void this.fleet.renewFill(service, entryHash, FILL_LEASE_MS));
+    this.repeat(() => void this.fleet.renewFill(service, entryHash, FILL_LEASE_MS));
     const fill = new Fill(this.view, this.guessedNames, this.deps, this.options, {
       id: this.coalesced.id,
       onClosed: (outcome) => {
@@ -87,12 +121,120 @@ export class FleetFill {
     this.fill = fill;
     const pending = this.pending;
     this.pending = [];
-    for (const { waiter, resolve } of pending) {
+    for (const [i, { waiter, resolve }] of pending.entries()) {
       const attached = fill.attach(waiter);
-      if (attached) void attached.then(resolve);
-      else resolve({ kind: 'released' });
+      if (!attached) {
+        resolve({ kind: 'released' });
+        continue;
+      }
+      void attached.then((attachment) => {
+        resolve(attachment);
+        // The head is here: relay the response to the nodes waiting for it, if any.
+        if (i === 0) void this.relay(fill).catch(() => undefined);
+      });
     }
     fill.start();
+  }
+
+  /** Streams this node's response through Redis for the nodes that wait for it (fleet.flight*). */
+  private async relay(fill: Fill): Promise<void> {
+    const service = this.view.service.id;
+    const { entryHash } = this.coalesced;
+    if (!(await this.fleet.fillWaited(service, entryHash))) return;
+    const attached = await fill.attach({ view: this.view, headOnly: false });
+    if (attached?.kind !== 'shared') return;
+    const { head, body } = attached;
+    if (!head.storing || !body) return void body?.resume();
+    const relayed: RelayedHead = {
+      status: head.status,
+      originStatus: head.originStatus,
+      headers: attached.headers,
+      entryKey: head.entryKey,
+      variant: head.variant,
+      varyNames: head.decision.ok ? head.decision.varyNames : [],
+      originMs: head.originMs,
+    };
+    const append = (part: FlightPart) => this.fleet.flightAppend(service, entryHash, part);
+    await append({ kind: 'head', json: JSON.stringify(relayed) });
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) await append({ kind: 'chunk', bytes: chunk });
+      await append({ kind: 'end' });
+    } catch {
+      await append({ kind: 'aborted' }).catch(() => undefined);
+    }
+  }
+
+  /** Reads what the holder relayed since the last read (one read at a time, then again if told). */
+  private async readFlight(): Promise<void> {
+    if (this.reading) {
+      this.readAgain = true;
+      return;
+    }
+    this.reading = true;
+    try {
+      do {
+        this.readAgain = false;
+        const parts = await this.fleet.flightRead(this.view.service.id, this.coalesced.entryHash, this.lastRead);
+        for (const { id, part } of parts) {
+          this.lastRead = id;
+          this.apply(part);
+        }
+      } while (this.readAgain && this.waitingElsewhere);
+    } catch {
+      // The next notice, the outcome or the lease's end settles it.
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  private apply(part: FlightPart): void {
+    if (part.kind === 'head') {
+      if (this.flight) return;
+      const relayed = JSON.parse(part.json) as RelayedHead;
+      const head: FillHead = {
+        status: relayed.status,
+        originStatus: relayed.originStatus,
+        headers: relayed.headers,
+        sharedHeaders: relayed.headers,
+        // Only `ok` and the Vary names are read of a relayed response's decision (delivery, sharing).
+        decision: { ok: true, varyNames: relayed.varyNames } as unknown as StoreDecision,
+        storing: true,
+        entryKey: relayed.entryKey,
+        variant: relayed.variant,
+        originMs: relayed.originMs,
+        relayed: true,
+      };
+      const source = new PassThrough();
+      const flight: Flight = { head, source, body: FanOut.of(source, this.view.service.cache.maxObjectBytes) };
+      this.flight = flight;
+      const pending = this.pending;
+      this.pending = [];
+      for (const { waiter, resolve } of pending) resolve(this.admit(waiter, flight));
+      return;
+    }
+    const flight = this.flight;
+    if (!flight) return;
+    if (part.kind === 'chunk') flight.source.write(part.bytes);
+    else {
+      if (part.kind === 'end') flight.source.end();
+      else flight.source.destroy(new Error('the holder’s response was cut short'));
+      this.waitingElsewhere = false;
+      this.close();
+    }
+  }
+
+  /** A waiter gets the relayed response when it may share it (the same variant), else fetches alone. */
+  private admit(waiter: Waiter, flight: Flight): Attachment {
+    const { head } = flight;
+    const names = head.decision.ok ? head.decision.varyNames : [];
+    const shareable =
+      (names.length === 0 && this.guessedNames.length === 0) ||
+      variantKey(waiter.view.primary, names, varyValues(names, waiter.view.headers, waiter.view.runtime.vary)).hash ===
+        head.entryKey;
+    if (!shareable) return { kind: 'released' };
+    const body = waiter.headOnly ? null : flight.body.subscribe();
+    if (body === undefined) return { kind: 'released' };
+    return { kind: 'shared', head, headers: head.sharedHeaders, body, collapsed: true };
   }
 
   /**
@@ -101,14 +243,14 @@ export class FleetFill {
    */
   private waitElsewhere(): void {
     this.waitingElsewhere = true;
-    this.every(async () => {
+    this.repeat(async () => {
       const held = await this.fleet.fillHeld(this.view.service.id, this.coalesced.entryHash);
       if (!held) this.settle({ kind: 'released' });
     });
   }
 
   /** Runs `task` every LEASE_RENEW_MS until the fill closes. */
-  private every(task: () => void | Promise<void>): void {
+  private repeat(task: () => void | Promise<void>): void {
     this.timer = setInterval(() => void task(), LEASE_RENEW_MS);
     this.timer.unref();
   }

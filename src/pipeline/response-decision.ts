@@ -39,6 +39,8 @@ export interface FillHead {
   originMs: number;
   /** A full response that replaces a stored entry the fill revalidated (the stored one is outdated). */
   replacesStored?: boolean;
+  /** Relayed from another node's fill (fleet-fill.ts): Cache-Status says `detail=fleet`. */
+  relayed?: boolean;
 }
 
 export interface OriginAnswer {

@@ -78,7 +78,12 @@ export const PURGE_CHANNEL = 'cf:purge';
 /** A fleet-wide fill's lease (one node fetches a cold object) and the flag nodes waiting for it leave. */
 export function fillKeys(service: string, entryHash: string) {
   const prefix = servicePrefix(service);
-  return { lease: `${prefix}fill:${entryHash}`, waiting: `${prefix}fill-waiting:${entryHash}` };
+  return {
+    lease: `${prefix}fill:${entryHash}`,
+    waiting: `${prefix}fill-waiting:${entryHash}`,
+    /** The holder's response as it lands, for the nodes waiting (stream: head, chunks, end). */
+    flight: `${prefix}flight:${entryHash}`,
+  };
 }
 
 /** Pub/sub channel on which a fleet-wide fill's outcome reaches the nodes waiting for it. */

@@ -17,10 +17,11 @@ export interface PurgeMessage {
 export interface FillMessage {
   service: string;
   entry: string;
-  outcome: FillOutcome;
+  /** How the fill ended, or "flight": more of its response to read. */
+  outcome: FillOutcome | 'flight';
 }
 
-const OUTCOMES = new Set<string>(['stored', 'not-stored', 'failed']);
+const OUTCOMES = new Set<string>(['stored', 'not-stored', 'failed', 'flight']);
 
 export class PurgeBroadcast {
   private constructor(

@@ -39,6 +39,7 @@ import type {
   CoordinationStore,
   EntryWrite,
   FillOutcome,
+  FlightPart,
   OriginHealthState,
   RateDecision,
   RateLimitStore,
@@ -501,6 +502,51 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     return (await timed('lease', this.client.exists(fillKeys(service, entryHash).lease))) === 1;
   }
 
+  async fillWaited(service: string, entryHash: string): Promise<boolean> {
+    return (await timed('lease', this.client.exists(fillKeys(service, entryHash).waiting))) === 1;
+  }
+
+  async flightAppend(service: string, entryHash: string, part: FlightPart): Promise<void> {
+    const [field, value] =
+      part.kind === 'head'
+        ? ['h', part.json]
+        : part.kind === 'chunk'
+          ? ['c', part.bytes]
+          : [part.kind === 'end' ? 'e' : 'x', ''];
+    const message = JSON.stringify({ service, entry: entryHash, outcome: 'flight' });
+    await timed(
+      'lease',
+      runScript(
+        this.client,
+        'flightAppend',
+        [fillKeys(service, entryHash).flight],
+        [FLIGHT_TTL_MS, FILL_CHANNEL, message, field, value],
+      ),
+    );
+  }
+
+  async flightRead(
+    service: string,
+    entryHash: string,
+    after: string | undefined,
+  ): Promise<{ id: string; part: FlightPart }[]> {
+    const key = fillKeys(service, entryHash).flight;
+    const entries = await timed('lease', this.client.xrangeBuffer(key, after === undefined ? '-' : `(${after}`, '+'));
+    return entries.map(([id, fields]) => {
+      const field = fields[0]?.toString() ?? 'x';
+      const value = fields[1] ?? Buffer.alloc(0);
+      const part: FlightPart =
+        field === 'h'
+          ? { kind: 'head', json: value.toString() }
+          : field === 'c'
+            ? { kind: 'chunk', bytes: value }
+            : field === 'e'
+              ? { kind: 'end' }
+              : { kind: 'aborted' };
+      return { id: id.toString(), part };
+    });
+  }
+
   async fillDone(service: string, entryHash: string, outcome: FillOutcome): Promise<void> {
     const keys = fillKeys(service, entryHash);
     const message = JSON.stringify({ service, entry: entryHash, outcome });
@@ -539,6 +585,9 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     for (const client of new Set([this.client, this.reader])) await client.quit().catch(() => client.disconnect());
   }
 }
+
+/** How long a fill's flight stays readable after its last part. */
+const FLIGHT_TTL_MS = 60_000;
 
 /** The longest a removal waits for a replica to acknowledge it (cluster only). */
 const REPLICATION_WAIT_MS = 250;

@@ -50,7 +50,8 @@ type ScriptName =
   | 'scanEntries'
   | 'purgeEntries'
   | 'originHealth'
-  | 'fillDone';
+  | 'fillDone'
+  | 'flightAppend';
 
 /** Defines every script on a client; idempotent. */
 export function defineScripts(client: RedisClient): void {

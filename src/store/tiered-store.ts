@@ -14,6 +14,7 @@ import type {
   EntryWrite,
   FillCoordination,
   FillOutcome,
+  FlightPart,
   OriginHealthState,
   RateDecision,
   RateLimitStore,
@@ -45,7 +46,8 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
     );
   }
 
-  private readonly fillListeners: ((service: string, entryHash: string, outcome: FillOutcome) => void)[] = [];
+  private readonly fillListeners: ((service: string, entryHash: string, outcome: FillOutcome | 'flight') => void)[] =
+    [];
 
   /**
    * Fleet-wide fills need the announcements (listenForPurges): without them, a node waiting for
@@ -66,12 +68,24 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
     return (await this.shared.fillHeld?.(service, entryHash).catch(() => false)) ?? false;
   }
 
+  async fillWaited(service: string, entryHash: string): Promise<boolean> {
+    return (await this.shared.fillWaited?.(service, entryHash).catch(() => false)) ?? false;
+  }
+
+  async flightAppend(service: string, entryHash: string, part: FlightPart): Promise<void> {
+    await this.shared.flightAppend?.(service, entryHash, part);
+  }
+
+  async flightRead(service: string, entryHash: string, after: string | undefined) {
+    return (await this.shared.flightRead?.(service, entryHash, after)) ?? [];
+  }
+
   async fillDone(service: string, entryHash: string, outcome: FillOutcome): Promise<void> {
     if (!this.broadcast) return;
     await this.shared.fillDone?.(service, entryHash, outcome).catch(() => undefined);
   }
 
-  onFillDone(listener: (service: string, entryHash: string, outcome: FillOutcome) => void): void {
+  onFillDone(listener: (service: string, entryHash: string, outcome: FillOutcome | 'flight') => void): void {
     this.fillListeners.push(listener);
   }
 

@@ -184,9 +184,26 @@ export interface FillCoordination {
   fillHeld(service: string, entryHash: string): Promise<boolean>;
   /** Ends a fill this node held: its lease goes, and the nodes waiting hear the outcome. */
   fillDone(service: string, entryHash: string, outcome: FillOutcome): Promise<void>;
-  /** Every outcome announced by any node, for the fills this node waits for. */
-  onFillDone(listener: (service: string, entryHash: string, outcome: FillOutcome) => void): void;
+  /** Every outcome announced by any node, for the fills this node waits for ("flight": more to read). */
+  onFillDone(listener: (service: string, entryHash: string, outcome: FillOutcome | 'flight') => void): void;
+  /** Does another node wait for this fill (so its response should be streamed to it)? */
+  fillWaited(service: string, entryHash: string): Promise<boolean>;
+  /** Appends the response head, a chunk, its end or its abort to the fill's flight. */
+  flightAppend(service: string, entryHash: string, part: FlightPart): Promise<void>;
+  /** The flight's parts after `after` (an id returned before; undefined: from the start). */
+  flightRead(
+    service: string,
+    entryHash: string,
+    after: string | undefined,
+  ): Promise<{ id: string; part: FlightPart }[]>;
 }
+
+/** One part of a fill's flight: the head (JSON), a body chunk, the end, or an abort. */
+export type FlightPart =
+  | { kind: 'head'; json: string }
+  | { kind: 'chunk'; bytes: Buffer }
+  | { kind: 'end' }
+  | { kind: 'aborted' };
 
 /** Coordination between edge nodes: leases and the origins' health, shared through Redis. */
 export interface CoordinationStore {

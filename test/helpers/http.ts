@@ -42,3 +42,41 @@ export function send(baseUrl: string, options: SendOptions = {}): Promise<Sent> 
     req.end(options.body);
   });
 }
+
+export interface Streamed {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Promise<string>;
+  /** The first body chunk, as text, once it has arrived. */
+  firstByte: Promise<string>;
+}
+
+/** A GET whose first body bytes and completion can be awaited separately (resolves at the head). */
+export function stream(
+  url: string,
+  host: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<Streamed> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: hostname, port, path, headers: { host, ...headers }, agent: false }, (res) => {
+      let text = '';
+      let markFirst: (chunk: string) => void = () => undefined;
+      const firstByte = new Promise<string>((r) => {
+        markFirst = r;
+      });
+      const body = new Promise<string>((done, fail) => {
+        res.on('data', (d: Buffer) => {
+          if (text === '') markFirst(d.toString());
+          text += d.toString();
+        });
+        res.on('end', () => done(text));
+        res.on('error', fail);
+      });
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body, firstByte });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

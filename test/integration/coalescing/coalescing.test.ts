@@ -1,39 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { describe, expect } from 'vitest';
 import { test } from '../../helpers/fixtures.js';
+import { stream } from '../../helpers/http.js';
 import { gate, waitFor } from '../../helpers/wait.js';
-
-interface Streamed {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Promise<string>;
-  firstByte: Promise<void>;
-}
-
-/** A GET whose first body byte and completion can be awaited separately. */
-function stream(url: string, host: string, path: string, headers: Record<string, string> = {}): Promise<Streamed> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: hostname, port, path, headers: { host, ...headers }, agent: false }, (res) => {
-      let text = '';
-      let markFirst: () => void = () => undefined;
-      const firstByte = new Promise<void>((r) => {
-        markFirst = r;
-      });
-      const body = new Promise<string>((done, fail) => {
-        res.on('data', (d: Buffer) => {
-          text += d.toString();
-          markFirst();
-        });
-        res.on('end', () => done(text));
-        res.on('error', fail);
-      });
-      resolve({ status: res.statusCode ?? 0, headers: res.headers, body, firstByte });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 const CHUNKS = Array.from({ length: 20 }, (_, i) => `chunk-${String(i).padStart(2, '0')};`);
 const WHOLE = CHUNKS.join('');

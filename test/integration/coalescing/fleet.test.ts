@@ -7,6 +7,7 @@ import { describe, expect } from 'vitest';
 import { primaryKey } from '../../../src/key/cache-key.js';
 import { fillKeys } from '../../../src/store/keys.js';
 import { newServiceId, startEdge, type TestEdge, test } from '../../helpers/fixtures.js';
+import { stream } from '../../helpers/http.js';
 import { gate, waitFor } from '../../helpers/wait.js';
 
 async function twoNodes(
@@ -131,6 +132,41 @@ describe('coalescing across the fleet', () => {
       expect(answer.headers['cache-status']).not.toContain('detail=fleet');
     } finally {
       await node.close();
+    }
+  });
+
+  test('the other node streams the holder’s response as it lands, before the origin has finished', async ({
+    redis,
+    origin,
+  }) => {
+    const first = gate();
+    const rest = gate();
+    origin.handle(async (_req, res) => {
+      await first.opened;
+      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=600' });
+      res.write('first part;');
+      await rest.opened;
+      res.end('second part');
+    });
+    const [a, b] = await twoNodes(redis.url, origin.url);
+    try {
+      const [fromA, fromB] = [stream(a.url, a.host, '/relay'), stream(b.url, b.host, '/relay')];
+      await waitFor(() => waiting([a, b]) === 2, 'both requests to wait for the one fill');
+      first.open();
+      // Both clients get the first part while the origin still holds the second.
+      const [streamA, streamB] = await Promise.all([fromA, fromB]);
+      expect(await streamA.firstByte).toBe('first part;');
+      expect(await streamB.firstByte).toBe('first part;');
+      rest.open();
+      expect(await streamA.body).toBe('first part;second part');
+      expect(await streamB.body).toBe('first part;second part');
+      expect(origin.requestsFor('/relay')).toHaveLength(1);
+      // One of them was the holder's own client; the other was relayed through Redis.
+      const relayed = [streamA, streamB].filter((w) => String(w.headers['cache-status']).includes('detail=fleet'));
+      expect(relayed).toHaveLength(1);
+      expect(relayed[0]?.headers['cache-status']).toContain('collapsed');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
     }
   });
 });
