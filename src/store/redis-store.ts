@@ -13,52 +13,36 @@ import {
   type EntryFilter,
   expand,
   globPrefix,
-  globToLuaPattern,
   type ListPage,
   type ListQuery,
   type StoredSummary,
   summarise,
 } from './entry-index.js';
-import {
-  FILL_CHANNEL,
-  fillKeys,
-  type KeySpace,
-  keySpace,
-  leaseKey,
-  originHealthKey,
-  rateLimitKey,
-  shardOf,
-  shardPrefix,
-} from './keys.js';
+import { type KeySpace, keySpace, leaseKey, originHealthKey, rateLimitKey, shardOf, shardPrefix } from './keys.js';
 import { hitScore } from './lfu.js';
 import { ReadDeadline } from './read-deadline.js';
+import { RedisFills } from './redis-fills.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  LIST_TIME_BUDGET_MS,
+  luaFilter,
+  SCAN_BUDGET,
+  type ScanPlan,
+} from './redis-listing.js';
+import { timed } from './redis-timing.js';
 import { defineScripts, runScript } from './scripts.js';
 import type {
   CachedRecord,
   CacheStore,
   CoordinationStore,
   EntryWrite,
-  FillOutcome,
-  FlightPart,
   OriginHealthState,
   RateDecision,
   RateLimitStore,
   StoredObject,
   UncacheableMarker,
 } from './types.js';
-
-/** Times a Redis call for the metrics, and counts it when it fails. */
-async function timed<T>(operation: string, call: Promise<T>): Promise<T> {
-  const end = metrics.redisDuration.startTimer({ operation });
-  try {
-    return await call;
-  } catch (error) {
-    metrics.redisErrors.inc({ operation });
-    throw error;
-  } finally {
-    end();
-  }
-}
 
 export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore {
   /**
@@ -75,7 +59,11 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     readonly shards = 1,
   ) {
     defineScripts(client);
+    this.fills = new RedisFills(client);
   }
+
+  /** Fleet-wide fills through this Redis (pipeline/fleet-fill.ts). */
+  readonly fills: RedisFills;
 
   /** The key space a URL's hash (or any hash derived from it) lives in. */
   private space(service: string, hash: string): KeySpace {
@@ -481,78 +469,6 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     return { allowed: allowed === 1, retryAfterMs };
   }
 
-  /**
-   * Claims an entry's fleet-wide fill (`SET … NX PX`). A node that loses the claim leaves the
-   * waiting flag, so the holder knows to announce the outcome.
-   */
-  async claimFill(service: string, entryHash: string, ttlMs: number): Promise<boolean> {
-    const keys = fillKeys(service, entryHash);
-    const ttl = Math.max(1, Math.round(ttlMs));
-    if ((await timed('lease', this.client.set(keys.lease, '1', 'PX', ttl, 'NX'))) === 'OK') return true;
-    await timed('lease', this.client.set(keys.waiting, '1', 'PX', ttl));
-    return false;
-  }
-
-  async renewFill(service: string, entryHash: string, ttlMs: number): Promise<boolean> {
-    const renewed = await timed('lease', this.client.pexpire(fillKeys(service, entryHash).lease, Math.round(ttlMs)));
-    return renewed === 1;
-  }
-
-  async fillHeld(service: string, entryHash: string): Promise<boolean> {
-    return (await timed('lease', this.client.exists(fillKeys(service, entryHash).lease))) === 1;
-  }
-
-  async fillWaited(service: string, entryHash: string): Promise<boolean> {
-    return (await timed('lease', this.client.exists(fillKeys(service, entryHash).waiting))) === 1;
-  }
-
-  async flightAppend(service: string, entryHash: string, part: FlightPart): Promise<void> {
-    const [field, value] =
-      part.kind === 'head'
-        ? ['h', part.json]
-        : part.kind === 'chunk'
-          ? ['c', part.bytes]
-          : [part.kind === 'end' ? 'e' : 'x', ''];
-    const message = JSON.stringify({ service, entry: entryHash, outcome: 'flight' });
-    await timed(
-      'lease',
-      runScript(
-        this.client,
-        'flightAppend',
-        [fillKeys(service, entryHash).flight],
-        [FLIGHT_TTL_MS, FILL_CHANNEL, message, field, value],
-      ),
-    );
-  }
-
-  async flightRead(
-    service: string,
-    entryHash: string,
-    after: string | undefined,
-  ): Promise<{ id: string; part: FlightPart }[]> {
-    const key = fillKeys(service, entryHash).flight;
-    const entries = await timed('lease', this.client.xrangeBuffer(key, after === undefined ? '-' : `(${after}`, '+'));
-    return entries.map(([id, fields]) => {
-      const field = fields[0]?.toString() ?? 'x';
-      const value = fields[1] ?? Buffer.alloc(0);
-      const part: FlightPart =
-        field === 'h'
-          ? { kind: 'head', json: value.toString() }
-          : field === 'c'
-            ? { kind: 'chunk', bytes: value }
-            : field === 'e'
-              ? { kind: 'end' }
-              : { kind: 'aborted' };
-      return { id: id.toString(), part };
-    });
-  }
-
-  async fillDone(service: string, entryHash: string, outcome: FillOutcome): Promise<void> {
-    const keys = fillKeys(service, entryHash);
-    const message = JSON.stringify({ service, entry: entryHash, outcome });
-    await timed('lease', runScript(this.client, 'fillDone', [keys.lease, keys.waiting], [FILL_CHANNEL, message]));
-  }
-
   async acquireLease(service: string, name: string, ttlMs: number): Promise<boolean> {
     const set = this.client.set(leaseKey(service, name), '1', 'PX', Math.max(1, Math.round(ttlMs)), 'NX');
     return (await timed('lease', set)) === 'OK';
@@ -586,9 +502,6 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
   }
 }
 
-/** How long a fill's flight stays readable after its last part. */
-const FLIGHT_TTL_MS = 60_000;
-
 /** The longest a removal waits for a replica to acknowledge it (cluster only). */
 const REPLICATION_WAIT_MS = 250;
 
@@ -602,77 +515,6 @@ const DRAIN_BATCH = 64;
  * in flight across the fleet at that moment.
  */
 export const MAX_PENDING = 64;
-
-/** Index members one scanEntries call looks at: bounds how long it holds Redis (a few milliseconds at most, measured by bench/admin.ts). */
-const SCAN_BUDGET = 200;
-/** A listing returns what it found by then, with a cursor, rather than keep a caller waiting. */
-const LIST_TIME_BUDGET_MS = 250;
-
-/** Which index a listing walks, and the lex range of it. */
-interface ScanPlan {
-  k: string;
-  lo: string;
-  hi: string;
-}
-
-const INDEX_NAME = /^idx:(path|tag:.+)$/;
-const LEX_BOUND = /^([[(].*|-|\+)$/s;
-
-/** Where a listing stopped: the index, its range, the space (0 when the service has one) and the last member seen. */
-type Cursor = ScanPlan & { s: number; after: string };
-
-function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
-}
-
-/** A cursor this store wrote; anything else is refused (it names keys, always inside the service). */
-function decodeCursor(token: string): Cursor | undefined {
-  try {
-    const value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
-    const { k, lo, hi, after } = value;
-    const s = value.s ?? 0;
-    if (
-      typeof k === 'string' &&
-      INDEX_NAME.test(k) &&
-      typeof lo === 'string' &&
-      LEX_BOUND.test(lo) &&
-      typeof hi === 'string' &&
-      LEX_BOUND.test(hi) &&
-      typeof after === 'string' &&
-      typeof s === 'number' &&
-      Number.isInteger(s) &&
-      s >= 0 &&
-      // An empty `after`: the start of space s (where the previous one ended).
-      (after !== '' || s > 0)
-    ) {
-      return { k, lo, hi, s, after };
-    }
-  } catch {
-    // fall through
-  }
-  throw BadCursor();
-}
-
-/** The filter as lua/scanEntries-1.lua reads it (short names; absent conditions left out). */
-function luaFilter(filter: EntryFilter): Record<string, string | number> {
-  const type = filter.contentType;
-  const out: Record<string, string | number | undefined> = {
-    t: type !== undefined && !type.endsWith('/*') ? type : undefined,
-    tm: type?.endsWith('/*') ? type.slice(0, -2) : undefined,
-    smin: filter.minSize,
-    smax: filter.maxSize,
-    pp: filter.pathPrefix,
-    pg: filter.pathGlob === undefined ? undefined : globToLuaPattern(filter.pathGlob),
-    g: filter.tag,
-    s: filter.status,
-    a: filter.storedAfter,
-    b: filter.storedBefore,
-    hmin: filter.minHits,
-    hmax: filter.maxHits,
-  };
-  for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key];
-  return out as Record<string, string | number>;
-}
 
 export interface RedisStoreSettings {
   url: string;

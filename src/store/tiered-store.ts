@@ -7,6 +7,7 @@ import type { RedisClient } from '../redis/connect.js';
 import type { ListPage, ListQuery } from './entry-index.js';
 import type { MemoryStore } from './memory-store.js';
 import { PurgeBroadcast } from './purge-broadcast.js';
+import type { RedisFills } from './redis-fills.js';
 import type {
   CachedRecord,
   CacheStore,
@@ -27,7 +28,7 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
 
   constructor(
     readonly l1: MemoryStore,
-    readonly shared: CacheStore & RateLimitStore & CoordinationStore & Partial<FillCoordination>,
+    readonly shared: CacheStore & RateLimitStore & CoordinationStore & { fills?: RedisFills },
   ) {}
 
   /**
@@ -54,35 +55,35 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
    * another's fill would only learn of it at the lease's end, so every node then fetches for itself.
    */
   claimFill(service: string, entryHash: string, ttlMs: number): Promise<boolean> {
-    if (!this.broadcast || !this.shared.claimFill) return Promise.resolve(true);
+    if (!this.broadcast || !this.shared.fills) return Promise.resolve(true);
     // Redis unreachable: this node fetches (coalesced among its own requests as usual).
-    return this.shared.claimFill(service, entryHash, ttlMs).catch(() => true);
+    return this.shared.fills.claimFill(service, entryHash, ttlMs).catch(() => true);
   }
 
   async renewFill(service: string, entryHash: string, ttlMs: number): Promise<boolean> {
-    return (await this.shared.renewFill?.(service, entryHash, ttlMs).catch(() => false)) ?? false;
+    return (await this.shared.fills?.renewFill(service, entryHash, ttlMs).catch(() => false)) ?? false;
   }
 
   /** Redis unreachable: taken as not held, so a waiter fetches for itself. */
   async fillHeld(service: string, entryHash: string): Promise<boolean> {
-    return (await this.shared.fillHeld?.(service, entryHash).catch(() => false)) ?? false;
+    return (await this.shared.fills?.fillHeld(service, entryHash).catch(() => false)) ?? false;
   }
 
   async fillWaited(service: string, entryHash: string): Promise<boolean> {
-    return (await this.shared.fillWaited?.(service, entryHash).catch(() => false)) ?? false;
+    return (await this.shared.fills?.fillWaited(service, entryHash).catch(() => false)) ?? false;
   }
 
   async flightAppend(service: string, entryHash: string, part: FlightPart): Promise<void> {
-    await this.shared.flightAppend?.(service, entryHash, part);
+    await this.shared.fills?.flightAppend(service, entryHash, part);
   }
 
   async flightRead(service: string, entryHash: string, after: string | undefined) {
-    return (await this.shared.flightRead?.(service, entryHash, after)) ?? [];
+    return (await this.shared.fills?.flightRead(service, entryHash, after)) ?? [];
   }
 
   async fillDone(service: string, entryHash: string, outcome: FillOutcome): Promise<void> {
     if (!this.broadcast) return;
-    await this.shared.fillDone?.(service, entryHash, outcome).catch(() => undefined);
+    await this.shared.fills?.fillDone(service, entryHash, outcome).catch(() => undefined);
   }
 
   onFillDone(listener: (service: string, entryHash: string, outcome: FillOutcome | 'flight') => void): void {

@@ -1,0 +1,90 @@
+/**
+ * @module Fleet-wide fills over Redis (pipeline/fleet-fill.ts): the claim and its lease, the flag
+ * of nodes waiting, the relay of the holder's response as a stream, and the announced outcome.
+ * Every key lives under the service's own hash tag (store/keys.ts, `fillKeys`).
+ */
+import type { RedisClient } from '../redis/connect.js';
+import { FILL_CHANNEL, fillKeys } from './keys.js';
+import { timed } from './redis-timing.js';
+import { runScript } from './scripts.js';
+import type { FillCoordination, FillOutcome, FlightPart } from './types.js';
+
+/** How long a fill's flight stays readable after its last part. */
+const FLIGHT_TTL_MS = 60_000;
+
+/** The fill coordination of one Redis (the announcements reach nodes through the purge broadcast). */
+export class RedisFills implements Omit<FillCoordination, 'onFillDone'> {
+  constructor(private readonly client: RedisClient) {}
+
+  /**
+   * Claims an entry's fleet-wide fill (`SET … NX PX`). A node that loses the claim leaves the
+   * waiting flag, so the holder knows to announce the outcome.
+   */
+  async claimFill(service: string, entryHash: string, ttlMs: number): Promise<boolean> {
+    const keys = fillKeys(service, entryHash);
+    const ttl = Math.max(1, Math.round(ttlMs));
+    if ((await timed('lease', this.client.set(keys.lease, '1', 'PX', ttl, 'NX'))) === 'OK') return true;
+    await timed('lease', this.client.set(keys.waiting, '1', 'PX', ttl));
+    return false;
+  }
+
+  async renewFill(service: string, entryHash: string, ttlMs: number): Promise<boolean> {
+    const renewed = await timed('lease', this.client.pexpire(fillKeys(service, entryHash).lease, Math.round(ttlMs)));
+    return renewed === 1;
+  }
+
+  async fillHeld(service: string, entryHash: string): Promise<boolean> {
+    return (await timed('lease', this.client.exists(fillKeys(service, entryHash).lease))) === 1;
+  }
+
+  async fillWaited(service: string, entryHash: string): Promise<boolean> {
+    return (await timed('lease', this.client.exists(fillKeys(service, entryHash).waiting))) === 1;
+  }
+
+  async flightAppend(service: string, entryHash: string, part: FlightPart): Promise<void> {
+    const [field, value] =
+      part.kind === 'head'
+        ? ['h', part.json]
+        : part.kind === 'chunk'
+          ? ['c', part.bytes]
+          : [part.kind === 'end' ? 'e' : 'x', ''];
+    const message = JSON.stringify({ service, entry: entryHash, outcome: 'flight' });
+    await timed(
+      'lease',
+      runScript(
+        this.client,
+        'flightAppend',
+        [fillKeys(service, entryHash).flight],
+        [FLIGHT_TTL_MS, FILL_CHANNEL, message, field, value],
+      ),
+    );
+  }
+
+  async flightRead(
+    service: string,
+    entryHash: string,
+    after: string | undefined,
+  ): Promise<{ id: string; part: FlightPart }[]> {
+    const key = fillKeys(service, entryHash).flight;
+    const entries = await timed('lease', this.client.xrangeBuffer(key, after === undefined ? '-' : `(${after}`, '+'));
+    return entries.map(([id, fields]) => {
+      const field = fields[0]?.toString() ?? 'x';
+      const value = fields[1] ?? Buffer.alloc(0);
+      const part: FlightPart =
+        field === 'h'
+          ? { kind: 'head', json: value.toString() }
+          : field === 'c'
+            ? { kind: 'chunk', bytes: value }
+            : field === 'e'
+              ? { kind: 'end' }
+              : { kind: 'aborted' };
+      return { id: id.toString(), part };
+    });
+  }
+
+  async fillDone(service: string, entryHash: string, outcome: FillOutcome): Promise<void> {
+    const keys = fillKeys(service, entryHash);
+    const message = JSON.stringify({ service, entry: entryHash, outcome });
+    await timed('lease', runScript(this.client, 'fillDone', [keys.lease, keys.waiting], [FILL_CHANNEL, message]));
+  }
+}
