@@ -7,8 +7,6 @@
  */
 import type { Readable } from 'node:stream';
 import type { CachefrontError } from '../errors.js';
-import { variantKey } from '../key/cache-key.js';
-import { varyValues } from '../key/vary.js';
 import type { OriginClients } from '../origin/client.js';
 import type { Headers } from '../origin/hop-by-hop.js';
 import { endToEndHeaders } from '../origin/hop-by-hop.js';
@@ -22,7 +20,7 @@ import type { HitCounter } from './hit-counter.js';
 import type { HitForMiss } from './hit-for-miss.js';
 import { fillRequestHeaders, originTarget } from './origin-request.js';
 import type { RequestView } from './recv.js';
-import { decideResponse, type FillHead } from './response-decision.js';
+import { decideResponse, type FillHead, mayShare } from './response-decision.js';
 import type { StoreWriter } from './store-writer.js';
 
 export type { FillHead } from './response-decision.js';
@@ -196,7 +194,7 @@ export class Fill {
   /** Decides whether a waiter may share the response, and hands it its stream. */
   private admit(joined: Joined, head: FillHead): void {
     this.drop(joined);
-    if (joined !== this.creator && !this.shareableWith(joined.waiter, head)) {
+    if (joined !== this.creator && !mayShare(joined.waiter.view, head, this.guessedNames)) {
       joined.resolve({ kind: 'released' });
       return;
     }
@@ -208,18 +206,6 @@ export class Fill {
     }
     const headers = joined === this.creator ? head.headers : head.sharedHeaders;
     joined.resolve({ kind: 'shared', head, headers, body, collapsed: joined.collapsed });
-  }
-
-  private shareableWith(waiter: Waiter, head: FillHead): boolean {
-    if (!head.storing) return false;
-    const names = head.decision.ok ? head.decision.varyNames : [];
-    if (names.length === 0 && this.guessedNames.length === 0) return true;
-    const theirs = variantKey(
-      waiter.view.primary,
-      names,
-      varyValues(names, waiter.view.headers, waiter.view.runtime.vary),
-    );
-    return theirs.hash === head.entryKey;
   }
 
   /**

@@ -10,13 +10,12 @@
  * stops renewing it, and within a lease the waiters see it gone and fetch for themselves.
  */
 import { PassThrough } from 'node:stream';
-import { variantKey } from '../key/cache-key.js';
-import { varyValues } from '../key/vary.js';
 import type { StoreDecision } from '../policy/storable.js';
 import type { FillCoordination, FillOutcome, FlightPart } from '../store/types.js';
 import { FanOut } from './fan-out.js';
 import { type Attachment, Fill, type FillDeps, type FillHead, type FillOptions, type Waiter } from './fill.js';
 import type { RequestView } from './recv.js';
+import { mayShare } from './response-decision.js';
 
 /** What the holder relays of its response head: what a waiting node needs to answer with it. */
 interface RelayedHead {
@@ -226,12 +225,7 @@ export class FleetFill {
   /** A waiter gets the relayed response when it may share it (the same variant), else fetches alone. */
   private admit(waiter: Waiter, flight: Flight): Attachment {
     const { head } = flight;
-    const names = head.decision.ok ? head.decision.varyNames : [];
-    const shareable =
-      (names.length === 0 && this.guessedNames.length === 0) ||
-      variantKey(waiter.view.primary, names, varyValues(names, waiter.view.headers, waiter.view.runtime.vary)).hash ===
-        head.entryKey;
-    if (!shareable) return { kind: 'released' };
+    if (!mayShare(waiter.view, head, this.guessedNames)) return { kind: 'released' };
     const body = waiter.headOnly ? null : flight.body.subscribe();
     if (body === undefined) return { kind: 'released' };
     return { kind: 'shared', head, headers: head.sharedHeaders, body, collapsed: true };

@@ -134,6 +134,18 @@ function replacesSuccessWithError(storedStatus: number | undefined, status: numb
 }
 
 /**
+ * May a request other than the one that started a fill share its response? Only a stored one, and
+ * only when the request selects the same variant under the response's Vary (a fill started with no
+ * Vary known and answered with none is shared by every request for the URL).
+ */
+export function mayShare(view: RequestView, head: FillHead, guessedNames: readonly string[]): boolean {
+  if (!head.storing) return false;
+  const names = head.decision.ok ? head.decision.varyNames : [];
+  if (names.length === 0 && guessedNames.length === 0) return true;
+  return variantKey(view.primary, names, varyValues(names, view.headers, view.runtime.vary)).hash === head.entryKey;
+}
+
+/**
  * While a stale entry may stand in for a failing origin (RFC 5861 §4), a failure status
  * (origin.failureStatuses) is answered with the stale entry rather than passed on.
  */
