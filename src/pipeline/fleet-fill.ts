@@ -252,6 +252,8 @@ export class FleetFill {
   private settle(attachment: Attachment): void {
     if (!this.waitingElsewhere) return;
     this.waitingElsewhere = false;
+    // A relay the holder stopped midway (it died): its clients are cut off rather than left hanging.
+    this.flight?.source.destroy(new Error('the fill’s holder stopped relaying'));
     this.close();
     const pending = this.pending;
     this.pending = [];

@@ -5,7 +5,7 @@
  */
 import { describe, expect } from 'vitest';
 import { primaryKey } from '../../../src/key/cache-key.js';
-import { fillKeys } from '../../../src/store/keys.js';
+import { FILL_CHANNEL, fillKeys } from '../../../src/store/keys.js';
 import { newServiceId, startEdge, type TestEdge, test } from '../../helpers/fixtures.js';
 import { stream } from '../../helpers/http.js';
 import { gate, waitFor } from '../../helpers/wait.js';
@@ -167,6 +167,42 @@ describe('coalescing across the fleet', () => {
       expect(relayed[0]?.headers['cache-status']).toContain('collapsed');
     } finally {
       await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  test('a holder that dies midway through its relay: the other node cuts its clients off, never leaves them hanging', async ({
+    redis,
+    origin,
+  }) => {
+    const node = await startEdge(redis.url, origin.url);
+    const client = redis.client();
+    try {
+      // Another node claimed /half, relayed its head and a first chunk, and died (its lease ends soon).
+      const keys = fillKeys(node.service, burstHash(node, '/half'));
+      await client.set(keys.lease, '1', 'PX', 1500);
+      const sent = stream(node.url, node.host, '/half');
+      await waitFor(() => node.app.background.waiting() === 1, 'the request to wait for the other node');
+      const head = {
+        status: 200,
+        originStatus: 200,
+        headers: { 'content-type': 'text/plain', 'cache-control': 'max-age=600' },
+        entryKey: burstHash(node, '/half'),
+        variant: [],
+        varyNames: [],
+        originMs: 5,
+      };
+      const notice = JSON.stringify({ service: node.service, entry: burstHash(node, '/half'), outcome: 'flight' });
+      await client.xadd(keys.flight, '*', 'h', JSON.stringify(head));
+      await client.xadd(keys.flight, '*', 'c', 'the first half;');
+      await client.publish(FILL_CHANNEL, notice);
+      const answer = await sent;
+      expect(answer.status).toBe(200);
+      expect(await answer.firstByte).toBe('the first half;');
+      // The lease ends and nothing more comes: the response is cut off, not left open.
+      await expect(answer.body).rejects.toThrow();
+      expect(origin.requestsFor('/half')).toHaveLength(0);
+    } finally {
+      await node.close();
     }
   });
 });
