@@ -1,14 +1,17 @@
 /**
  * `npm run bench -- coalesce`: how many origin fetches a burst of concurrent cold requests costs
- * across a fleet. Two `cachefront serve` nodes (2 workers each) share one Redis (or, with
- * BENCH_CLUSTER=1, a local Redis Cluster of 3 masters and 3 replicas); COALESCE_REQUESTS (default
- * 200) requests for one new URL are sent at once, half to each node, to an origin that takes
- * COALESCE_ORIGIN_MS (default 200) to answer, over client connections opened beforehand and kept
- * alive (as a load balancer's are). Printed per burst: the origin fetches it caused, the
- * answers' statuses, and the p50 and max latency against the origin's own. Bursts: a cacheable page
- * (the fleet should fetch it once; the first such burst after start is shown apart, as it also
- * warms its code paths), the same page once stored (the burst's own cost, no origin), and a
- * `no-store` one (nobody should queue behind it).
+ * across a fleet, and how long its clients wait. Two `cachefront serve` nodes (2 workers each)
+ * share one Redis (or, with BENCH_CLUSTER=1, a local Redis Cluster of 3 masters and 3 replicas);
+ * COALESCE_REQUESTS (default 200) requests for one new URL are sent at once, half to each node, to
+ * an origin that takes COALESCE_ORIGIN_MS (default 200) to answer, over client connections opened
+ * beforehand and kept alive (as a load balancer's are).
+ *
+ * Printed per burst: the origin fetches it caused, the answers' statuses, when the origin was
+ * first asked (ms after the burst began), and the p50 and max latency. Bursts: the same burst sent
+ * to the origin itself (what the origin's latency is for this client under this load: the
+ * reference); a cacheable page, the first after start (it also warms code paths) and then
+ * COALESCE_BURSTS (default 5) more, each for a new URL; the last page again, now stored (the
+ * burst's own cost with no origin: the floor); a `no-store` page (nobody should queue behind it).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -22,6 +25,7 @@ import { freePort, type Leftovers, runBenchmark, waitUntilUp } from './lib.js';
 const ROOT = join(import.meta.dirname, '..');
 const REQUESTS = Number(process.env.COALESCE_REQUESTS ?? 200);
 const ORIGIN_MS = Number(process.env.COALESCE_ORIGIN_MS ?? 200);
+const BURSTS = Number(process.env.COALESCE_BURSTS ?? 5);
 const CLUSTER = process.env.BENCH_CLUSTER === '1';
 const HOST = 'burst.test';
 const left: Leftovers = { children: [] };
@@ -74,11 +78,13 @@ async function main(): Promise<void> {
     left.redis = redis;
   }
 
-  // The origin: slow on purpose, counting fetches per path.
+  // The origin: slow on purpose, counting fetches per path and noting when each burst first reached it.
   const fetches = new Map<string, number>();
+  const firstAsked = new Map<string, number>();
   const origin = createServer((req, res) => {
     const path = req.url ?? '/';
     fetches.set(path, (fetches.get(path) ?? 0) + 1);
+    if (!firstAsked.has(path)) firstAsked.set(path, performance.now());
     setTimeout(() => {
       const cacheable = !path.startsWith('/nostore');
       res.writeHead(200, {
@@ -121,29 +127,27 @@ async function main(): Promise<void> {
     `${REQUESTS} concurrent requests for one new URL, half to each of 2 nodes × 2 workers, on ${CLUSTER ? 'a Redis Cluster (3 masters, 3 replicas)' : 'one Redis'}; the origin answers in ${ORIGIN_MS} ms\n`,
   );
   console.log(
-    `${'burst'.padEnd(30)} ${'origin fetches'.padStart(15)} ${'200s'.padStart(6)} ${'p50 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'p50 node a / b'.padStart(18)}`,
+    `${'burst'.padEnd(30)} ${'origin fetches'.padStart(15)} ${'200s'.padStart(6)} ${'asked at ms'.padStart(12)} ${'p50 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'p50 node a / b'.padStart(18)}`,
   );
-  // Open every client connection first (a request each for a page nobody measures).
-  await Promise.all(
-    Array.from({ length: REQUESTS }, (_, i) => timedGet((nodes[i % nodes.length] as { port: number }).port, '/warm')),
-  );
-  const page = `/page-${Date.now()}`;
-  for (const [name, path] of [
-    // The first cold burst after start also warms its code paths (JIT, Lua scripts, the relay).
-    ['cacheable, first after start', `${page}-0`],
-    ['cacheable page', page],
-    // The same page again, now stored: what a burst costs here without the origin (the floor).
-    ['the same page, stored', page],
-    ['no-store page', `/nostore-${Date.now()}`],
-  ] as const) {
+  const ports = nodes.map((node) => node.port);
+  // Open every client connection first (a request each for a page nobody measures), to the
+  // nodes and to the origin.
+  await Promise.all(Array.from({ length: REQUESTS }, (_, i) => timedGet(ports[i % ports.length] as number, '/warm')));
+  await Promise.all(Array.from({ length: REQUESTS }, () => timedGet(originPort, '/warm')));
+
+  /** Sends one burst for `path` (to `targets`, in turn) and prints its row; returns its p50. */
+  const burst = async (name: string, path: string, targets: number[]): Promise<number> => {
     const before = fetches.get(path) ?? 0;
+    const started = performance.now();
     const answers = await Promise.all(
-      Array.from({ length: REQUESTS }, (_, i) => timedGet((nodes[i % nodes.length] as { port: number }).port, path)),
+      Array.from({ length: REQUESTS }, (_, i) => timedGet(targets[i % targets.length] as number, path)),
     );
     const latencies = answers.map((a) => a.ms);
-    const byNode = nodes.map((_, n) =>
+    const asked = firstAsked.get(path);
+    const p50 = percentile(latencies, 50);
+    const byNode = targets.map((_, n) =>
       percentile(
-        latencies.filter((_, i) => i % nodes.length === n),
+        latencies.filter((_, i) => i % targets.length === n),
         50,
       ).toFixed(0),
     );
@@ -151,14 +155,32 @@ async function main(): Promise<void> {
       name.padEnd(30),
       String((fetches.get(path) ?? 0) - before).padStart(15),
       String(answers.filter((a) => a.status === 200).length).padStart(6),
-      percentile(latencies, 50).toFixed(0).padStart(8),
+      (asked === undefined || asked < started ? '-' : (asked - started).toFixed(0)).padStart(12),
+      p50.toFixed(0).padStart(8),
       Math.max(...latencies)
         .toFixed(0)
         .padStart(8),
-      byNode.join(' / ').padStart(18),
+      (targets.length > 1 ? byNode.join(' / ') : '').padStart(18),
     ];
     console.log(columns.join(' '));
-  }
+    return p50;
+  };
+
+  const run = Date.now();
+  // The reference: the same burst straight to the origin, over kept-alive connections too.
+  const originAlone = await burst('the origin alone (reference)', `/direct-${run}`, [originPort]);
+  // The first cold burst after start also warms its code paths (JIT, Lua scripts, the relay).
+  await burst('cacheable, first after start', `/page-${run}-warm`, ports);
+  const cold: number[] = [];
+  for (let i = 1; i <= BURSTS; i++) cold.push(await burst(`cacheable page ${i}`, `/page-${run}-${i}`, ports));
+  // The last page again, now stored: what a burst costs here without the origin (the floor).
+  await burst('the same page, stored', `/page-${run}-${BURSTS}`, ports);
+  await burst('no-store page', `/nostore-${run}`, ports);
+
+  const median = percentile(cold, 50);
+  console.log(
+    `\ncold bursts: median p50 ${median.toFixed(0)} ms = ${(median / originAlone).toFixed(2)}× the origin alone under the same burst (${originAlone.toFixed(0)} ms), ${(median / ORIGIN_MS).toFixed(2)}× its ${ORIGIN_MS} ms delay`,
+  );
   for (const agent of agents.values()) agent.destroy();
   origin.close();
 }

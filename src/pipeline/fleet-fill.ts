@@ -14,6 +14,7 @@ import type { StoreDecision } from '../policy/storable.js';
 import type { FillCoordination, FillOutcome, FlightPart } from '../store/types.js';
 import { FanOut } from './fan-out.js';
 import { type Attachment, Fill, type FillDeps, type FillHead, type FillOptions, type Waiter } from './fill.js';
+import { FlightSender } from './flight-sender.js';
 import type { RequestView } from './recv.js';
 import { mayShare } from './response-decision.js';
 
@@ -135,11 +136,10 @@ export class FleetFill {
     fill.start();
   }
 
-  /** Streams this node's response through Redis for the nodes that wait for it (fleet.flight*). */
+  /** Streams this node's response through Redis for the nodes that wait for it, if any. */
   private async relay(fill: Fill): Promise<void> {
     const service = this.view.service.id;
     const { entryHash } = this.coalesced;
-    if (!(await this.fleet.fillWaited(service, entryHash))) return;
     const attached = await fill.attach({ view: this.view, headOnly: false });
     if (attached?.kind !== 'shared') return;
     const { head, body } = attached;
@@ -153,14 +153,20 @@ export class FleetFill {
       varyNames: head.decision.ok ? head.decision.varyNames : [],
       originMs: head.originMs,
     };
-    const append = (part: FlightPart) => this.fleet.flightAppend(service, entryHash, part);
-    await append({ kind: 'head', json: JSON.stringify(relayed) });
+    const sender = new FlightSender((parts) => this.fleet.flightAppend(service, entryHash, parts));
+    sender.push({ kind: 'head', json: JSON.stringify(relayed) });
     try {
-      for await (const chunk of body as AsyncIterable<Buffer>) await append({ kind: 'chunk', bytes: chunk });
-      await append({ kind: 'end' });
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        // Nobody waits (or Redis failed): leaving the loop lets go of the body.
+        if (!sender.open) break;
+        sender.push({ kind: 'chunk', bytes: chunk });
+        await sender.room();
+      }
+      sender.push({ kind: 'end' });
     } catch {
-      await append({ kind: 'aborted' }).catch(() => undefined);
+      sender.push({ kind: 'aborted' });
     }
+    await sender.flushed();
   }
 
   /** Reads what the holder relayed since the last read (one read at a time, then again if told). */

@@ -10,7 +10,7 @@ import { acceptsCoding } from '../key/accept-encoding.js';
 import { type PrimaryKey, variantKey } from '../key/cache-key.js';
 import { varyValues } from '../key/vary.js';
 import { StoreTimeout } from '../store/read-deadline.js';
-import type { CachedEntry, CacheStore } from '../store/types.js';
+import type { CachedEntry, CachedRecord, CacheStore } from '../store/types.js';
 import type { RequestView } from './recv.js';
 
 export type LookupResult =
@@ -83,9 +83,11 @@ export async function lookup(view: RequestView, store: CacheStore, memo: VaryMem
   const service = view.service.id;
   let names = memo.get(service, view.primary);
   let variant = variantKey(view.primary, names, varyValues(names, view.headers, view.runtime.vary));
-  let record = await store.get(service, variant.hash, now);
-  if (record === undefined) {
-    const stored = await store.getVary(service, view.primary.hash, now);
+  const found = await store.find(service, variant.hash, view.primary.hash, now);
+  let record: CachedRecord | undefined;
+  if (found.record) record = found.record;
+  else {
+    const stored = found.vary;
     if (stored !== undefined && !sameNames(stored, names)) {
       names = stored;
       memo.set(service, view.primary, names);

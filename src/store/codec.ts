@@ -1,5 +1,5 @@
 /**
- * @module The packed record a Redis key holds: one GET returns everything a hit needs.
+ * @module The packed record a Redis key holds: one read returns everything a hit needs.
  *
  *   byte 0      format version (1); any other version reads as a miss, never as a crash
  *   byte 1      kind: 1 entry, 2 uncacheable marker, 3 alias (another key of the same object)

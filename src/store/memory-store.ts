@@ -19,6 +19,7 @@ import type {
   CacheStore,
   CoordinationStore,
   EntryWrite,
+  Found,
   OriginHealthState,
   RateDecision,
   RateLimitStore,
@@ -178,6 +179,11 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
       this.slots.set(id, slot);
     }
     return slot.record;
+  }
+
+  async find(service: string, entryHash: string, primaryHash: string, now: number): Promise<Found> {
+    const record = this.getNow(service, entryHash, now);
+    return record ? { record } : { record: undefined, vary: await this.getVary(service, primaryHash, now) };
   }
 
   async getVary(service: string, primaryHash: string, now: number): Promise<string[] | undefined> {

@@ -6,7 +6,7 @@
 import type { RedisClient } from '../redis/connect.js';
 import { FILL_CHANNEL, fillKeys } from './keys.js';
 import { timed } from './redis-timing.js';
-import { runScript } from './scripts.js';
+import { defineScripts, runScript } from './scripts.js';
 import type { FillCoordination, FillOutcome, FlightPart } from './types.js';
 
 /** How long a fill's flight stays readable after its last part. */
@@ -14,18 +14,18 @@ const FLIGHT_TTL_MS = 60_000;
 
 /** The fill coordination of one Redis (the announcements reach nodes through the purge broadcast). */
 export class RedisFills implements Omit<FillCoordination, 'onFillDone'> {
-  constructor(private readonly client: RedisClient) {}
+  constructor(private readonly client: RedisClient) {
+    defineScripts(client);
+  }
 
   /**
-   * Claims an entry's fleet-wide fill (`SET … NX PX`). A node that loses the claim leaves the
-   * waiting flag, so the holder knows to announce the outcome.
+   * Claims an entry's fleet-wide fill (lua/claimFill-2.lua). A node that loses the claim leaves the
+   * waiting flag in the same call, so the holder knows to relay and announce.
    */
   async claimFill(service: string, entryHash: string, ttlMs: number): Promise<boolean> {
     const keys = fillKeys(service, entryHash);
     const ttl = Math.max(1, Math.round(ttlMs));
-    if ((await timed('lease', this.client.set(keys.lease, '1', 'PX', ttl, 'NX'))) === 'OK') return true;
-    await timed('lease', this.client.set(keys.waiting, '1', 'PX', ttl));
-    return false;
+    return (await timed('lease', runScript(this.client, 'claimFill', [keys.lease, keys.waiting], [ttl]))) === 1;
   }
 
   async renewFill(service: string, entryHash: string, ttlMs: number): Promise<boolean> {
@@ -37,27 +37,25 @@ export class RedisFills implements Omit<FillCoordination, 'onFillDone'> {
     return (await timed('lease', this.client.exists(fillKeys(service, entryHash).lease))) === 1;
   }
 
-  async fillWaited(service: string, entryHash: string): Promise<boolean> {
-    return (await timed('lease', this.client.exists(fillKeys(service, entryHash).waiting))) === 1;
-  }
-
-  async flightAppend(service: string, entryHash: string, part: FlightPart): Promise<void> {
-    const [field, value] =
-      part.kind === 'head'
-        ? ['h', part.json]
-        : part.kind === 'chunk'
-          ? ['c', part.bytes]
-          : [part.kind === 'end' ? 'e' : 'x', ''];
+  async flightAppend(service: string, entryHash: string, parts: readonly FlightPart[]): Promise<boolean> {
+    const fields: (string | Buffer)[] = [];
+    for (const part of parts) {
+      if (part.kind === 'head') fields.push('h', part.json);
+      else if (part.kind === 'chunk') fields.push('c', part.bytes);
+      else fields.push(part.kind === 'end' ? 'e' : 'x', '');
+    }
+    const keys = fillKeys(service, entryHash);
     const message = JSON.stringify({ service, entry: entryHash, outcome: 'flight' });
-    await timed(
+    const appended = await timed(
       'lease',
       runScript(
         this.client,
         'flightAppend',
-        [fillKeys(service, entryHash).flight],
-        [FLIGHT_TTL_MS, FILL_CHANNEL, message, field, value],
+        [keys.flight, keys.waiting],
+        [FLIGHT_TTL_MS, FILL_CHANNEL, message, ...fields],
       ),
     );
+    return appended === 1;
   }
 
   async flightRead(

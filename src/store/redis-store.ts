@@ -1,5 +1,6 @@
 /**
- * @module The cache store over Redis. A hit is one GET of one packed record; writes that touch
+ * @module The cache store over Redis. A hit is one MGET of one packed record (and its URL's
+ * Vary names, which a miss needs next); writes that touch
  * several keys go through Lua so they are atomic (and cluster-safe: each script works inside one
  * key space of a service, one hash slot; a service may have several, store/keys.ts).
  */
@@ -37,6 +38,7 @@ import type {
   CacheStore,
   CoordinationStore,
   EntryWrite,
+  Found,
   OriginHealthState,
   RateDecision,
   RateLimitStore,
@@ -112,18 +114,67 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
 
   async get(service: string, entryHash: string, now: number): Promise<CachedRecord | undefined> {
     const space = this.space(service, entryHash);
-    const packed = await timed('get', this.read(this.reader.getBuffer(space.entry(entryHash))));
+    const key = space.entry(entryHash);
+    const record = await this.shareRead(key, async () => {
+      const packed = await timed('get', this.read(this.reader.getBuffer(key)));
+      return this.followAlias(space, packed);
+    });
+    return alive(record, now);
+  }
+
+  async find(service: string, entryHash: string, primaryHash: string, now: number): Promise<Found> {
+    const space = this.space(service, entryHash);
+    const key = space.entry(entryHash);
+    // The variant's hash starts as its URL's does, so both keys live in one key space (one slot).
+    const read = await this.shareRead(`${key} +vary`, async () => {
+      const [packed, names] = await timed('get', this.read(this.reader.mgetBuffer(key, space.vary(primaryHash))));
+      return { record: await this.followAlias(space, packed ?? null), names };
+    });
+    const record = alive(read.record, now);
+    if (record) return { record };
+    const names = read.names;
+    return {
+      record: undefined,
+      vary: names == null ? undefined : names.length === 0 ? [] : names.toString().split(','),
+    };
+  }
+
+  /** A packed record decoded; an alias (a bucket served by another key's bytes) costs one more read. */
+  private async followAlias(space: KeySpace, packed: Buffer | null): Promise<CachedRecord | undefined> {
     const record = packed === null ? undefined : decodeRecord(packed);
-    if (record?.kind === 'alias') {
-      // A bucket served by bytes stored under another key of the object: one more read.
-      const target = await timed('get', this.read(this.reader.getBuffer(space.entry(record.target))));
-      const entry = target === null ? undefined : decodeRecord(target);
-      return entry?.kind === 'entry' && entry.meta.deleteAt > now ? entry : undefined;
+    if (record?.kind !== 'alias') return record;
+    const target = await timed('get', this.read(this.reader.getBuffer(space.entry(record.target))));
+    const entry = target === null ? undefined : decodeRecord(target);
+    return entry?.kind === 'entry' ? entry : undefined;
+  }
+
+  /**
+   * Requests for one key that arrive together — a burst for a new page, a hot object past the L1 —
+   * share one Redis read (and one decoding of it). Only reads issued in the same turn of the event
+   * loop are shared (the map is emptied before the next), so a request never gets an answer to a
+   * read sent before it arrived.
+   */
+  private shareRead<T>(key: string, read: () => Promise<T>): Promise<T> {
+    const inFlight = this.readsThisTurn.get(key);
+    if (inFlight) return inFlight as Promise<T>;
+    const started = read();
+    this.readsThisTurn.set(key, started);
+    if (this.readsThisTurn.size === 1) setImmediate(() => this.readsThisTurn.clear());
+    return started;
+  }
+
+  private readonly readsThisTurn = new Map<string, Promise<unknown>>();
+
+  /**
+   * A timed write to entries. Once Redis has it, no later read joins one shared before: that read
+   * may have been answered before the write.
+   */
+  private async written<T>(name: string, write: Promise<T>): Promise<T> {
+    try {
+      return await timed(name, write);
+    } finally {
+      this.readsThisTurn.clear();
     }
-    if (record === undefined) return undefined;
-    // Redis expires keys lazily to the millisecond; a record past its own deadline is gone.
-    const deadline = record.kind === 'entry' ? record.meta.deleteAt : record.until;
-    return deadline > now ? record : undefined;
   }
 
   async getVary(service: string, primaryHash: string): Promise<string[] | undefined> {
@@ -175,7 +226,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
       summary.pa,
       JSON.stringify(summary),
     ].join('\n');
-    const [queued, varyChanged] = (await timed(
+    const [queued, varyChanged] = (await this.written(
       'store',
       runScript(
         this.client,
@@ -293,7 +344,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     const ttl = marker.until - now;
     if (ttl <= 0) return false;
     // One key, so a plain SET ... NX is atomic: a stored entry is never replaced by a marker.
-    const written = await timed(
+    const written = await this.written(
       'mark_uncacheable',
       this.client.set(this.space(service, entryHash).entry(entryHash), encodeRecord(marker), 'PX', ttl, 'NX'),
     );
@@ -302,7 +353,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
 
   async invalidate(service: string, primaryHash: string): Promise<string[]> {
     const space = this.space(service, primaryHash);
-    const removed = await timed(
+    const removed = await this.written(
       'invalidate',
       runScript(
         this.client,
@@ -439,7 +490,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     const purged = await Promise.all(
       [...groups].map(async ([shard, group]) => {
         const space = this.spaceAt(service, shard);
-        const removed = (await timed(
+        const removed = (await this.written(
           'purge_entries',
           runScript(
             this.client,
@@ -500,6 +551,12 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     if (!this.ownsClient) return;
     for (const client of new Set([this.client, this.reader])) await client.quit().catch(() => client.disconnect());
   }
+}
+
+/** A record, unless past its own deadline (Redis expires keys lazily, to the millisecond). */
+function alive(record: CachedRecord | undefined, now: number): CachedRecord | undefined {
+  if (record === undefined) return undefined;
+  return (record.kind === 'entry' ? record.meta.deleteAt : record.until) > now ? record : undefined;
 }
 
 /** The longest a removal waits for a replica to acknowledge it (cluster only). */

@@ -50,6 +50,7 @@ type ScriptName =
   | 'scanEntries'
   | 'purgeEntries'
   | 'originHealth'
+  | 'claimFill'
   | 'fillDone'
   | 'flightAppend';
 

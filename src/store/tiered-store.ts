@@ -16,6 +16,7 @@ import type {
   FillCoordination,
   FillOutcome,
   FlightPart,
+  Found,
   OriginHealthState,
   RateDecision,
   RateLimitStore,
@@ -69,12 +70,8 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
     return (await this.shared.fills?.fillHeld(service, entryHash).catch(() => false)) ?? false;
   }
 
-  async fillWaited(service: string, entryHash: string): Promise<boolean> {
-    return (await this.shared.fills?.fillWaited(service, entryHash).catch(() => false)) ?? false;
-  }
-
-  async flightAppend(service: string, entryHash: string, part: FlightPart): Promise<void> {
-    await this.shared.fills?.flightAppend(service, entryHash, part);
+  async flightAppend(service: string, entryHash: string, parts: readonly FlightPart[]): Promise<boolean> {
+    return (await this.shared.fills?.flightAppend(service, entryHash, parts)) ?? false;
   }
 
   async flightRead(service: string, entryHash: string, after: string | undefined) {
@@ -109,6 +106,22 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
     }
     if (record) this.l1.remember(service, entryHash, record, now);
     return record;
+  }
+
+  async find(service: string, entryHash: string, primaryHash: string, now: number): Promise<Found> {
+    const local = this.l1.getNow(service, entryHash, now);
+    if (local) return { record: local };
+    let found: Found;
+    try {
+      found = await this.shared.find(service, entryHash, primaryHash, now);
+    } catch (error) {
+      // Redis unreachable or slow: what this node still holds is better than asking the origin.
+      const retained = this.l1.getRetained(service, entryHash, now);
+      if (retained) return { record: retained };
+      throw error;
+    }
+    if (found.record) this.l1.remember(service, entryHash, found.record, now);
+    return found;
   }
 
   async getVary(service: string, primaryHash: string, now: number): Promise<string[] | undefined> {

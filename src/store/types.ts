@@ -94,6 +94,9 @@ export interface EntryWrite {
   maxBytes?: number;
 }
 
+/** What the lookup's read found: a record, or else the URL's stored Vary names (if any). */
+export type Found = { record: CachedRecord } | { record: undefined; vary: string[] | undefined };
+
 /** An object as stored: what a 304 refreshes as a whole. */
 export interface StoredObject {
   varyNames: string[];
@@ -108,6 +111,11 @@ export interface CacheStore {
   get(service: string, entryKey: string, now: number): Promise<CachedRecord | undefined>;
   /** The Vary names last stored for a primary key, when any response under it varied. */
   getVary(service: string, primaryKey: string, now: number): Promise<string[] | undefined>;
+  /**
+   * The lookup's read: the record under an entry key (as `get`) and, when there is none, the Vary
+   * names stored for the URL's primary key (as `getVary`) — one Redis round trip for both.
+   */
+  find(service: string, entryKey: string, primaryKey: string, now: number): Promise<Found>;
   /**
    * Stores an object (replacing the one stored under its id, every key of it) and records its Vary
    * names for the primary key. When the names differ from those stored before, the objects stored
@@ -186,10 +194,12 @@ export interface FillCoordination {
   fillDone(service: string, entryHash: string, outcome: FillOutcome): Promise<void>;
   /** Every outcome announced by any node, for the fills this node waits for ("flight": more to read). */
   onFillDone(listener: (service: string, entryHash: string, outcome: FillOutcome | 'flight') => void): void;
-  /** Does another node wait for this fill (so its response should be streamed to it)? */
-  fillWaited(service: string, entryHash: string): Promise<boolean>;
-  /** Appends the response head, a chunk, its end or its abort to the fill's flight. */
-  flightAppend(service: string, entryHash: string, part: FlightPart): Promise<void>;
+  /**
+   * Appends parts of the response (head, chunks, end or abort, in order) to the fill's flight. A
+   * batch that starts with the head is appended only if another node waits for the fill: false
+   * then, and nothing is relayed.
+   */
+  flightAppend(service: string, entryHash: string, parts: readonly FlightPart[]): Promise<boolean>;
   /** The flight's parts after `after` (an id returned before; undefined: from the start). */
   flightRead(
     service: string,

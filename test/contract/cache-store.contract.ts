@@ -56,6 +56,45 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
       expect(await store.getVary(s, 'p', NOW)).toEqual([]);
     });
 
+    it('find reads the record, or else the URL’s Vary names', async () => {
+      const s = svc();
+      expect(await store.find(s, 'nope', 'nope', NOW)).toEqual({ record: undefined, vary: undefined });
+      await putDeviceVariants(s);
+      const mobile = await store.find(s, 'm', 'p', NOW);
+      expect(mobile.record?.kind === 'entry' && mobile.record.body.toString()).toBe('mobile');
+      // Another variant of a URL whose responses vary: the names say which headers pick it.
+      expect(await store.find(s, 'tablet', 'p', NOW)).toEqual({ record: undefined, vary: ['user-agent'] });
+      // Past the entry's delete time it is gone, and the names are still read.
+      const late = await store.find(s, 'm', 'p', NOW + 60_000);
+      expect(late.record).toBeUndefined();
+      const plain = svc();
+      await store.put(
+        singleObject({ service: plain, primaryKey: 'p', entryKey: 'e', entry: entry('x'), ...LIMITS }),
+        NOW,
+      );
+      expect(await store.find(plain, 'other', 'p', NOW)).toEqual({ record: undefined, vary: [] });
+    });
+
+    it('reads issued together get one answer, and a read after a write sees the write', async () => {
+      const s = svc();
+      const put = (body: string) =>
+        store.put(singleObject({ service: s, primaryKey: 'p', entryKey: 'e', entry: entry(body), ...LIMITS }), NOW);
+      await put('first');
+      const bodyOf = (found: Awaited<ReturnType<CacheStore['find']>>) =>
+        found.record?.kind === 'entry' ? found.record.body.toString() : undefined;
+      // A burst: many finds of one key at once, all answered alike.
+      const burst = await Promise.all(Array.from({ length: 20 }, () => store.find(s, 'e', 'p', NOW)));
+      expect(new Set(burst.map(bodyOf))).toEqual(new Set(['first']));
+      // A find still in flight when a write completes is not joined by a find issued after it.
+      const before = store.find(s, 'e', 'p', NOW);
+      await put('second');
+      const after = await store.find(s, 'e', 'p', NOW);
+      expect(['first', 'second']).toContain(bodyOf(await before));
+      expect(bodyOf(after)).toBe('second');
+      await store.invalidate(s, 'p');
+      expect((await store.find(s, 'e', 'p', NOW)).record).toBeUndefined();
+    });
+
     it('an entry is gone at its delete time', async () => {
       const s = svc();
       await store.put(
