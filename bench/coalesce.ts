@@ -10,7 +10,7 @@
  * first asked (ms after the burst began), and the p50 and max latency. Bursts: the same burst sent
  * to the origin itself (what the origin's latency is for this client under this load: the
  * reference); a cacheable page, the first after start (it also warms code paths) and then
- * COALESCE_BURSTS (default 5) more, each for a new URL; the last page again, now stored (the
+ * COALESCE_BURSTS (default 9) more, each for a new URL; the last page again, now stored (the
  * burst's own cost with no origin: the floor); a `no-store` page (nobody should queue behind it).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -25,7 +25,8 @@ import { freePort, type Leftovers, runBenchmark, waitUntilUp } from './lib.js';
 const ROOT = join(import.meta.dirname, '..');
 const REQUESTS = Number(process.env.COALESCE_REQUESTS ?? 200);
 const ORIGIN_MS = Number(process.env.COALESCE_ORIGIN_MS ?? 200);
-const BURSTS = Number(process.env.COALESCE_BURSTS ?? 5);
+const BURSTS = Number(process.env.COALESCE_BURSTS ?? 9);
+const PAUSE_MS = 1000;
 const CLUSTER = process.env.BENCH_CLUSTER === '1';
 const HOST = 'burst.test';
 const left: Leftovers = { children: [] };
@@ -137,6 +138,8 @@ async function main(): Promise<void> {
 
   /** Sends one burst for `path` (to `targets`, in turn) and prints its row; returns its p50. */
   const burst = async (name: string, path: string, targets: number[]): Promise<number> => {
+    // Bursts a second apart, as independent ones are: the last one's stores and bookkeeping are done.
+    await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
     const before = fetches.get(path) ?? 0;
     const started = performance.now();
     const answers = await Promise.all(

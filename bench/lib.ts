@@ -98,9 +98,21 @@ export interface Leftovers {
 }
 
 /** Runs a benchmark's main, then stops what it started; on failure prints why and exits 1. */
+/** SIGTERM, then SIGKILL if the child has not exited within 10 s. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 export function runBenchmark(main: () => Promise<void>, left: Leftovers): void {
   const cleanUp = async () => {
-    for (const child of left.children) child.kill('SIGTERM');
+    // The edges go first, Redis once they have exited (they would otherwise reconnect to a
+    // stopping Redis while they drain).
+    await Promise.all(left.children.map(stopChild));
     await left.redis?.stop();
     if (left.dir) rmSync(left.dir, { recursive: true, force: true });
   };
