@@ -119,13 +119,13 @@ async function main(): Promise<void> {
     await Promise.all([connectRedis(client), connectRedis(reader)]);
     // Fill the service to its cap first: the measured writes then evict as a full edge's do.
     const memoryBefore = await usedMemory(admin);
-    await run(CAP, 0, (w, now) => store.put(w, now));
+    await run(CAP, 0, async (w, now) => void (await store.put(w, now)));
     await store.drain(SERVICE);
     const bytesPerObject = ((await usedMemory(admin)) - memoryBefore) / CAP;
     await admin.config('RESETSTAT');
     const cpuBefore = await redisCpu(admin);
     const started = process.hrtime.bigint();
-    await run(OBJECTS, CAP, (w, now) => store.put(w, now));
+    await run(OBJECTS, CAP, async (w, now) => void (await store.put(w, now)));
     await store.drain(SERVICE);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cpu = (await redisCpu(admin)) - cpuBefore;

@@ -170,6 +170,10 @@ export const purgeResponse = z.object({
   url: z.string().optional(),
   batches: z.number().meta({ description: 'Redis calls made for the purge' }),
   longestCallMs: z.number().meta({ description: 'the longest of those calls, as this node timed it' }),
+  receipt: z
+    .string()
+    .optional()
+    .meta({ description: 'with regions: GET /v1/services/{service}/purges/{receipt} says where it was applied' }),
 });
 
 export const explainBody = z.strictObject({

@@ -233,18 +233,24 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
       });
 
       /** One URL, every variant: removed (announced to every L1 by the store), or soft-purged. */
-      const purgeUrl = async (service: string, primary: string, soft: boolean, dryRun: boolean) => {
+      const purgeUrl = async (service: string, primary: string, url: string, soft: boolean, dryRun: boolean) => {
         const started = performance.now();
         let purged: number;
+        let receipt = '';
         if (dryRun) purged = (await store.variantsOf(service, primary)).length;
         else if (soft) {
+          // Marked first: a fill under way stores nothing, and other regions hear of it.
+          receipt = await store.markPurge(service, { kind: 'url', primaryKey: primary, url }, true, Date.now());
           const variants = await store.variantsOf(service, primary);
           purged = (await store.purgeEntries(service, variants, true, Date.now())).length;
         } else {
-          purged = (await store.invalidate(service, primary)).length;
+          const invalidated = await store.invalidate(service, primary);
+          purged = invalidated.objects.length;
+          receipt = invalidated.receipt;
           if (purged > 0) await store.addStats(service, new Map([['purges', purged]]));
         }
-        return { purged, batches: 1, longestCallMs: Math.round((performance.now() - started) * 100) / 100 };
+        const longestCallMs = Math.round((performance.now() - started) * 100) / 100;
+        return { purged, batches: 1, longestCallMs, ...(receipt === '' ? {} : { receipt }) };
       };
 
       /** Audit: who (the token's scope, never the token), what selector, how many. */
@@ -274,7 +280,7 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
           return fail(reply, 403, 'CF_ERR_ADMIN_FORBIDDEN', `this token may not purge service "${view.service.id}"`);
         }
         const { soft, dryRun } = input.data;
-        const done = await purgeUrl(view.service.id, view.primary.hash, soft, dryRun);
+        const done = await purgeUrl(view.service.id, view.primary.hash, view.primary.readable, soft, dryRun);
         const result = { service: view.service.id, url: view.primary.readable, soft, dryRun, ...done };
         audit(request, { url: view.primary.readable }, result);
         return result;
@@ -292,7 +298,7 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
             return fail(reply, 400, 'CF_ERR_ADMIN_BAD_INPUT', `url does not belong to service "${service}"`);
           }
           const { view } = received;
-          const done = await purgeUrl(service, view.primary.hash, soft, dryRun);
+          const done = await purgeUrl(service, view.primary.hash, view.primary.readable, soft, dryRun);
           const result = { service, url: view.primary.readable, soft, dryRun, ...done };
           audit(request, { url: view.primary.readable }, result);
           return result;

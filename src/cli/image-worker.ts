@@ -41,7 +41,7 @@ export class IpcImageSink implements ImageSink {
 }
 
 export async function runImageWorker(config: Config, target: string, log: Logger): Promise<number> {
-  const { store, client, reader } = openRedisStore({ ...config.redis, url: target });
+  const { store, client, reader } = openRedisStore({ ...config.redis, url: target, region: config.region?.id ?? '' });
   try {
     await Promise.all([connectRedis(client), connectRedis(reader)]);
   } catch (error) {

@@ -25,7 +25,15 @@ function createStore(
     return { store, ready: async () => true, start: async () => undefined };
   }
   // Two connections: the request path's reads with a short timeout, everything else with a longer one.
-  const { store: shared, client, reader } = openRedisStore({ ...config.redis, url: target });
+  const {
+    store: shared,
+    client,
+    reader,
+  } = openRedisStore({
+    ...config.redis,
+    url: target,
+    region: config.region?.id ?? '',
+  });
   const l1 = new MemoryStore({
     maxBytes: config.l1.maxBytes,
     maxTtlMs: config.l1.ttlMs,

@@ -503,6 +503,17 @@ export const configSchema = z
       .prefault({}),
     redis,
     l1,
+    /**
+     * This deployment's region, when customer sites are fronted in several (docs/regions.md): its
+     * fills and purges are then journaled in Redis for the other regions' sync workers.
+     */
+    region: z
+      .strictObject({
+        id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, {
+          error: 'a region id is lower-case letters, digits and dashes (at most 32)',
+        }),
+      })
+      .optional(),
     services: z.array(serviceSchema).min(1, { error: 'at least one service is needed' }),
   })
   .superRefine((config, ctx) => {

@@ -143,7 +143,11 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
       return deliverStale(exchange, found, 'circuit_open', undefined, 'origin-circuit-open');
     }
     // Stale, or the client asked for validation: revalidate (conditionally when it has validators).
-    const options: FillOptions = { stale: found.entry, unansweredOnly: decision.reason === 'request' };
+    const options: FillOptions = {
+      stale: found.entry,
+      unansweredOnly: decision.reason === 'request',
+      guard: found.guard,
+    };
     const attachment = await deps.coalescer.join(exchange.waiter(), found.entryKey, found.names, options);
     const notes: DeliveryNotes = {
       fwd: decision.reason,
@@ -164,7 +168,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
   if (found.kind === 'uncacheable') {
     // Hit-for-miss: no queueing; the response may still be stored if it has become cacheable,
     // unless it is known to be too large to keep at all.
-    const options = { mayStore: found.reason !== 'too-large' };
+    const options: FillOptions = { mayStore: found.reason !== 'too-large', guard: found.guard };
     const fetchAlone = () => deps.coalescer.alone(exchange.waiter(), found.names, options);
     return deliverFill(exchange, await fetchAlone(), fetchAlone, {
       fwd: 'miss',
@@ -174,8 +178,9 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     });
   }
   if (found.kind !== 'miss') throw new Error('unreachable');
-  const attachment = await deps.coalescer.join(exchange.waiter(), found.entryKey, found.names);
-  return deliverFill(exchange, attachment, () => deps.coalescer.alone(exchange.waiter(), found.names), {
+  const options: FillOptions = { guard: found.guard };
+  const attachment = await deps.coalescer.join(exchange.waiter(), found.entryKey, found.names, options);
+  return deliverFill(exchange, attachment, () => deps.coalescer.alone(exchange.waiter(), found.names, options), {
     // RFC 9211: "miss" when the cache could not tell whether it had a response (the store failed).
     fwd: found.failure ? 'miss' : found.varyMiss ? 'vary-miss' : 'uri-miss',
     storedStatus: 'Miss',

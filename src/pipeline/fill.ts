@@ -13,7 +13,7 @@ import { endToEndHeaders } from '../origin/hop-by-hop.js';
 import { headerMap, revalidationHeaders } from '../policy/conditional.js';
 import { formatHttpDate } from '../policy/http-date.js';
 import { mediaType } from '../store/entry-index.js';
-import type { CachedEntry, FillOutcome } from '../store/types.js';
+import type { CachedEntry, FillOutcome, PurgeGuard } from '../store/types.js';
 import { compressible, declaredCoding, sniffCoding } from '../transform/compress.js';
 import { FanOut } from './fan-out.js';
 import type { HitCounter } from './hit-counter.js';
@@ -63,6 +63,8 @@ export interface FillOptions {
    * under way, but not a response that had already arrived before it asked.
    */
   unansweredOnly?: boolean;
+  /** The purge counters the lookup read: a purge since then wins, and nothing is stored. */
+  guard?: PurgeGuard | undefined;
 }
 
 interface Joined {
@@ -176,13 +178,15 @@ export class Fill {
           stored.meta.object ?? head.entryKey,
           (decision as { update: Headers }).update,
           responseTime,
+          this.options.guard,
         )
-      : this.deps.writer.write(this.view, head, this.body.subscribe() as Readable, responseTime);
+      : this.deps.writer.write(this.view, head, this.body.subscribe() as Readable, responseTime, this.options.guard);
     const outcome = await written;
     if (outcome === 'too-large') {
       this.uncacheable({ ...head, storing: false, decision: { ok: false, reason: 'too-large' } });
     }
-    this.close(outcome === 'stored' ? 'stored' : 'failed');
+    // Overtaken by a purge: what was fetched may predate it, so waiters elsewhere fetch anew.
+    this.close(outcome === 'stored' ? 'stored' : outcome === 'overtaken' ? 'not-stored' : 'failed');
   }
 
   /** The response will not be stored: no more waiters, and hit-for-miss remembers it. */

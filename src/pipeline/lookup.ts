@@ -10,12 +10,19 @@ import { acceptsCoding } from '../key/accept-encoding.js';
 import { type PrimaryKey, variantKey } from '../key/cache-key.js';
 import { varyValues } from '../key/vary.js';
 import { StoreTimeout } from '../store/read-deadline.js';
-import type { CachedEntry, CachedRecord, CacheStore } from '../store/types.js';
+import type { CachedEntry, CachedRecord, CacheStore, PurgeGuard } from '../store/types.js';
 import type { RequestView } from './recv.js';
 
 export type LookupResult =
-  | { kind: 'hit'; entry: CachedEntry; entryKey: string; names: readonly string[]; readable: string }
-  | { kind: 'uncacheable'; entryKey: string; names: readonly string[]; reason: string }
+  | {
+      kind: 'hit';
+      entry: CachedEntry;
+      entryKey: string;
+      names: readonly string[];
+      readable: string;
+      guard?: PurgeGuard | undefined;
+    }
+  | { kind: 'uncacheable'; entryKey: string; names: readonly string[]; reason: string; guard?: PurgeGuard | undefined }
   | {
       kind: 'miss';
       entryKey: string;
@@ -24,6 +31,8 @@ export type LookupResult =
       varyMiss: boolean;
       /** The store could not be asked: what may well be stored is fetched (coalesced) anyway. */
       failure?: StoreFailure;
+      /** The purge counters read with the lookup (PurgeGuard): the fill stores only if none moved. */
+      guard?: PurgeGuard | undefined;
     };
 
 /** Why a lookup could not read the store: too slow (the read deadline passed), or an error. */
@@ -76,7 +85,15 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
 export function unknownVariant(view: RequestView, memo: VaryMemo, failure: StoreFailure): LookupResult {
   const names = memo.get(view.service.id, view.primary);
   const variant = variantKey(view.primary, names, varyValues(names, view.headers, view.runtime.vary));
-  return { kind: 'miss', entryKey: variant.hash, names, readable: variant.readable, varyMiss: false, failure };
+  return {
+    kind: 'miss',
+    entryKey: variant.hash,
+    names,
+    readable: variant.readable,
+    varyMiss: false,
+    failure,
+    guard: undefined,
+  };
 }
 
 export async function lookup(view: RequestView, store: CacheStore, memo: VaryMemo, now: number): Promise<LookupResult> {
@@ -102,17 +119,25 @@ export async function lookup(view: RequestView, store: CacheStore, memo: VaryMem
         names,
         readable: variant.readable,
         varyMiss: stored !== undefined && stored.length > 0,
+        guard: found.guard,
       };
     }
   }
   if (record.kind === 'uncacheable') {
-    return { kind: 'uncacheable', entryKey: variant.hash, names, reason: record.reason };
+    return { kind: 'uncacheable', entryKey: variant.hash, names, reason: record.reason, guard: found.guard };
   }
   if (!sameNames(record.meta.varyNames, names)) memo.set(service, view.primary, record.meta.varyNames);
   const coding = record.meta.unknownCoding;
   if (coding !== undefined && !acceptsCoding(view.headers['accept-encoding'], coding)) {
     // Stored in a coding this client cannot read: for it, the response is not stored.
-    return { kind: 'miss', entryKey: variant.hash, names, readable: variant.readable, varyMiss: true };
+    return {
+      kind: 'miss',
+      entryKey: variant.hash,
+      names,
+      readable: variant.readable,
+      varyMiss: true,
+      guard: found.guard,
+    };
   }
-  return { kind: 'hit', entry: record, entryKey: variant.hash, names, readable: variant.readable };
+  return { kind: 'hit', entry: record, entryKey: variant.hash, names, readable: variant.readable, guard: found.guard };
 }

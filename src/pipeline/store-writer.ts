@@ -8,15 +8,18 @@ import type { Readable } from 'node:stream';
 import { endToEndHeaders, type Headers } from '../origin/hop-by-hop.js';
 import { headerMap } from '../policy/conditional.js';
 import { parseTags } from '../store/entry-index.js';
-import type { CacheStore, EntryMeta, EntryWrite, Representation } from '../store/types.js';
+import type { CacheStore, EntryMeta, EntryWrite, PurgeGuard, Representation } from '../store/types.js';
 import type { ImageSink } from './image-jobs.js';
 import type { RequestView } from './recv.js';
 import { type ObjectPlan, planWrites } from './representations.js';
 import type { FillHead } from './response-decision.js';
 import { refreshedHeaders } from './response-decision.js';
 
-/** How a write ended: stored, over the size limit, the body failed, or the store refused it. */
-export type WriteOutcome = 'stored' | 'too-large' | 'body-failed' | 'store-failed';
+/**
+ * How a write ended: stored, over the size limit, the body failed, the store refused it, or a
+ * purge overtook the fill (nothing stored).
+ */
+export type WriteOutcome = 'stored' | 'too-large' | 'body-failed' | 'store-failed' | 'overtaken';
 
 export interface StoreWriterDeps {
   store: CacheStore;
@@ -34,7 +37,13 @@ export class StoreWriter {
   constructor(private readonly deps: StoreWriterDeps) {}
 
   /** Reads `body` to its end and stores it as the object `head` describes. */
-  async write(view: RequestView, head: FillHead, body: Readable, responseTime: number): Promise<WriteOutcome> {
+  async write(
+    view: RequestView,
+    head: FillHead,
+    body: Readable,
+    responseTime: number,
+    guard?: PurgeGuard,
+  ): Promise<WriteOutcome> {
     const limit = view.service.cache.maxObjectBytes;
     const chunks: Buffer[] = [];
     let bytes = 0;
@@ -53,7 +62,12 @@ export class StoreWriter {
     const meta = this.metaFor(view, head, responseTime);
     try {
       const plan = await planWrites(view, head.entryKey, meta, Buffer.concat(chunks, bytes));
-      if (plan.write) await this.deps.store.put(objectWrite(view, plan.write), meta.storedAt);
+      if (
+        plan.write &&
+        (await this.deps.store.put(objectWrite(view, plan.write, guard), meta.storedAt)) === 'overtaken'
+      ) {
+        return 'overtaken';
+      }
       if (plan.image) this.deps.images?.enqueue(plan.image);
       return 'stored';
     } catch (error) {
@@ -73,6 +87,7 @@ export class StoreWriter {
     object: string,
     update: Headers,
     responseTime: number,
+    guard?: PurgeGuard,
   ): Promise<WriteOutcome> {
     const meta = this.metaFor(view, head, responseTime);
     try {
@@ -103,11 +118,11 @@ export class StoreWriter {
           },
         };
       });
-      await this.deps.store.put(
-        objectWrite(view, { object, varyNames: stored.varyNames, representations }),
+      const outcome = await this.deps.store.put(
+        objectWrite(view, { object, varyNames: stored.varyNames, representations }, guard),
         meta.storedAt,
       );
-      return 'stored';
+      return outcome === 'overtaken' ? 'overtaken' : 'stored';
     } catch (error) {
       this.deps.warn({ err: error, service: view.service.id }, 'storing a response failed');
       return 'store-failed';
@@ -134,7 +149,7 @@ export class StoreWriter {
   }
 }
 
-function objectWrite(view: RequestView, plan: ObjectPlan): EntryWrite {
+function objectWrite(view: RequestView, plan: ObjectPlan, guard: PurgeGuard | undefined): EntryWrite {
   const cache = view.service.cache;
   return {
     service: view.service.id,
@@ -143,6 +158,7 @@ function objectWrite(view: RequestView, plan: ObjectPlan): EntryWrite {
     maxObjects: cache.maxObjects,
     maxBytes: cache.maxBytes,
     lfuHalfLifeMs: cache.lfuHalfLifeMs,
+    ...(guard ? { guard } : {}),
   };
 }
 

@@ -22,6 +22,8 @@ export interface BulkPurgeReport {
   batches: number;
   /** The longest of those calls, in milliseconds, as this process timed it (round trip included). */
   longestCallMs: number;
+  /** With regions: the purge's receipt (where it was applied). */
+  receipt?: string;
 }
 
 const DEFAULT_BATCH = 100;
@@ -42,6 +44,12 @@ export async function purgeMatching(
       report.longestCallMs = Math.max(report.longestCallMs, performance.now() - started);
     }
   };
+  if (!options.dryRun) {
+    // Marked first: fills under way store nothing, and other regions hear of it (lua/markPurge-4.lua).
+    const scope = Object.keys(filter).length === 0 ? { kind: 'all' as const } : { kind: 'filter' as const, filter };
+    const receipt = await timed(() => store.markPurge(service, scope, options.soft, options.now()));
+    if (receipt !== '') report.receipt = receipt;
+  }
   const batch = options.batchSize ?? DEFAULT_BATCH;
   let cursor: string | undefined;
   do {

@@ -52,6 +52,14 @@ export function keySpace(prefix: string) {
     path: `${prefix}idx:path`,
     tag: (tag: string) => `${prefix}idx:tag:${tag}`,
     stats: `${prefix}stats`,
+    // Purges and regions (lua/markPurge-4.lua, docs/regions.md).
+    gen: (primaryHash: string) => `${prefix}gen:${primaryHash}`,
+    epoch: `${prefix}epoch`,
+    purged: (primaryHash: string) => `${prefix}purged:${primaryHash}`,
+    purgedAll: `${prefix}purged-all`,
+    journal: `${prefix}journal`,
+    applied: `${prefix}applied`,
+    receipt: (id: string) => `${prefix}receipt:${id}`,
   };
 }
 

@@ -20,7 +20,11 @@ import type {
   CoordinationStore,
   EntryWrite,
   Found,
+  Invalidation,
   OriginHealthState,
+  PurgeGuard,
+  PurgeScope,
+  PutOutcome,
   RateDecision,
   RateLimitStore,
   StoredObject,
@@ -114,6 +118,9 @@ function owned<R extends CachedRecord>(record: R): R {
   return body === record.body ? record : { ...record, body };
 }
 
+/** URL purge counters kept before they are forgotten all at once (see markPurge). */
+const MAX_URL_PURGE_COUNTERS = 100_000;
+
 export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStore {
   private readonly slots = new Map<string, Slot>();
   private readonly objects = new Map<string, ObjectSlot>();
@@ -183,7 +190,39 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
 
   async find(service: string, entryHash: string, primaryHash: string, now: number): Promise<Found> {
     const record = this.getNow(service, entryHash, now);
-    return record ? { record } : { record: undefined, vary: await this.getVary(service, primaryHash, now) };
+    const guard = this.guardOf(service, primaryHash);
+    return record
+      ? { record, guard }
+      : { record: undefined, vary: await this.getVary(service, primaryHash, now), guard };
+  }
+
+  /** Purge counters (PurgeGuard): per URL, and per service (the embedded store's one key space). */
+  private readonly urlPurges = new Map<string, number>();
+  private readonly servicePurges = new Map<string, number>();
+  /** Times the URL counters were forgotten (their memory is bounded): part of every service's counter. */
+  private purgeResets = 0;
+
+  private guardOf(service: string, primaryHash: string): PurgeGuard {
+    return {
+      url: this.urlPurges.get(`${service}\n${primaryHash}`) ?? 0,
+      space: (this.servicePurges.get(service) ?? 0) + this.purgeResets,
+    };
+  }
+
+  /** The embedded store serves one node of one region: nothing is journaled. */
+  async markPurge(service: string, scope: PurgeScope): Promise<string> {
+    if (scope.kind !== 'url') {
+      this.servicePurges.set(service, (this.servicePurges.get(service) ?? 0) + 1);
+      return '';
+    }
+    if (this.urlPurges.size >= MAX_URL_PURGE_COUNTERS) {
+      // Forgetting a counter could let it read as before; every service's counter moves instead.
+      this.urlPurges.clear();
+      this.purgeResets++;
+    }
+    const id = `${service}\n${scope.primaryKey}`;
+    this.urlPurges.set(id, (this.urlPurges.get(id) ?? 0) + 1);
+    return '';
   }
 
   async getVary(service: string, primaryHash: string, now: number): Promise<string[] | undefined> {
@@ -197,11 +236,15 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     return record.names === '' ? [] : record.names.split(',');
   }
 
-  async put(write: EntryWrite, now: number): Promise<void> {
+  async put(write: EntryWrite, now: number): Promise<PutOutcome> {
     const { service, primaryKey, object } = write;
     const deleteAt = Math.max(...write.representations.map((r) => ('entry' in r ? r.entry.meta.deleteAt : 0)));
     const expiresAt = Math.min(deleteAt, now + this.maxTtlMs);
-    if (expiresAt <= now) return;
+    if (expiresAt <= now) return 'expired';
+    if (write.guard) {
+      const current = this.guardOf(service, primaryKey);
+      if (current.url !== write.guard.url || current.space !== write.guard.space) return 'overtaken';
+    }
     const names = write.varyNames.join(',');
     const varyId = `${service}\n${primaryKey}`;
     const previous = this.vary.get(varyId);
@@ -245,6 +288,7 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     if (slot.keys.size === 0) this.forgetObject(`${service}\n${object}`, slot);
     const evicted = this.enforceCap(service, write.maxObjects);
     if (evicted > 0) await this.addStats(service, new Map([['evictions', evicted]]));
+    return 'stored';
   }
 
   async getObject(service: string, object: string, now: number): Promise<StoredObject | undefined> {
@@ -273,14 +317,15 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     return true;
   }
 
-  async invalidate(service: string, primaryHash: string): Promise<string[]> {
+  async invalidate(service: string, primaryHash: string): Promise<Invalidation> {
+    const receipt = await this.markPurge(service, { kind: 'url', primaryKey: primaryHash });
     const id = `${service}\n${primaryHash}`;
     const record = this.vary.get(id);
-    if (!record) return [];
+    if (!record) return { objects: [], receipt };
     this.vary.delete(id);
     const removed = [...record.variants];
     for (const object of removed) this.deleteObject(service, object);
-    return removed;
+    return { objects: removed, receipt };
   }
 
   /**

@@ -39,7 +39,12 @@ import type {
   CoordinationStore,
   EntryWrite,
   Found,
+  Invalidation,
+  JournalSource,
   OriginHealthState,
+  PurgeGuard,
+  PurgeScope,
+  PutOutcome,
   RateDecision,
   RateLimitStore,
   StoredObject,
@@ -59,6 +64,8 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     private readonly deadline?: ReadDeadline,
     /** Key spaces (hash slots) each service's cache is split into (redis.serviceShards). */
     readonly shards = 1,
+    /** This region's id when regions are configured (`region.id`): fills and purges are journaled. */
+    readonly region = '',
   ) {
     defineScripts(client);
     this.fills = new RedisFills(client);
@@ -127,16 +134,18 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     const key = space.entry(entryHash);
     // The variant's hash starts as its URL's does, so both keys live in one key space (one slot).
     const read = await this.shareRead(`${key} +vary`, async () => {
-      const [packed, names] = await timed('get', this.read(this.reader.mgetBuffer(key, space.vary(primaryHash))));
-      return { record: await this.followAlias(space, packed ?? null), names };
+      const [packed, names, urlPurges, spacePurges] = await timed(
+        'get',
+        this.read(this.reader.mgetBuffer(key, space.vary(primaryHash), space.gen(primaryHash), space.epoch)),
+      );
+      const guard: PurgeGuard = { url: counter(urlPurges), space: counter(spacePurges) };
+      return { record: await this.followAlias(space, packed ?? null), names, guard };
     });
+    const { guard, names } = read;
     const record = alive(read.record, now);
-    if (record) return { record };
-    const names = read.names;
-    return {
-      record: undefined,
-      vary: names == null ? undefined : names.length === 0 ? [] : names.toString().split(','),
-    };
+    if (record) return { record, guard };
+    const vary = names == null ? undefined : names.length === 0 ? [] : names.toString().split(',');
+    return { record: undefined, vary, guard };
   }
 
   /** A packed record decoded; an alias (a bucket served by another key's bytes) costs one more read. */
@@ -193,10 +202,10 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
    * The cap may be exceeded by the objects not yet indexed: a bounded, documented overshoot
    * (docs/redis-layout.md, "The write path").
    */
-  async put(write: EntryWrite, now: number): Promise<void> {
+  async put(write: EntryWrite, now: number): Promise<PutOutcome> {
     const deleteAt = Math.max(...write.representations.map((r) => ('entry' in r ? r.entry.meta.deleteAt : 0)));
     const ttl = Math.ceil(deleteAt - now);
-    if (ttl <= 0) return;
+    if (ttl <= 0) return 'expired';
     this.clock = now;
     const { service, primaryKey, object } = write;
     const shard = shardOf(primaryKey, this.shards);
@@ -226,15 +235,39 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
       summary.pa,
       JSON.stringify(summary),
     ].join('\n');
+    const { guard } = write;
+    // As journaled for other regions (docs/regions.md): enough to find the object in this store.
+    const fill = this.region === '' ? '' : JSON.stringify({ object, primary: primaryKey, url: summary.u, at: now });
     const [queued, varyChanged] = (await this.written(
       'store',
       runScript(
         this.client,
         'storeKeys',
-        [space.vary(primaryKey), space.variants(primaryKey), space.pending],
-        [ttl, write.varyNames.join(','), object, primaryKey, space.prefix, item, ...keysAndRecords],
+        [
+          space.vary(primaryKey),
+          space.variants(primaryKey),
+          space.pending,
+          space.gen(primaryKey),
+          space.epoch,
+          space.journal,
+          space.applied,
+        ],
+        [
+          ttl,
+          write.varyNames.join(','),
+          object,
+          primaryKey,
+          space.prefix,
+          item,
+          guard ? guard.url : '',
+          guard ? guard.space : '',
+          this.region,
+          fill,
+          ...keysAndRecords,
+        ],
       ),
     )) as [number, number];
+    if (queued === -1) return 'overtaken';
     // A Vary change is rare: the store waits for the objects under the old names to go, so none is
     // found after put returns. A long queue (a burst across the fleet, or drains failing) is
     // drained before this store returns: the cap's overshoot stays bounded by MAX_PENDING plus the
@@ -242,6 +275,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     if (varyChanged === 1) await this.drainShard(service, shard);
     else if (queued >= MAX_PENDING) await this.drainShard(service, shard, false);
     else this.scheduleDrain(service, shard);
+    return 'stored';
   }
 
   private readonly draining = new Map<string, Promise<void>>();
@@ -351,7 +385,8 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     return written === 'OK';
   }
 
-  async invalidate(service: string, primaryHash: string): Promise<string[]> {
+  async invalidate(service: string, primaryHash: string, from?: JournalSource): Promise<Invalidation> {
+    const receipt = await this.markPurge(service, { kind: 'url', primaryKey: primaryHash }, false, Date.now(), from);
     const space = this.space(service, primaryHash);
     const removed = await this.written(
       'invalidate',
@@ -363,7 +398,57 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
       ),
     );
     await this.replicated(space.info);
-    return removed as string[];
+    return { objects: removed as string[], receipt };
+  }
+
+  async markPurge(
+    service: string,
+    scope: PurgeScope,
+    soft: boolean,
+    now: number,
+    from?: JournalSource,
+  ): Promise<string> {
+    // A URL's purge lives in the URL's key space; a broader one is marked in every space.
+    const shards =
+      scope.kind === 'url'
+        ? [shardOf(scope.primaryKey, this.shards)]
+        : Array.from({ length: this.shards }, (_, i) => i);
+    const selector =
+      scope.kind === 'url'
+        ? JSON.stringify({ primary: scope.primaryKey, url: scope.url })
+        : JSON.stringify(scope.kind === 'filter' ? { filter: scope.filter } : {});
+    const receipts = await Promise.all(
+      shards.map(async (shard) => {
+        const space = this.spaceAt(service, shard);
+        const [count, marks, ttl] =
+          scope.kind === 'url'
+            ? [space.gen(scope.primaryKey), space.purged(scope.primaryKey), URL_MARK_TTL_MS]
+            : [space.epoch, space.purgedAll, 0];
+        const id = (await this.written(
+          'mark_purge',
+          runScript(
+            this.client,
+            'markPurge',
+            [count, marks, space.journal, space.applied],
+            [
+              ttl,
+              this.region,
+              `${this.region}/${shard}`,
+              from?.field ?? '',
+              from?.id ?? '',
+              scope.kind,
+              soft ? '1' : '0',
+              selector,
+              Math.trunc(now),
+              space.prefix,
+              RECEIPT_TTL_MS,
+            ],
+          ),
+        )) as string;
+        return id === '' ? '' : `${shard}:${id}`;
+      }),
+    );
+    return receipts.filter((receipt) => receipt !== '').join(',');
   }
 
   async addStats(service: string, counters: ReadonlyMap<string, number>): Promise<void> {
@@ -553,11 +638,25 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
   }
 }
 
+/** A purge counter as read (none yet: 0). */
+function counter(value: Buffer | null | undefined): number {
+  return value == null ? 0 : Number(value.toString());
+}
+
 /** A record, unless past its own deadline (Redis expires keys lazily, to the millisecond). */
 function alive(record: CachedRecord | undefined, now: number): CachedRecord | undefined {
   if (record === undefined) return undefined;
   return (record.kind === 'entry' ? record.meta.deleteAt : record.until) > now ? record : undefined;
 }
+
+/**
+ * How long a URL's purge counter and marks live: longer than any fill runs (a fill overtaken by a
+ * purge whose counter expired meanwhile still fails its check, the counter reading 0), and longer
+ * than the oldest fill another region may still copy here (docs/regions.md).
+ */
+const URL_MARK_TTL_MS = 86_400_000;
+/** How long a purge's receipt (per region, when it was applied) can be read. */
+const RECEIPT_TTL_MS = 86_400_000;
 
 /** The longest a removal waits for a replica to acknowledge it (cluster only). */
 const REPLICATION_WAIT_MS = 250;
@@ -582,6 +681,8 @@ export interface RedisStoreSettings {
   commandTimeoutMs: number;
   /** Key spaces (hash slots) per service (redis.serviceShards; default 1). */
   serviceShards?: number;
+  /** This region's id, when regions are configured: fills and purges are journaled for the others. */
+  region?: string;
 }
 
 /**
@@ -597,5 +698,6 @@ export function openRedisStore(settings: RedisStoreSettings): {
   const client = createRedisClient({ url: settings.url, commandTimeoutMs: settings.commandTimeoutMs });
   const reader = createRedisClient({ url: settings.url, commandTimeoutMs: 2 * settings.readTimeoutMaxMs });
   const deadline = new ReadDeadline(settings.readTimeoutMs, settings.readTimeoutMaxMs);
-  return { store: new RedisStore(client, true, reader, deadline, settings.serviceShards ?? 1), client, reader };
+  const store = new RedisStore(client, true, reader, deadline, settings.serviceShards ?? 1, settings.region ?? '');
+  return { store, client, reader };
 }

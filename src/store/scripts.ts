@@ -50,6 +50,7 @@ type ScriptName =
   | 'scanEntries'
   | 'purgeEntries'
   | 'originHealth'
+  | 'markPurge'
   | 'claimFill'
   | 'fillDone'
   | 'flightAppend';

@@ -17,7 +17,11 @@ import type {
   FillOutcome,
   FlightPart,
   Found,
+  Invalidation,
+  JournalSource,
   OriginHealthState,
+  PurgeScope,
+  PutOutcome,
   RateDecision,
   RateLimitStore,
   StoredObject,
@@ -147,9 +151,9 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
    * refresh replaces) goes now; other nodes' copies, and variants of an older Vary list, age out
    * within the L1 lifetime. Until the store completes, requests for it join the fill storing it.
    */
-  async put(write: EntryWrite, now: number): Promise<void> {
+  async put(write: EntryWrite, now: number): Promise<PutOutcome> {
     this.l1.deleteObject(write.service, write.object);
-    await this.shared.put(write, now);
+    return this.shared.put(write, now);
   }
 
   async markUncacheable(service: string, entryHash: string, marker: UncacheableMarker, now: number): Promise<boolean> {
@@ -158,14 +162,18 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
     return written;
   }
 
-  async invalidate(service: string, primaryHash: string): Promise<string[]> {
-    const removed = await this.shared.invalidate(service, primaryHash);
+  async invalidate(service: string, primaryHash: string, from?: JournalSource): Promise<Invalidation> {
+    const removed = await this.shared.invalidate(service, primaryHash, from);
     // This node's L1 forgets them now, every other node when the announcement arrives (and at
     // the latest when its L1 lifetime ends, should the message be lost).
-    for (const object of removed) this.l1.deleteObject(service, object);
+    for (const object of removed.objects) this.l1.deleteObject(service, object);
     await this.l1.invalidate(service, primaryHash);
-    await this.broadcast?.announce({ service, entries: removed }).catch(() => undefined);
+    await this.broadcast?.announce({ service, entries: removed.objects }).catch(() => undefined);
     return removed;
+  }
+
+  markPurge(service: string, scope: PurgeScope, soft: boolean, now: number, from?: JournalSource): Promise<string> {
+    return this.shared.markPurge(service, scope, soft, now, from);
   }
 
   listEntries(service: string, query: ListQuery, now: number): Promise<ListPage> {

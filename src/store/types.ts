@@ -3,7 +3,7 @@
  * test/contract/cache-store.contract.ts runs the same cases against each of them.
  */
 
-import type { ListPage, ListQuery } from './entry-index.js';
+import type { EntryFilter, ListPage, ListQuery } from './entry-index.js';
 
 /** What a cached response keeps besides its body. Times are absolute milliseconds. */
 export interface EntryMeta {
@@ -92,10 +92,45 @@ export interface EntryWrite {
   lfuHalfLifeMs: number;
   /** Optional byte cap of the service (0: none): past it, LFU eviction as for the object cap. */
   maxBytes?: number;
+  /** The purge counters the fill's lookup read: a purge since then wins, and nothing is stored. */
+  guard?: PurgeGuard;
+}
+
+/**
+ * The purge counters a lookup read: its URL's (bumped by purges of that URL) and its key space's
+ * (bumped by every broader purge). A fill stores only while both are unchanged, so a purge always
+ * wins over a fill that began before it.
+ */
+export interface PurgeGuard {
+  url: number;
+  space: number;
+}
+
+/** How a put ended: stored, overtaken by a purge (nothing stored), or already past its delete time. */
+export type PutOutcome = 'stored' | 'overtaken' | 'expired';
+
+/** What a purge covers, as marked (and journaled for other regions). */
+export type PurgeScope =
+  | { kind: 'url'; primaryKey: string; url?: string }
+  | { kind: 'filter'; filter: EntryFilter }
+  | { kind: 'all' };
+
+/** A purge (or fill) another region journaled: which journal ("<region>/<space>") and where in it. */
+export interface JournalSource {
+  field: string;
+  id: string;
+}
+
+/** A URL's invalidation: the objects removed, and the purge's receipt ("" without regions). */
+export interface Invalidation {
+  objects: string[];
+  receipt: string;
 }
 
 /** What the lookup's read found: a record, or else the URL's stored Vary names (if any). */
-export type Found = { record: CachedRecord } | { record: undefined; vary: string[] | undefined };
+export type Found =
+  | { record: CachedRecord; guard?: PurgeGuard }
+  | { record: undefined; vary: string[] | undefined; guard?: PurgeGuard };
 
 /** An object as stored: what a 304 refreshes as a whole. */
 export interface StoredObject {
@@ -121,16 +156,22 @@ export interface CacheStore {
    * names for the primary key. When the names differ from those stored before, the objects stored
    * under the old names are removed.
    */
-  put(write: EntryWrite, now: number): Promise<void>;
+  put(write: EntryWrite, now: number): Promise<PutOutcome>;
   /** Every representation of a stored object (aliases as aliases); undefined when it is gone. */
   getObject(service: string, object: string, now: number): Promise<StoredObject | undefined>;
   /** Leaves a hit-for-miss marker unless a record is stored under the key; true when written. */
   markUncacheable(service: string, entryKey: string, marker: UncacheableMarker, now: number): Promise<boolean>;
   /**
-   * Removes every object stored under a URL (RFC 9111 §4.4 invalidation) and its Vary record.
-   * Returns the object ids removed.
+   * Removes every object stored under a URL (RFC 9111 §4.4 invalidation) and its Vary record,
+   * marked as a purge first (markPurge). `from`: applying another region's purge.
    */
-  invalidate(service: string, primaryKey: string): Promise<string[]>;
+  invalidate(service: string, primaryKey: string, from?: JournalSource): Promise<Invalidation>;
+  /**
+   * Marks a purge before its objects are removed: fills that began before it store nothing, and
+   * with regions it is journaled for the others (or, `from` given, recorded as applied from
+   * theirs). Returns its receipt ("" without regions).
+   */
+  markPurge(service: string, scope: PurgeScope, soft: boolean, now: number, from?: JournalSource): Promise<string>;
   /** The object ids stored under a URL (what invalidating it would remove). */
   variantsOf(service: string, primaryKey: string): Promise<string[]>;
   /**

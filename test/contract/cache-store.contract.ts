@@ -58,12 +58,12 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
 
     it('find reads the record, or else the URL’s Vary names', async () => {
       const s = svc();
-      expect(await store.find(s, 'nope', 'nope', NOW)).toEqual({ record: undefined, vary: undefined });
+      expect(await store.find(s, 'nope', 'nope', NOW)).toMatchObject({ record: undefined, vary: undefined });
       await putDeviceVariants(s);
       const mobile = await store.find(s, 'm', 'p', NOW);
       expect(mobile.record?.kind === 'entry' && mobile.record.body.toString()).toBe('mobile');
       // Another variant of a URL whose responses vary: the names say which headers pick it.
-      expect(await store.find(s, 'tablet', 'p', NOW)).toEqual({ record: undefined, vary: ['user-agent'] });
+      expect(await store.find(s, 'tablet', 'p', NOW)).toMatchObject({ record: undefined, vary: ['user-agent'] });
       // Past the entry's delete time it is gone, and the names are still read.
       const late = await store.find(s, 'm', 'p', NOW + 60_000);
       expect(late.record).toBeUndefined();
@@ -72,7 +72,7 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
         singleObject({ service: plain, primaryKey: 'p', entryKey: 'e', entry: entry('x'), ...LIMITS }),
         NOW,
       );
-      expect(await store.find(plain, 'other', 'p', NOW)).toEqual({ record: undefined, vary: [] });
+      expect(await store.find(plain, 'other', 'p', NOW)).toMatchObject({ record: undefined, vary: [] });
     });
 
     it('reads issued together get one answer, and a read after a write sees the write', async () => {
@@ -176,12 +176,39 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
         NOW,
       );
       expect((await store.variantsOf(s, 'p')).sort()).toEqual(['d', 'm']);
-      expect((await store.invalidate(s, 'p')).sort()).toEqual(['d', 'm']);
+      expect((await store.invalidate(s, 'p')).objects.sort()).toEqual(['d', 'm']);
       expect(await store.get(s, 'm', NOW)).toBeUndefined();
       expect(await store.get(s, 'd', NOW)).toBeUndefined();
       expect(await store.getVary(s, 'p', NOW)).toBeUndefined();
       expect(await store.get(s, 'q', NOW)).toBeDefined();
-      expect(await store.invalidate(s, 'never-stored')).toEqual([]);
+      expect((await store.invalidate(s, 'never-stored')).objects).toEqual([]);
+    });
+
+    it('a purge wins over a fill that began before it: the fill stores nothing', async () => {
+      const s = svc();
+      const fill = (primaryKey: string, body: string) =>
+        singleObject({ service: s, primaryKey, entryKey: primaryKey, entry: entry(body), ...LIMITS });
+      const lookup = async (primaryKey: string) => (await store.find(s, primaryKey, primaryKey, NOW)).guard;
+      // A fill looks up (reading the purge counters), the URL is purged, then the fill stores.
+      const before = await lookup('u');
+      expect(before).toBeDefined();
+      await store.invalidate(s, 'u');
+      expect(await store.put({ ...fill('u', 'old'), guard: before }, NOW)).toBe('overtaken');
+      expect(await store.get(s, 'u', NOW)).toBeUndefined();
+      // A fill that looked up after the purge stores.
+      expect(await store.put({ ...fill('u', 'new'), guard: await lookup('u') }, NOW)).toBe('stored');
+      expect((await store.find(s, 'u', 'u', NOW)).record).toBeDefined();
+      // A purge of another URL leaves a fill alone; a purge of the whole service does not.
+      const other = await lookup('v');
+      await store.invalidate(s, 'w');
+      expect(await store.put({ ...fill('v', 'v1'), guard: other }, NOW)).toBe('stored');
+      const broad = await lookup('x');
+      await store.markPurge(s, { kind: 'filter', filter: { tag: 'sale' } }, false, NOW);
+      expect(await store.put({ ...fill('x', 'x1'), guard: broad }, NOW)).toBe('overtaken');
+      // A soft purge counts too: what the fill fetched may predate it.
+      const soft = await lookup('y');
+      await store.markPurge(s, { kind: 'url', primaryKey: 'y' }, true, NOW);
+      expect(await store.put({ ...fill('y', 'y1'), guard: soft }, NOW)).toBe('overtaken');
     });
 
     /** One object: identity and br bytes, and a gzip key pointing at the identity bytes. */
@@ -244,7 +271,7 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
       await putObject(s, 'y');
       expect(await store.purgeEntries(s, ['x'], false, NOW)).toEqual(['x']);
       for (const suffix of ['id', 'br', 'gz']) expect(await store.get(s, `x-${suffix}`, NOW)).toBeUndefined();
-      expect(await store.invalidate(s, 'p-y')).toEqual(['y']);
+      expect((await store.invalidate(s, 'p-y')).objects).toEqual(['y']);
       for (const suffix of ['id', 'br', 'gz']) expect(await store.get(s, `y-${suffix}`, NOW)).toBeUndefined();
       expect(await store.getObject(s, 'y', NOW)).toBeUndefined();
     });

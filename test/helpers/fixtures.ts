@@ -85,6 +85,7 @@ export async function startEdge(redisUrl: string, originUrl: string, setup: Edge
       url: redisUrl,
       readTimeoutMaxMs: setup.productionRedis.readTimeoutMs,
       ...setup.productionRedis,
+      region: config.region?.id ?? '',
     });
     redis = opened.client;
     reader = opened.reader;
@@ -96,7 +97,7 @@ export async function startEdge(redisUrl: string, originUrl: string, setup: Edge
       ? createRedisClient({ url: redisUrl, commandTimeoutMs: 5000 })
       : new Redis(redisUrl, { maxRetriesPerRequest: 1 });
     await connectRedis(redis);
-    shared = new RedisStore(redis, false, redis, undefined, setup.serviceShards ?? 1);
+    shared = new RedisStore(redis, false, redis, undefined, setup.serviceShards ?? 1, config.region?.id ?? '');
   }
   let store: CacheStore = shared;
   if (setup.l1 !== false) {

@@ -1,0 +1,76 @@
+--[[
+  Stores an object's keys and queues it for indexing: the whole of a miss's write, kept small so a
+  store costs Redis little (the indexes, caps and LFU bookkeeping follow in batches,
+  lua/indexPending-2.lua; docs/redis-layout.md, "The write path").
+
+  A fill that a purge overtook stores nothing: the lookup read the URL's purge counter and the
+  key space's (lua/markPurge-4.lua), and either has moved since. With regions, the fill is
+  journaled in the same step, with the positions of the other regions' journals applied here so
+  far — what it knew of their purges (docs/regions.md).
+
+  KEYS[1] vary key           cf:{svc}:vary:<primaryHash>
+  KEYS[2] variants key       cf:{svc}:variants:<primaryHash>
+  KEYS[3] pending queue      cf:{svc}:idx:pending
+  KEYS[4] URL purge counter  cf:{svc}:gen:<primaryHash>
+  KEYS[5] purge counter      cf:{svc}:epoch
+  KEYS[6] the journal        cf:{svc}:journal
+  KEYS[7] positions applied  cf:{svc}:applied
+
+  ARGV[1] time to live of every key of the object, in milliseconds (> 0)
+  ARGV[2] the URL's Vary names, comma-separated and sorted ("" when it varies on nothing)
+  ARGV[3] object id
+  ARGV[4] primary hash (the URL)
+  ARGV[5] service key prefix cf:{svc}: (entry keys cf:{svc}:e:<hash> are derived from it)
+  ARGV[6] the queue item (includes/entryIndex.lua, indexBatch)
+  ARGV[7] the URL's purge counter as the lookup read it ("": unchecked)
+  ARGV[8] the key space's purge counter as the lookup read it ("": unchecked)
+  ARGV[9] this region ("": no regions, nothing journaled)
+  ARGV[10] the fill as journaled: JSON { object, primary, url, at, … }
+  ARGV[11..] pairs: entry hash, packed record (src/store/codec.ts: an entry or an alias)
+
+  Output: { items queued, 1 when the URL's Vary names changed (a "V" item was queued before it) },
+          or { -1, 0 } when a purge overtook the fill (nothing stored)
+]]
+local rcall = redis.call
+local vary, variants, pending = KEYS[1], KEYS[2], KEYS[3]
+local ttl, names, object, primary, prefix = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+
+local function counter(key)
+  return tonumber(rcall('GET', key)) or 0
+end
+if (ARGV[7] ~= '' and counter(KEYS[4]) ~= tonumber(ARGV[7])) or (ARGV[8] ~= '' and counter(KEYS[5]) ~= tonumber(ARGV[8])) then
+  return { -1, 0 }
+end
+
+for i = 11, #ARGV, 2 do
+  rcall('SET', prefix .. 'e:' .. ARGV[i], ARGV[i + 1], 'PX', ttl)
+end
+-- A URL's bookkeeping only ever lives longer: it must outlive every object stored under it.
+local previous = rcall('SET', vary, names, 'KEEPTTL', 'GET')
+local keys = { vary }
+-- A URL that varies on nothing the origin named has one object, whose id is the URL's hash: only
+-- objects of varying URLs need the variants set (invalidation finds the others by id).
+if object ~= primary then
+  rcall('SADD', variants, object)
+  keys[2] = variants
+end
+for _, key in ipairs(keys) do
+  if rcall('PTTL', key) < ttl then
+    rcall('PEXPIRE', key, ttl)
+  end
+end
+local changed = 0
+if previous and previous ~= names then
+  -- Objects stored under the old names can never be selected again: the drain removes them.
+  rcall('RPUSH', pending, 'V\n' .. primary .. '\n' .. object)
+  changed = 1
+end
+if ARGV[9] ~= '' then
+  local applied = rcall('HGETALL', KEYS[7])
+  local known = {}
+  for i = 1, #applied, 2 do
+    known[#known + 1] = applied[i] .. '=' .. applied[i + 1]
+  end
+  rcall('XADD', KEYS[6], '*', 't', 'f', 'r', ARGV[9], 'g', counter(KEYS[4]), 'd', ARGV[10], 'c', table.concat(known, ','))
+end
+return { rcall('RPUSH', pending, ARGV[6]), changed }
