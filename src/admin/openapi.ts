@@ -11,6 +11,8 @@ import {
   listResponse,
   originResponse,
   purgeResponse,
+  receiptParams,
+  receiptResponse,
   serviceParams,
   servicePurgeBody,
   servicesResponse,
@@ -114,6 +116,17 @@ export function buildOpenApi(version: string): JsonSchema {
           summary: 'The service’s counters, shared by every edge node',
           parameters: service,
           responses: { ...ok(statsResponse, 'stats'), ...errors(401, 403, 404) },
+        },
+      },
+      '/v1/services/{service}/purges/{receipt}': {
+        get: {
+          operationId: 'purgeReceipt',
+          summary: 'Where a purge has been applied: this region and each peer (regions only)',
+          parameters: parameters(receiptParams, 'path'),
+          responses: {
+            ...ok(receiptResponse, 'per region, when the purge was applied'),
+            ...errors(400, 401, 403, 404),
+          },
         },
       },
       '/v1/services/{service}/origin': {

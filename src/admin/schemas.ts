@@ -176,6 +176,20 @@ export const purgeResponse = z.object({
     .meta({ description: 'with regions: GET /v1/services/{service}/purges/{receipt} says where it was applied' }),
 });
 
+export const receiptParams = z.strictObject({
+  service: z.string(),
+  receipt: z.string().regex(/^\d+:\d+-\d+(,\d+:\d+-\d+)*$/, { error: 'a purge receipt, as a purge returned it' }),
+});
+
+export const receiptResponse = z.object({
+  service: z.string(),
+  receipt: z.string(),
+  complete: z.boolean().meta({ description: 'every region has applied the purge' }),
+  regions: z
+    .record(z.string(), z.string().nullable())
+    .meta({ description: 'per region (this one and its peers): when it applied the purge, or null' }),
+});
+
 export const explainBody = z.strictObject({
   url: absoluteUrl,
   headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/), z.string().max(8192)).default({}),

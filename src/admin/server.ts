@@ -12,7 +12,7 @@ import { metrics, register } from '../metrics/metrics.js';
 import { OriginHealth } from '../origin/health.js';
 import { serviceRuntimes } from '../pipeline/service-runtime.js';
 import { ServiceRegistry } from '../services/registry.js';
-import { purgeMatching } from '../store/bulk-purge.js';
+import { purgeMatching, purgeUrl } from '../store/bulk-purge.js';
 import { type EntryFilter, type EntrySummary, filterFingerprint } from '../store/entry-index.js';
 import type { CacheStore, CoordinationStore } from '../store/types.js';
 import { compileCidrs, contains } from '../waap/cidr.js';
@@ -24,6 +24,7 @@ import {
   listQuery,
   type listResponse,
   type purgeResponse,
+  receiptParams,
   serviceParams,
   servicePurgeBody,
   toStoreFilter,
@@ -187,7 +188,7 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
        */
       const scoped = (request: FastifyRequest, reply: FastifyReply): string | undefined => {
         const caller = request.caller as Caller;
-        const params = serviceParams.safeParse(request.params);
+        const params = serviceParams.safeParse({ service: (request.params as { service?: unknown }).service });
         const service = params.success ? params.data.service : undefined;
         if (service === undefined || !mayAccess(caller, service)) {
           if (caller.kind === 'operator') fail(reply, 404, 'CF_ERR_ADMIN_UNKNOWN_SERVICE', 'no such service');
@@ -233,21 +234,14 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
       });
 
       /** One URL, every variant: removed (announced to every L1 by the store), or soft-purged. */
-      const purgeUrl = async (service: string, primary: string, url: string, soft: boolean, dryRun: boolean) => {
+      const purgeOneUrl = async (service: string, primary: string, url: string, soft: boolean, dryRun: boolean) => {
         const started = performance.now();
         let purged: number;
         let receipt = '';
         if (dryRun) purged = (await store.variantsOf(service, primary)).length;
-        else if (soft) {
-          // Marked first: a fill under way stores nothing, and other regions hear of it.
-          receipt = await store.markPurge(service, { kind: 'url', primaryKey: primary, url }, true, Date.now());
-          const variants = await store.variantsOf(service, primary);
-          purged = (await store.purgeEntries(service, variants, true, Date.now())).length;
-        } else {
-          const invalidated = await store.invalidate(service, primary);
-          purged = invalidated.objects.length;
-          receipt = invalidated.receipt;
-          if (purged > 0) await store.addStats(service, new Map([['purges', purged]]));
+        else {
+          ({ purged, receipt } = await purgeUrl(store, service, primary, url, soft, Date.now()));
+          if (!soft && purged > 0) await store.addStats(service, new Map([['purges', purged]]));
         }
         const longestCallMs = Math.round((performance.now() - started) * 100) / 100;
         return { purged, batches: 1, longestCallMs, ...(receipt === '' ? {} : { receipt }) };
@@ -280,7 +274,7 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
           return fail(reply, 403, 'CF_ERR_ADMIN_FORBIDDEN', `this token may not purge service "${view.service.id}"`);
         }
         const { soft, dryRun } = input.data;
-        const done = await purgeUrl(view.service.id, view.primary.hash, view.primary.readable, soft, dryRun);
+        const done = await purgeOneUrl(view.service.id, view.primary.hash, view.primary.readable, soft, dryRun);
         const result = { service: view.service.id, url: view.primary.readable, soft, dryRun, ...done };
         audit(request, { url: view.primary.readable }, result);
         return result;
@@ -298,7 +292,7 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
             return fail(reply, 400, 'CF_ERR_ADMIN_BAD_INPUT', `url does not belong to service "${service}"`);
           }
           const { view } = received;
-          const done = await purgeUrl(service, view.primary.hash, view.primary.readable, soft, dryRun);
+          const done = await purgeOneUrl(service, view.primary.hash, view.primary.readable, soft, dryRun);
           const result = { service, url: view.primary.readable, soft, dryRun, ...done };
           audit(request, { url: view.primary.readable }, result);
           return result;
@@ -327,6 +321,27 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
           return fail(reply, 403, 'CF_ERR_ADMIN_FORBIDDEN', `this token may not read service "${explained.service}"`);
         }
         return explained.result;
+      });
+
+      /** Where a purge has been applied: this region and each peer, when, or not yet. */
+      api.get('/services/:service/purges/:receipt', async (request, reply) => {
+        const service = scoped(request, reply);
+        if (service === undefined) return reply;
+        const input = receiptParams.safeParse(request.params);
+        if (!input.success) return badInput(reply, input.error);
+        const applied = await store.receipt(service, input.data.receipt);
+        const names = config.region ? [config.region.id, ...config.region.peers.map((peer) => peer.id)] : [];
+        const regions: Record<string, string | null> = {};
+        for (const name of names) {
+          const at = applied.get(name);
+          regions[name] = at === undefined ? null : new Date(at).toISOString();
+        }
+        return {
+          service,
+          receipt: input.data.receipt,
+          complete: names.length > 0 && names.every((name) => applied.has(name)),
+          regions,
+        };
       });
 
       api.get('/services/:service/origin', async (request, reply) => {

@@ -11,6 +11,7 @@ const MAIN_HELP = `Usage: cachefront <command> [options]
 
 Commands:
   serve --config FILE      start the edge (and its admin listener)
+  sync --config FILE       keep this region in step with the others (docs/regions.md)
   check-config FILE        validate a configuration file and print every error
   list SERVICE [FILTER…]   list cached entries (admin API)
   purge SERVICE …          purge by URL, filter or whole service (admin API)
@@ -48,6 +49,18 @@ export async function main(argv: string[]): Promise<number> {
       return fail('--workers takes a whole number of at least 1', SERVE_HELP);
     }
     return serve({ configFile: parsed.values.config, workers });
+  }
+  if (command === 'sync') {
+    // Loaded here only: the serve primary must not carry the store's modules.
+    const { SYNC_HELP, sync } = await import('./sync.js');
+    if (rest.includes('--help') || rest.includes('-h')) {
+      console.log(SYNC_HELP);
+      return 0;
+    }
+    const parsed = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } }, strict: false });
+    const file = parsed.values.config;
+    if (typeof file !== 'string' || parsed.positionals.length > 0) return fail('sync needs --config FILE', SYNC_HELP);
+    return sync(file);
   }
   if (command === 'check-config') {
     if (rest.includes('--help') || rest.includes('-h')) {

@@ -50,14 +50,14 @@ export interface ServeOptions {
  * together in the next one (the access log is a line per request), and whatever is buffered is
  * flushed when the process exits.
  */
-function createLogger(): Logger {
+export function createLogger(): Logger {
   return pino(
     { level: process.env.LOG_LEVEL ?? 'info', base: { pid: process.pid } },
     pino.destination({ dest: 1, sync: false }),
   );
 }
 
-function loadOrExit(file: string): Config | undefined {
+export function loadOrExit(file: string): Config | undefined {
   try {
     return loadConfigFile(file);
   } catch (error) {
@@ -149,7 +149,7 @@ async function startWorker(options: ServeOptions, log: Logger): Promise<number> 
  * worker over IPC; counters add up, the gauges read from Redis take one worker's value). A single
  * process serves its own.
  */
-function serveMetrics(listen: { host: string; port: number }, log: Logger, clustered: boolean): void {
+export function serveMetrics(listen: { host: string; port: number }, log: Logger, clustered: boolean): void {
   const aggregator = clustered ? new AggregatorRegistry() : undefined;
   // A single process serves its own registry (imported with the edge, which it runs anyway).
   const collect = async () =>

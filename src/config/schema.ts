@@ -442,6 +442,11 @@ const redis = z
   // One target from here on: a cluster's seeds become its redis+cluster:// URL.
   .transform((r) => (r.cluster.length > 0 ? { ...r, url: `redis+cluster://${r.cluster.join(',')}` } : r));
 
+/** A region's id: it names journal positions (`<region>/<space>`), so no `/`, `,` or `=`. */
+const regionId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, {
+  error: 'a region id is lower-case letters, digits and dashes (at most 32)',
+});
+
 const l1 = z
   .strictObject({
     maxBytes: byteSize.default(64 * 1024 * 1024),
@@ -509,14 +514,42 @@ export const configSchema = z
      */
     region: z
       .strictObject({
-        id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, {
-          error: 'a region id is lower-case letters, digits and dashes (at most 32)',
-        }),
+        id: regionId,
+        /**
+         * The other regions: their ids and their Redis (as `redis` here; their `serviceShards` must
+         * be set as they run it). `cachefront sync` reads their journals; the admin API names them in
+         * purge receipts.
+         */
+        peers: z.array(z.strictObject({ id: regionId, redis })).default([]),
       })
       .optional(),
+    /** `cachefront sync`: the worker keeping this region in step with its peers (docs/regions.md). */
+    sync: z
+      .strictObject({
+        /** Its Prometheus metrics (replication lag, purges applied, entries shipped…). */
+        metrics: z.strictObject({ listen: listen('127.0.0.1', 9465) }).prefault({}),
+        /** How often each peer journal is read when the last read found nothing. */
+        pollMs: durationMs.default(100).refine((ms) => ms >= 1, { error: 'at least 1 ms' }),
+        /** Journal records read per call. */
+        batch: z.number().int().min(1).max(10_000).default(200),
+        /** How often this region's own journals are trimmed past what every peer has read. */
+        trimEveryMs: durationMs.default(10_000),
+      })
+      .prefault({}),
     services: z.array(serviceSchema).min(1, { error: 'at least one service is needed' }),
   })
   .superRefine((config, ctx) => {
+    const regions = new Set(config.region ? [config.region.id] : []);
+    config.region?.peers.forEach((peer, i) => {
+      if (regions.has(peer.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `region "${peer.id}" is named twice`,
+          path: ['region', 'peers', i, 'id'],
+        });
+      }
+      regions.add(peer.id);
+    });
     for (const service of Object.keys(config.admin.tokens.services)) {
       if (!config.services.some((s) => s.id === service)) {
         ctx.addIssue({

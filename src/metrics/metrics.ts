@@ -20,6 +20,7 @@ export const REDIS_OPERATIONS = [
   'index',
   'mark_uncacheable',
   'invalidate',
+  'mark_purge',
   'add_stats',
   'read_stats',
   'scan_entries',

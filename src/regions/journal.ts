@@ -11,6 +11,18 @@ import type { PurgeScope } from '../store/types.js';
 /** A stream id, `<ms>-<seq>`. */
 const streamId = /^\d+-\d+$/;
 
+/** Is stream id `a` before stream id `b`? */
+export function idBefore(a: string, b: string): boolean {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am < bm || (am === bm && as < bs);
+}
+
+/** The time a stream id was made (ms). */
+export function idTime(id: string): number {
+  return Number(id.slice(0, id.indexOf('-')));
+}
+
 const fillDetail = z.object({
   object: z.string().min(1),
   primary: z.string().min(1),

@@ -1,11 +1,12 @@
 /**
- * @module Purging every entry a filter selects, in batches: each step lists at most a batch of
+ * @module Purges as the admin API and the sync worker make them. By URL: marked, then every variant
+ * removed (or made stale). By filter: marked, then each step lists at most a batch of
  * matching entry hashes (a bounded Lua call) and purges them (another), so Redis is never held for
  * long whatever the number of entries. Each purged batch is announced to every node's L1 by the
  * store (TieredStore) before the next one starts.
  */
 import type { EntryFilter } from './entry-index.js';
-import type { CacheStore } from './types.js';
+import type { CacheStore, JournalSource } from './types.js';
 
 export interface BulkPurgeOptions {
   soft: boolean;
@@ -14,6 +15,8 @@ export interface BulkPurgeOptions {
   /** Entries per purge call. */
   batchSize?: number;
   now: () => number;
+  /** Applying another region's purge (regions/sync-worker.ts): marked as applied from its journal. */
+  from?: JournalSource;
 }
 
 export interface BulkPurgeReport {
@@ -47,7 +50,7 @@ export async function purgeMatching(
   if (!options.dryRun) {
     // Marked first: fills under way store nothing, and other regions hear of it (lua/markPurge-4.lua).
     const scope = Object.keys(filter).length === 0 ? { kind: 'all' as const } : { kind: 'filter' as const, filter };
-    const receipt = await timed(() => store.markPurge(service, scope, options.soft, options.now()));
+    const receipt = await timed(() => store.markPurge(service, scope, options.soft, options.now(), options.from));
     if (receipt !== '') report.receipt = receipt;
   }
   const batch = options.batchSize ?? DEFAULT_BATCH;
@@ -66,4 +69,28 @@ export async function purgeMatching(
   } while (cursor !== undefined);
   report.longestCallMs = Math.round(report.longestCallMs * 100) / 100;
   return report;
+}
+
+/**
+ * Purges every variant of a URL: removed (announced to every L1 by the store), or, soft, marked
+ * stale. Returns how many, and the purge's receipt ("" without regions).
+ */
+export async function purgeUrl(
+  store: CacheStore,
+  service: string,
+  primary: string,
+  url: string | undefined,
+  soft: boolean,
+  now: number,
+  from?: JournalSource,
+): Promise<{ purged: number; receipt: string }> {
+  if (!soft) {
+    const { objects, receipt } = await store.invalidate(service, primary, from);
+    return { purged: objects.length, receipt };
+  }
+  // Marked first: a fill under way stores nothing, and other regions hear of it.
+  const scope = { kind: 'url' as const, primaryKey: primary, ...(url === undefined ? {} : { url }) };
+  const receipt = await store.markPurge(service, scope, true, now, from);
+  const variants = await store.variantsOf(service, primary);
+  return { purged: (await store.purgeEntries(service, variants, true, now)).length, receipt };
 }

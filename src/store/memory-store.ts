@@ -209,6 +209,11 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     };
   }
 
+  /** The embedded store serves one node of one region: no receipts. */
+  async receipt(): Promise<Map<string, number>> {
+    return new Map();
+  }
+
   /** The embedded store serves one node of one region: nothing is journaled. */
   async markPurge(service: string, scope: PurgeScope): Promise<string> {
     if (scope.kind !== 'url') {

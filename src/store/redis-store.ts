@@ -401,6 +401,26 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     return { objects: removed as string[], receipt };
   }
 
+  async receipt(service: string, receipt: string): Promise<Map<string, number>> {
+    const parts = receipt.split(',').map((part) => /^(\d+):(\d+-\d+)$/.exec(part));
+    if (parts.length === 0 || parts.some((part) => part === null || Number(part[1]) >= this.shards)) {
+      return new Map();
+    }
+    const applied = await Promise.all(
+      parts.map((part) => {
+        const [, shard, id] = part as RegExpExecArray;
+        return this.client.hgetall(this.spaceAt(service, Number(shard)).receipt(id as string));
+      }),
+    );
+    // A region has applied the purge once it has applied every part; then, at the latest part's time.
+    const regions = new Map<string, number>();
+    for (const region of Object.keys(applied[0] ?? {})) {
+      const times = applied.map((byRegion) => Number(byRegion[region]));
+      if (times.every((time) => Number.isFinite(time))) regions.set(region, Math.max(...times));
+    }
+    return regions;
+  }
+
   async markPurge(
     service: string,
     scope: PurgeScope,

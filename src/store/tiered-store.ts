@@ -176,6 +176,10 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
     return this.shared.markPurge(service, scope, soft, now, from);
   }
 
+  receipt(service: string, receipt: string): Promise<Map<string, number>> {
+    return this.shared.receipt(service, receipt);
+  }
+
   listEntries(service: string, query: ListQuery, now: number): Promise<ListPage> {
     return this.shared.listEntries(service, query, now);
   }

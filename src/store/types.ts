@@ -172,6 +172,11 @@ export interface CacheStore {
    * theirs). Returns its receipt ("" without regions).
    */
   markPurge(service: string, scope: PurgeScope, soft: boolean, now: number, from?: JournalSource): Promise<string>;
+  /**
+   * Where a purge has been applied: region → when (ms), for the regions that applied every part of
+   * it (a purge by filter has one per key space). Empty for an unknown or expired receipt.
+   */
+  receipt(service: string, receipt: string): Promise<Map<string, number>>;
   /** The object ids stored under a URL (what invalidating it would remove). */
   variantsOf(service: string, primaryKey: string): Promise<string[]>;
   /**
