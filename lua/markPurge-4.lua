@@ -1,6 +1,6 @@
 --[[
   Marks a purge in one key space, before its objects are removed: the purge's counter goes up, so
-  a fill that began before it stores nothing (lua/storeKeys-7.lua compares the counter it read
+  a fill that began before it stores nothing (lua/storeKeys-9.lua compares the counter it read
   at lookup); and, with regions, the purge is journaled for the other regions and marked, so that
   no copy of an object filled before it is ever accepted here (docs/regions.md).
 

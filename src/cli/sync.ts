@@ -4,7 +4,7 @@
  * serves its metrics on sync.metrics.listen.
  */
 import { connectRedis, createRedisClient, type RedisClient } from '../redis/connect.js';
-import { SyncWorker } from '../regions/sync-worker.js';
+import { type ServiceLimits, SyncWorker } from '../regions/sync-worker.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { openRedisStore } from '../store/redis-store.js';
 import { TieredStore } from '../store/tiered-store.js';
@@ -56,6 +56,12 @@ export async function sync(configFile: string): Promise<number> {
       })),
     );
     serveMetrics(config.sync.metrics.listen, log, false);
+    const limits = new Map(
+      config.services.map(({ id, cache }) => [
+        id,
+        { maxObjects: cache.maxObjects, maxBytes: cache.maxBytes, lfuHalfLifeMs: cache.lfuHalfLifeMs },
+      ]),
+    );
     const worker = new SyncWorker({
       region: region.id,
       services: config.services.map((service) => service.id),
@@ -66,6 +72,8 @@ export async function sync(configFile: string): Promise<number> {
       pollMs: config.sync.pollMs,
       batch: config.sync.batch,
       trimEveryMs: config.sync.trimEveryMs,
+      prewarm: config.sync.prewarm,
+      limits: (id) => limits.get(id) as ServiceLimits,
       log,
     });
     await worker.start();

@@ -534,6 +534,28 @@ export const configSchema = z
         batch: z.number().int().min(1).max(10_000).default(200),
         /** How often this region's own journals are trimmed past what every peer has read. */
         trimEveryMs: durationMs.default(10_000),
+        /**
+         * Pre-warming: objects another region fetched are copied here from that region's store
+         * (never from the origin), unless a purge they did not know of is marked here.
+         */
+        prewarm: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            /** Services whose fills are copied (empty: every service). */
+            services: z.array(z.string()).default([]),
+            /** "hot": only objects with `minHits` hits in their region `waitMs` after the fill; "all": every fill. */
+            objects: z.enum(['hot', 'all']).default('hot'),
+            minHits: z.number().int().min(0).default(2),
+            waitMs: durationMs.default(10_000),
+            /** Copies in flight at once, and started per second at most. */
+            concurrency: z.number().int().min(1).max(256).default(8),
+            perSecond: z.number().min(0.1).max(100_000).default(200),
+            /** Fills older than this (by their journal time) are not copied. */
+            maxAgeMs: durationMs.default(3_600_000),
+            /** Fills waiting for their turn, at most; past it, fills are not copied (counted). */
+            maxQueued: z.number().int().min(1).default(10_000),
+          })
+          .prefault({}),
       })
       .prefault({}),
     services: z.array(serviceSchema).min(1, { error: 'at least one service is needed' }),

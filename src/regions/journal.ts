@@ -1,6 +1,6 @@
 /**
  * @module A region's journal as other regions read it: every fill and every purge of a key space,
- * appended by the same script that makes the change (lua/storeKeys-7.lua, lua/markPurge-4.lua) to
+ * appended by the same script that makes the change (lua/storeKeys-9.lua, lua/markPurge-4.lua) to
  * the stream `cf:{svc}:journal`. Records come from another deployment's Redis, so each is checked
  * on the way in; one that does not parse is reported, never guessed at.
  */

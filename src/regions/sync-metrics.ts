@@ -56,6 +56,15 @@ export const syncMetrics = {
         labelNames: ['from', 'to'] as const,
       }),
   ),
+  skipped: once(
+    'cachefront_sync_fills_skipped_total',
+    () =>
+      new Counter({
+        name: 'cachefront_sync_fills_skipped_total',
+        help: 'Fills from another region not copied: cold, gone from its store, already here, or the queue full.',
+        labelNames: ['from', 'to', 'reason'] as const,
+      }),
+  ),
   rejected: once(
     'cachefront_sync_records_rejected_total',
     () =>

@@ -3,6 +3,8 @@
  * peer it reads every journal (one per key space of each service) through its consumer group, and
  * applies each purge here — marked as applied from that journal, so nothing older than it is
  * accepted afterwards — then leaves the purge's receipt in the peer's Redis and acknowledges it.
+ * Fills it pre-warms: the object is copied from the peer's store (never the origin), stored only
+ * if it knew of every purge marked here for it (lua/storeKeys-9.lua).
  * It trims this region's own journals once every peer has read past a point, and, when this
  * region's Redis comes back empty, reads the peers' journals again from the start of what they
  * keep (the purges applied here were lost with it).
@@ -11,8 +13,10 @@ import type { Logger } from 'pino';
 import type { RedisClient } from '../redis/connect.js';
 import { purgeMatching, purgeUrl } from '../store/bulk-purge.js';
 import { keySpace, shardPrefix } from '../store/keys.js';
+import { RedisStore } from '../store/redis-store.js';
 import type { CacheStore, JournalSource } from '../store/types.js';
-import { idBefore, idTime, type JournalRecord, type PurgeRecord, parseRecord } from './journal.js';
+import { Copier, type CopierSettings } from './copier.js';
+import { type FillRecord, idBefore, idTime, type JournalRecord, type PurgeRecord, parseRecord } from './journal.js';
 import { type JournalEntry, type JournalStream, PeerJournals } from './peer-journals.js';
 import { syncMetrics } from './sync-metrics.js';
 
@@ -21,6 +25,23 @@ export interface SyncPeer {
   client: RedisClient;
   /** Key spaces per service in that region (its redis.serviceShards). */
   shards: number;
+}
+
+export interface PrewarmSettings extends CopierSettings {
+  enabled: boolean;
+  /** Services whose fills are copied (empty: every service). */
+  services: readonly string[];
+  objects: 'hot' | 'all';
+  minHits: number;
+  waitMs: number;
+  maxAgeMs: number;
+}
+
+/** A service's caps, as its configuration sets them (a copy is stored under them like a fill). */
+export interface ServiceLimits {
+  maxObjects: number;
+  maxBytes: number;
+  lfuHalfLifeMs: number;
 }
 
 export interface SyncWorkerOptions {
@@ -34,6 +55,8 @@ export interface SyncWorkerOptions {
   pollMs: number;
   batch: number;
   trimEveryMs: number;
+  prewarm: PrewarmSettings;
+  limits: (service: string) => ServiceLimits;
   log: Logger;
   now?: () => number;
 }
@@ -43,6 +66,9 @@ const FRESH_CHECK_MS = 1000;
 
 export class SyncWorker {
   private readonly journals: PeerJournals[];
+  /** Each peer's store, read for the objects copied from it. */
+  private readonly peerStores = new Map<string, RedisStore>();
+  private readonly copier: Copier;
   private stopped = false;
   private readonly loops: Promise<void>[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
@@ -56,6 +82,10 @@ export class SyncWorker {
     this.journals = options.peers.map(
       (peer) => new PeerJournals(peer.id, peer.client, options.services, peer.shards, options.region),
     );
+    for (const peer of options.peers) {
+      this.peerStores.set(peer.id, new RedisStore(peer.client, false, peer.client, undefined, peer.shards));
+    }
+    this.copier = new Copier(options.prewarm, this.now);
   }
 
   private get marker(): string {
@@ -72,6 +102,7 @@ export class SyncWorker {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.copier.stop();
     for (const timer of this.timers) clearInterval(timer);
     for (const wake of this.wakers) wake();
     await Promise.all(this.loops);
@@ -144,8 +175,76 @@ export class SyncWorker {
       await journals.receipt(stream, entry.id, now);
       syncMetrics.purgesApplied.inc({ from, to });
       syncMetrics.lag.observe({ from, to, kind: 'purge' }, Math.max(0, now - idTime(entry.id)) / 1000);
+    } else if (this.wants(stream.service, record)) {
+      const due = this.options.prewarm.objects === 'hot' ? record.at + this.options.prewarm.waitMs : 0;
+      // Acknowledged once copied (or not): until then a restart reads it again.
+      const scheduled = this.copier.schedule(async () => {
+        try {
+          await this.copy(journals.peer, stream, record);
+        } finally {
+          await journals.ack(stream, entry.id);
+        }
+      }, due);
+      if (scheduled) return;
+      syncMetrics.skipped.inc({ from, to, reason: 'queue-full' });
     }
     await journals.ack(stream, entry.id);
+  }
+
+  /** The journals of one peer, as this worker follows them. */
+  journalsOf(peer: string): PeerJournals | undefined {
+    return this.journals.find((journals) => journals.peer === peer);
+  }
+
+  /** Resolves once no copy is queued or running. */
+  copiesDone(): Promise<void> {
+    return this.copier.idle();
+  }
+
+  /** Is this fill one to copy here? */
+  private wants(service: string, record: FillRecord): boolean {
+    const { prewarm } = this.options;
+    if (!prewarm.enabled || this.replaying.size > 0) return false;
+    if (prewarm.services.length > 0 && !prewarm.services.includes(service)) return false;
+    return this.now() - idTime(record.id) <= prewarm.maxAgeMs;
+  }
+
+  /**
+   * Copies a fill's object from the peer's store. Stored here only if it knew of every purge marked
+   * here for it, and only where this region holds nothing of it yet (lua/storeKeys-9.lua).
+   */
+  private async copy(peer: string, stream: JournalStream, record: FillRecord): Promise<void> {
+    const to = this.options.region;
+    const source = this.peerStores.get(peer) as RedisStore;
+    const { prewarm } = this.options;
+    if (prewarm.objects === 'hot') {
+      const hits = Number(await source.client.hget(keySpace(stream.prefix).hits, record.object));
+      if (!(hits >= prewarm.minHits)) return void syncMetrics.skipped.inc({ from: peer, to, reason: 'cold' });
+    }
+    const now = this.now();
+    const object = await source.getObject(stream.service, record.object, now);
+    if (!object) return void syncMetrics.skipped.inc({ from: peer, to, reason: 'gone' });
+    const outcome = await this.options.store.put(
+      {
+        service: stream.service,
+        primaryKey: record.primary,
+        object: record.object,
+        varyNames: object.varyNames,
+        representations: object.representations,
+        ...this.options.limits(stream.service),
+        copy: { field: stream.field, id: record.id, known: record.known },
+      },
+      now,
+    );
+    if (outcome === 'conflict') return void syncMetrics.conflicts.inc({ from: peer, to });
+    if (outcome !== 'stored') return void syncMetrics.skipped.inc({ from: peer, to, reason: outcome });
+    let bytes = 0;
+    for (const representation of object.representations) {
+      if ('entry' in representation) bytes += representation.entry.body.length;
+    }
+    syncMetrics.entriesShipped.inc({ from: peer, to });
+    syncMetrics.bytesShipped.inc({ from: peer, to }, bytes);
+    syncMetrics.lag.observe({ from: peer, to, kind: 'fill' }, Math.max(0, this.now() - idTime(record.id)) / 1000);
   }
 
   private async applyPurge(stream: JournalStream, record: PurgeRecord, from: JournalSource): Promise<void> {

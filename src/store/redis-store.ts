@@ -235,7 +235,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
       summary.pa,
       JSON.stringify(summary),
     ].join('\n');
-    const { guard } = write;
+    const { guard, copy } = write;
     // As journaled for other regions (docs/regions.md): enough to find the object in this store.
     const fill = this.region === '' ? '' : JSON.stringify({ object, primary: primaryKey, url: summary.u, at: now });
     const [queued, varyChanged] = (await this.written(
@@ -251,6 +251,8 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
           space.epoch,
           space.journal,
           space.applied,
+          space.purged(primaryKey),
+          space.purgedAll,
         ],
         [
           ttl,
@@ -261,13 +263,16 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
           item,
           guard ? guard.url : '',
           guard ? guard.space : '',
-          this.region,
+          copy ? '' : this.region,
           fill,
+          copy?.field ?? '',
+          copy?.id ?? '',
+          copy ? [...copy.known].map(([field, id]) => `${field}=${id}`).join(',') : '',
           ...keysAndRecords,
         ],
       ),
     )) as [number, number];
-    if (queued === -1) return 'overtaken';
+    if (queued < 0) return queued === -1 ? 'overtaken' : queued === -2 ? 'conflict' : 'present';
     // A Vary change is rare: the store waits for the objects under the old names to go, so none is
     // found after put returns. A long queue (a burst across the fleet, or drains failing) is
     // drained before this store returns: the cap's overshoot stays bounded by MAX_PENDING plus the

@@ -94,6 +94,15 @@ export interface EntryWrite {
   maxBytes?: number;
   /** The purge counters the fill's lookup read: a purge since then wins, and nothing is stored. */
   guard?: PurgeGuard;
+  /** An object copied from another region's store (pre-warming; docs/regions.md). */
+  copy?: CopySource;
+}
+
+/** Where a copied object comes from: the fill's journal, its position, and what its region knew. */
+export interface CopySource {
+  field: string;
+  id: string;
+  known: ReadonlyMap<string, string>;
 }
 
 /**
@@ -106,8 +115,11 @@ export interface PurgeGuard {
   space: number;
 }
 
-/** How a put ended: stored, overtaken by a purge (nothing stored), or already past its delete time. */
-export type PutOutcome = 'stored' | 'overtaken' | 'expired';
+/**
+ * How a put ended: stored; overtaken by a purge (nothing stored); already past its delete time; or,
+ * for a copy from another region, lost to a purge it did not know of, or found already here.
+ */
+export type PutOutcome = 'stored' | 'overtaken' | 'expired' | 'conflict' | 'present';
 
 /** What a purge covers, as marked (and journaled for other regions). */
 export type PurgeScope =

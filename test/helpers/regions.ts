@@ -6,7 +6,7 @@
 import pino from 'pino';
 import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connect.js';
 import { type LocalRedis, startLocalRedis } from '../../src/redis/local-server.js';
-import { SyncWorker } from '../../src/regions/sync-worker.js';
+import { type PrewarmSettings, SyncWorker } from '../../src/regions/sync-worker.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { TieredStore } from '../../src/store/tiered-store.js';
@@ -19,6 +19,8 @@ export interface TestRegion {
   edge: TestEdge;
   admin: TestAdmin;
   worker: SyncWorker | undefined;
+  /** A sync worker that follows nothing by itself (tests hand it journal entries). */
+  makeWorker(): Promise<SyncWorker>;
   startWorker(): Promise<void>;
   stopWorker(): Promise<void>;
   /** SIGKILLs this region's redis-server and starts an empty one on the same port. */
@@ -31,7 +33,24 @@ export interface TestRegions {
   close(): Promise<void>;
 }
 
-export async function startRegions(ids: readonly string[], originUrl: string): Promise<TestRegions> {
+/** Pre-warming as the tests want it by default: every fill, at once. */
+const PREWARM: PrewarmSettings = {
+  enabled: true,
+  services: [],
+  objects: 'all',
+  minHits: 0,
+  waitMs: 0,
+  maxAgeMs: 3_600_000,
+  concurrency: 8,
+  perSecond: 10_000,
+  maxQueued: 10_000,
+};
+
+export async function startRegions(
+  ids: readonly string[],
+  originUrl: string,
+  prewarm: Partial<PrewarmSettings> = {},
+): Promise<TestRegions> {
   const service = newServiceId();
   const servers = new Map<string, LocalRedis>();
   for (const id of ids) servers.set(id, await startLocalRedis());
@@ -56,6 +75,9 @@ export async function startRegions(ids: readonly string[], originUrl: string): P
       admin,
       worker: undefined,
       async startWorker() {
+        await (await region.makeWorker()).start();
+      },
+      async makeWorker() {
         const connect = async (url: string) => {
           const client = createRedisClient({ url, commandTimeoutMs: 2000 });
           clients.push(client);
@@ -84,10 +106,12 @@ export async function startRegions(ids: readonly string[], originUrl: string): P
           pollMs: 10,
           batch: 100,
           trimEveryMs: 200,
+          prewarm: { ...PREWARM, ...prewarm },
+          limits: () => ({ maxObjects: 50_000, maxBytes: 0, lfuHalfLifeMs: 86_400_000 }),
           log: pino({ level: 'silent' }),
         });
-        await worker.start();
         region.worker = worker;
+        return worker;
       },
       async stopWorker() {
         await region.worker?.stop();

@@ -5,10 +5,16 @@
  * "resurrection": each test counts them and expects none).
  */
 import { afterEach, describe, expect } from 'vitest';
+import { syncMetrics } from '../../../src/regions/sync-metrics.js';
 import { test } from '../../helpers/fixtures.js';
 import type { TestOrigin } from '../../helpers/origin.js';
 import { startRegions, type TestRegion, type TestRegions } from '../../helpers/regions.js';
 import { waitFor } from '../../helpers/wait.js';
+
+/** Copies refused here because a purge they did not know of won (the sync workers' metric). */
+async function conflicts(): Promise<number> {
+  return (await syncMetrics.conflicts.get()).values.reduce((sum, value) => sum + value.value, 0);
+}
 
 /** An origin whose pages carry a version, raised before each purge (as a deploy would). */
 function versionedOrigin(origin: TestOrigin) {
@@ -101,5 +107,88 @@ describe('three regions', () => {
       async () => (await eu.edge.redis.xlen(`cf:{${running?.service}}:journal`)) <= 1,
       'the journal trimmed',
     );
+  });
+
+  test('a page fetched in one region is copied to the others from its store, not fetched again', async ({ origin }) => {
+    versionedOrigin(origin);
+    running = await startRegions(['eu', 'us', 'ap'], origin.url);
+    const [eu, us, ap] = running.regions as [TestRegion, TestRegion, TestRegion];
+    expect((await eu.edge.get('/p')).text).toBe('/p v1');
+    for (const region of [us, ap]) {
+      // Asked only once the copy is there: asking earlier would fetch it.
+      await waitFor(async () => (await region.edge.redis.keys(`cf:{${running?.service}}:e:*`)).length > 0, 'the copy');
+      const copied = await region.edge.get('/p');
+      expect(copied.text).toBe('/p v1');
+      expect(copied.headers['x-cache-status']).toBe('Hit');
+    }
+    expect(origin.requests.filter((r) => r.url === '/p')).toHaveLength(1);
+  });
+
+  test('repeated and reordered delivery: a purge wins over a fill it raced, in any order', async ({ origin }) => {
+    const pages = versionedOrigin(origin);
+    running = await startRegions(['eu', 'us', 'ap'], origin.url);
+    const [eu, us, ap] = running.regions as [TestRegion, TestRegion, TestRegion];
+    for (const region of running.regions) await region.stopWorker();
+    const service = running.service;
+    const journal = async (region: TestRegion) =>
+      (await region.edge.redis.xrange(`cf:{${service}}:journal`, '-', '+')).map(([id, fields]) => ({ id, fields }));
+    /** eu fills `path` (v1); then the site changes and us purges it. eu's fill never knew of the purge. */
+    const race = async (path: string) => {
+      const before = (await journal(eu)).length;
+      expect((await eu.edge.get(path)).text).toBe(`${path} v1`);
+      await waitFor(async () => (await journal(eu)).length > before, 'eu to journal its fill');
+      const version = pages.bump(path);
+      expect((await us.admin.call('POST', '/v1/purge', { url: `http://${us.edge.host}${path}` })).status).toBe(200);
+      const fill = (await journal(eu)).at(-1);
+      const purge = (await journal(us)).at(-1);
+      if (!fill || !purge) throw new Error('journals missing');
+      return { fill, purge, version };
+    };
+    // ap's worker is handed the entries by the test, out of order and more than once.
+    const worker = await ap.makeWorker();
+    const fromEu = worker.journalsOf('eu');
+    const fromUs = worker.journalsOf('us');
+    if (!fromEu || !fromUs) throw new Error('journals missing');
+    await fromEu.ensureGroups();
+    await fromUs.ensureGroups();
+    const [euStream] = fromEu.streams;
+    const [usStream] = fromUs.streams;
+    if (!euStream || !usStream) throw new Error('streams missing');
+    const check = new ResurrectionCheck();
+    const ask = async (path: string) => {
+      const floor = check.floorOf('ap', path);
+      const answer = (await ap.edge.get(path)).text;
+      check.answered('ap', path, answer, floor);
+      return answer;
+    };
+
+    // The purge first, then the fill, then both again: the copy loses every time.
+    const c = await race('/c');
+    let lost = await conflicts();
+    for (const handOver of [1, 2]) {
+      await worker.handle(fromUs, usStream, c.purge);
+      check.applied('ap', '/c', c.version);
+      await worker.handle(fromEu, euStream, c.fill);
+      await worker.copiesDone();
+      expect(await conflicts()).toBe(lost + handOver);
+      expect(await ask('/c')).toBe('/c v2');
+    }
+    lost = await conflicts();
+
+    // The fill first: copied, then removed by the purge, and never served again, whatever comes twice.
+    const d = await race('/d');
+    await worker.handle(fromEu, euStream, d.fill);
+    await worker.copiesDone();
+    expect(await ask('/d')).toBe('/d v1');
+    await worker.handle(fromUs, usStream, d.purge);
+    check.applied('ap', '/d', d.version);
+    for (let i = 0; i < 3; i++) {
+      await worker.handle(fromEu, euStream, d.fill);
+      await worker.copiesDone();
+      expect(await ask('/d')).toBe('/d v2');
+      await worker.handle(fromUs, usStream, d.purge);
+    }
+    expect(await conflicts()).toBeGreaterThan(lost);
+    expect(check.seen).toEqual([]);
   });
 });
