@@ -2,7 +2,8 @@
   Marks a purge in one key space, before its objects are removed: the purge's counter goes up, so
   a fill that began before it stores nothing (lua/storeKeys-9.lua compares the counter it read
   at lookup); and, with regions, the purge is journaled for the other regions and marked, so that
-  no copy of an object filled before it is ever accepted here (docs/regions.md).
+  no copy of an object filled before it is ever accepted here (docs/regions.md). Its receipt
+  here is written once its objects are removed (RedisStore.applied).
 
   Removal follows in separate calls (one for a URL, batches for a filter). Marking first is the
   safe order: from the mark on, nothing older can be stored, and what is stored is then removed.
@@ -23,8 +24,6 @@
   ARGV[7] "1" for a soft purge
   ARGV[8] the selector: the URL, or the filter as JSON
   ARGV[9] time, ms
-  ARGV[10] service key prefix (receipts live under it)
-  ARGV[11] a receipt's time to live, ms
 
   Output: the purge's journal position here ("" when not journaled)
 ]]
@@ -52,7 +51,4 @@ raise(KEYS[2], ARGV[3], id)
 if ttl > 0 and rcall('PTTL', KEYS[2]) < ttl then
   rcall('PEXPIRE', KEYS[2], ttl)
 end
-local receipt = ARGV[10] .. 'receipt:' .. id
-rcall('HSET', receipt, ARGV[2], ARGV[9])
-rcall('PEXPIRE', receipt, ARGV[11])
 return id

@@ -40,8 +40,15 @@ export class Coalescer {
    * names the variant key was computed with.
    */
   join(waiter: Waiter, variantHash: string, guessedNames: readonly string[], options: FillOptions = {}) {
-    const id = HitForMiss.id(waiter.view, variantHash);
-    if (this.deps.hitForMiss.skipsCoalescing(id)) return this.alone(waiter, guessedNames, options);
+    const variant = HitForMiss.id(waiter.view, variantHash);
+    if (this.deps.hitForMiss.skipsCoalescing(variant)) return this.alone(waiter, guessedNames, options);
+    // Only requests that read the same purge counters share a fill: one that looked up after a
+    // purge never gets the answer to a fetch sent before it (the same across the fleet).
+    // (Counters never moved, as for most URLs, add nothing to the key.)
+    const { guard } = options;
+    const purged = guard !== undefined && (guard.url !== 0 || guard.space !== 0) ? `.${guard.url}.${guard.space}` : '';
+    const fillHash = variantHash + purged;
+    const id = variant + purged;
     const existing = this.fills.get(id);
     if (existing && options.unansweredOnly && existing.answered) return this.alone(waiter, guessedNames, options);
     const running = existing?.attach(waiter);
@@ -55,10 +62,11 @@ export class Coalescer {
     const fill: Fill | FleetFill = fleetWide
       ? new FleetFill(waiter.view, guessedNames, this.deps, this.fleet as FillCoordination, options, {
           id,
-          entryHash: variantHash,
+          variant,
+          entryHash: fillHash,
           onClosed,
         })
-      : new Fill(waiter.view, guessedNames, this.deps, options, { id, onClosed });
+      : new Fill(waiter.view, guessedNames, this.deps, options, { id, variant, onClosed });
     this.fills.set(id, fill);
     return this.started(fill, waiter);
   }

@@ -92,7 +92,8 @@ export class Fill {
      * Its coalescing id (undefined for a fetch made alone), and what to call once it takes no more
      * waiters, with how it ended: stored, not stored, or failed.
      */
-    private readonly coalesced: { id: string; onClosed: (outcome: FillOutcome) => void } | undefined,
+    /** `variant`: the id hit-for-miss remembers uncacheable variants by (HitForMiss.id). */
+    private readonly coalesced: { id: string; variant: string; onClosed: (outcome: FillOutcome) => void } | undefined,
   ) {}
 
   /** Starts the origin fetch; the first waiter should be attached before. */
@@ -192,7 +193,7 @@ export class Fill {
   /** The response will not be stored: no more waiters, and hit-for-miss remembers it. */
   private uncacheable(head: FillHead): void {
     this.close('not-stored');
-    this.deps.hitForMiss.record(this.view, head, this.coalesced?.id);
+    this.deps.hitForMiss.record(this.view, head, this.coalesced?.variant);
   }
 
   /** Decides whether a waiter may share the response, and hands it its stream. */

@@ -65,7 +65,7 @@ export class FleetFill {
     private readonly deps: FillDeps,
     private readonly fleet: FillCoordination,
     private readonly options: FillOptions,
-    private readonly coalesced: { id: string; entryHash: string; onClosed: () => void },
+    private readonly coalesced: { id: string; variant: string; entryHash: string; onClosed: () => void },
   ) {}
 
   /** Claims the fill; the first waiter should be attached before. */
@@ -113,6 +113,7 @@ export class FleetFill {
     this.repeat(() => void this.fleet.renewFill(service, entryHash, FILL_LEASE_MS));
     const fill = new Fill(this.view, this.guessedNames, this.deps, this.options, {
       id: this.coalesced.id,
+      variant: this.coalesced.variant,
       onClosed: (outcome) => {
         this.close();
         void this.fleet.fillDone(service, entryHash, outcome);

@@ -75,6 +75,11 @@ export class SyncWorker {
   private readonly wakers = new Set<() => void>();
   /** Peers whose journals are read again after this region's Redis came back empty, until caught up. */
   private readonly replaying = new Set<string>();
+  /**
+   * Fills journaled before this time are not copied: set when this region's Redis was found empty,
+   * as the purges it had applied (their marks) may be gone from the peers' journals too.
+   */
+  private copyAfter = 0;
   private readonly now: () => number;
 
   constructor(private readonly options: SyncWorkerOptions) {
@@ -124,6 +129,7 @@ export class SyncWorker {
     const set = await this.options.client.set(this.marker, String(this.now()), 'NX');
     if (set !== 'OK') return;
     this.options.log.info({ region: this.options.region }, 'sync: reading every peer journal from its start');
+    this.copyAfter = this.now();
     for (const journals of this.journals) this.replaying.add(journals.peer);
     await Promise.all(this.journals.map((journals) => journals.rewind()));
   }
@@ -206,7 +212,8 @@ export class SyncWorker {
     const { prewarm } = this.options;
     if (!prewarm.enabled || this.replaying.size > 0) return false;
     if (prewarm.services.length > 0 && !prewarm.services.includes(service)) return false;
-    return this.now() - idTime(record.id) <= prewarm.maxAgeMs;
+    const at = idTime(record.id);
+    return at > this.copyAfter && this.now() - at <= prewarm.maxAgeMs;
   }
 
   /**

@@ -68,6 +68,8 @@ export async function purgeMatching(
     cursor = page.cursor;
   } while (cursor !== undefined);
   report.longestCallMs = Math.round(report.longestCallMs * 100) / 100;
+  // Applied here once every batch is removed: the purge's receipt for this region.
+  if (report.receipt !== undefined && !options.from) await store.applied(service, report.receipt, Date.now());
   return report;
 }
 
@@ -86,11 +88,14 @@ export async function purgeUrl(
 ): Promise<{ purged: number; receipt: string }> {
   if (!soft) {
     const { objects, receipt } = await store.invalidate(service, primary, from);
+    if (!from) await store.applied(service, receipt, Date.now());
     return { purged: objects.length, receipt };
   }
   // Marked first: a fill under way stores nothing, and other regions hear of it.
   const scope = { kind: 'url' as const, primaryKey: primary, ...(url === undefined ? {} : { url }) };
   const receipt = await store.markPurge(service, scope, true, now, from);
   const variants = await store.variantsOf(service, primary);
-  return { purged: (await store.purgeEntries(service, variants, true, now)).length, receipt };
+  const purged = (await store.purgeEntries(service, variants, true, now)).length;
+  if (!from) await store.applied(service, receipt, Date.now());
+  return { purged, receipt };
 }

@@ -214,6 +214,8 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     return new Map();
   }
 
+  async applied(): Promise<void> {}
+
   /** The embedded store serves one node of one region: nothing is journaled. */
   async markPurge(service: string, scope: PurgeScope): Promise<string> {
     if (scope.kind !== 'url') {

@@ -406,6 +406,18 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     return { objects: removed as string[], receipt };
   }
 
+  async applied(service: string, receipt: string, now: number): Promise<void> {
+    if (this.region === '' || receipt === '') return;
+    await Promise.all(
+      receipt.split(',').map(async (part) => {
+        const [shard, id] = part.split(':') as [string, string];
+        const key = this.spaceAt(service, Number(shard)).receipt(id);
+        await this.client.hset(key, this.region, String(Math.trunc(now)));
+        await this.client.pexpire(key, RECEIPT_TTL_MS);
+      }),
+    );
+  }
+
   async receipt(service: string, receipt: string): Promise<Map<string, number>> {
     const parts = receipt.split(',').map((part) => /^(\d+):(\d+-\d+)$/.exec(part));
     if (parts.length === 0 || parts.some((part) => part === null || Number(part[1]) >= this.shards)) {
@@ -465,8 +477,6 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
               soft ? '1' : '0',
               selector,
               Math.trunc(now),
-              space.prefix,
-              RECEIPT_TTL_MS,
             ],
           ),
         )) as string;

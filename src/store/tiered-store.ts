@@ -176,6 +176,10 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
     return this.shared.markPurge(service, scope, soft, now, from);
   }
 
+  applied(service: string, receipt: string, now: number): Promise<void> {
+    return this.shared.applied(service, receipt, now);
+  }
+
   receipt(service: string, receipt: string): Promise<Map<string, number>> {
     return this.shared.receipt(service, receipt);
   }

@@ -184,6 +184,8 @@ export interface CacheStore {
    * theirs). Returns its receipt ("" without regions).
    */
   markPurge(service: string, scope: PurgeScope, soft: boolean, now: number, from?: JournalSource): Promise<string>;
+  /** Records a purge made here as applied here, once its objects are removed (its receipt). */
+  applied(service: string, receipt: string, now: number): Promise<void>;
   /**
    * Where a purge has been applied: region → when (ms), for the regions that applied every part of
    * it (a purge by filter has one per key space). Empty for an unknown or expired receipt.

@@ -7,56 +7,20 @@
 import { afterEach, describe, expect } from 'vitest';
 import { syncMetrics } from '../../../src/regions/sync-metrics.js';
 import { test } from '../../helpers/fixtures.js';
-import type { TestOrigin } from '../../helpers/origin.js';
-import { startRegions, type TestRegion, type TestRegions } from '../../helpers/regions.js';
+import {
+  ask,
+  ResurrectionLedger,
+  receiptOf,
+  startRegions,
+  type TestRegion,
+  type TestRegions,
+  versionedOrigin,
+} from '../../helpers/regions.js';
 import { waitFor } from '../../helpers/wait.js';
 
 /** Copies refused here because a purge they did not know of won (the sync workers' metric). */
 async function conflicts(): Promise<number> {
   return (await syncMetrics.conflicts.get()).values.reduce((sum, value) => sum + value.value, 0);
-}
-
-/** An origin whose pages carry a version, raised before each purge (as a deploy would). */
-function versionedOrigin(origin: TestOrigin) {
-  const versions = new Map<string, number>();
-  origin.handle((req, res) => {
-    const path = (req.url ?? '/').split('?')[0] as string;
-    res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=600' });
-    res.end(`${path} v${versions.get(path) ?? 1}`);
-  });
-  return {
-    bump(path: string): number {
-      const next = (versions.get(path) ?? 1) + 1;
-      versions.set(path, next);
-      return next;
-    },
-  };
-}
-
-/**
- * Watches for resurrections: a region answering with a version older than one a purge it had
- * already applied was meant to retire.
- */
-class ResurrectionCheck {
-  /** Per region and path: the newest version a purge applied there retired everything below. */
-  private readonly floor = new Map<string, number>();
-  readonly seen: string[] = [];
-
-  applied(region: string, path: string, version: number): void {
-    const key = `${region} ${path}`;
-    this.floor.set(key, Math.max(this.floor.get(key) ?? 0, version));
-  }
-
-  /** A response from `region`, to a request sent after everything `applied` so far. */
-  answered(region: string, path: string, text: string, floorAtRequest: number): void {
-    const version = Number(/ v(\d+)$/.exec(text)?.[1]);
-    if (version < floorAtRequest)
-      this.seen.push(`${region} served ${path} v${version} after v${floorAtRequest}'s purge`);
-  }
-
-  floorOf(region: string, path: string): number {
-    return this.floor.get(`${region} ${path}`) ?? 0;
-  }
 }
 
 let running: TestRegions | undefined;
@@ -65,19 +29,12 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function receiptOf(region: TestRegion, receipt: string) {
-  return (await region.admin.call('GET', `/v1/services/${region.edge.service}/purges/${receipt}`)).json as {
-    complete: boolean;
-    regions: Record<string, string | null>;
-  };
-}
-
 describe('three regions', () => {
   test('a purge made in one region is applied in every other, with a receipt from each', async ({ origin }) => {
     const pages = versionedOrigin(origin);
     running = await startRegions(['eu', 'us', 'ap'], origin.url);
     const [eu, us, ap] = running.regions as [TestRegion, TestRegion, TestRegion];
-    const check = new ResurrectionCheck();
+    const ledger = new ResurrectionLedger();
     for (const region of running.regions) {
       expect((await region.edge.get('/a')).text).toBe('/a v1');
       await waitFor(async () => (await region.edge.get('/a')).headers['x-cache-status'] === 'Hit', 'v1 stored');
@@ -94,14 +51,10 @@ describe('three regions', () => {
       return state.complete && state;
     }, 'every region to apply the purge');
     expect(Object.keys(done.regions).sort()).toEqual(['ap', 'eu', 'us']);
-    for (const region of running.regions) check.applied(region.id, '/a', version);
-    for (const region of [eu, us, ap]) {
-      const floor = check.floorOf(region.id, '/a');
-      const answer = await region.edge.get('/a');
-      check.answered(region.id, '/a', answer.text, floor);
-      expect(answer.text).toBe('/a v2');
-    }
-    expect(check.seen).toEqual([]);
+    for (const [region, at] of Object.entries(done.regions))
+      ledger.applied(region, '/a', version, Date.parse(at ?? ''));
+    for (const region of [eu, us, ap]) expect(await ask(ledger, region, '/a')).toBe('/a v2');
+    expect(ledger.resurrections()).toEqual([]);
     // Every peer has read eu's journal past the purge: the sync workers trim it.
     await waitFor(
       async () => (await eu.edge.redis.xlen(`cf:{${running?.service}}:journal`)) <= 1,
@@ -154,24 +107,18 @@ describe('three regions', () => {
     const [euStream] = fromEu.streams;
     const [usStream] = fromUs.streams;
     if (!euStream || !usStream) throw new Error('streams missing');
-    const check = new ResurrectionCheck();
-    const ask = async (path: string) => {
-      const floor = check.floorOf('ap', path);
-      const answer = (await ap.edge.get(path)).text;
-      check.answered('ap', path, answer, floor);
-      return answer;
-    };
+    const ledger = new ResurrectionLedger();
 
     // The purge first, then the fill, then both again: the copy loses every time.
     const c = await race('/c');
     let lost = await conflicts();
     for (const handOver of [1, 2]) {
       await worker.handle(fromUs, usStream, c.purge);
-      check.applied('ap', '/c', c.version);
+      ledger.applied('ap', '/c', c.version, Date.now());
       await worker.handle(fromEu, euStream, c.fill);
       await worker.copiesDone();
       expect(await conflicts()).toBe(lost + handOver);
-      expect(await ask('/c')).toBe('/c v2');
+      expect(await ask(ledger, ap, '/c')).toBe('/c v2');
     }
     lost = await conflicts();
 
@@ -179,16 +126,16 @@ describe('three regions', () => {
     const d = await race('/d');
     await worker.handle(fromEu, euStream, d.fill);
     await worker.copiesDone();
-    expect(await ask('/d')).toBe('/d v1');
+    expect(await ask(ledger, ap, '/d')).toBe('/d v1');
     await worker.handle(fromUs, usStream, d.purge);
-    check.applied('ap', '/d', d.version);
+    ledger.applied('ap', '/d', d.version, Date.now());
     for (let i = 0; i < 3; i++) {
       await worker.handle(fromEu, euStream, d.fill);
       await worker.copiesDone();
-      expect(await ask('/d')).toBe('/d v2');
+      expect(await ask(ledger, ap, '/d')).toBe('/d v2');
       await worker.handle(fromUs, usStream, d.purge);
     }
     expect(await conflicts()).toBeGreaterThan(lost);
-    expect(check.seen).toEqual([]);
+    expect(ledger.resurrections()).toEqual([]);
   });
 });
