@@ -7,12 +7,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { byteSize } from '../config/units.js';
+import { byteSize, durationMs } from '../config/units.js';
 
 export const ADMIN_HELP = `Usage:
   cachefront list SERVICE [FILTER…] [--limit N] [--cursor C] [--all-pages] [--json]
-  cachefront purge SERVICE (--url URL | --all | FILTER…) [--soft] [--dry-run]
-  cachefront purge --url URL [--soft] [--dry-run]      (the service is found from the URL's host)
+  cachefront purge SERVICE (--url URL | --all | FILTER…) [--soft] [--dry-run] [--wait [--timeout T]]
+  cachefront purge --url URL [--soft] [--dry-run] [--wait [--timeout T]]
+                      (the service is found from the URL's host)
   cachefront explain URL [-H 'Name: value']…
   cachefront stats SERVICE [--json]
 
@@ -27,6 +28,10 @@ Filters (list and purge):
   --stored-after T    stored at or after T (ISO 8601 or epoch ms)
   --stored-before T   stored before T
   --min-hits N, --max-hits N
+
+Purge:
+  --wait              with regions, wait until every region has applied the purge (its receipt)
+  --timeout T         how long --wait waits (default 30s; 500ms, 2m…); past it, exit status 1
 
 Options:
   --admin URL         admin listener (default $CACHEFRONT_ADMIN_URL or http://127.0.0.1:9091)
@@ -294,25 +299,66 @@ async function purge(args: string[], env: NodeJS.ProcessEnv, out: Output): Promi
     all: { type: 'boolean' },
     soft: { type: 'boolean' },
     'dry-run': { type: 'boolean' },
+    wait: { type: 'boolean' },
+    timeout: { type: 'string' },
   });
   if (values.help) return help(out);
   const conn = connection(values, env);
   const filter = filterOf(values);
   const selectors = [values.url !== undefined, values.all === true, Object.keys(filter).length > 0].filter(Boolean);
   if (selectors.length !== 1) throw new UsageError('purge takes exactly one of --url, --all or filter options');
+  if (values.timeout !== undefined && !values.wait) throw new UsageError('--timeout goes with --wait');
+  const timeout = durationMs.safeParse(values.timeout ?? '30s');
+  if (!timeout.success) throw new UsageError(`--timeout: ${timeout.error.issues[0]?.message ?? 'not a duration'}`);
   const options = { soft: values.soft === true, dryRun: values['dry-run'] === true };
+  let result: unknown;
   if (positionals.length === 0) {
     if (values.url === undefined) throw new UsageError('purge needs SERVICE (or only --url URL)');
-    out.log(pretty(await call(conn, 'POST', '/v1/purge', { url: values.url, ...options })));
+    result = await call(conn, 'POST', '/v1/purge', { url: values.url, ...options });
+  } else {
+    const service = one(positionals, 'SERVICE');
+    const body =
+      values.url !== undefined ? { url: values.url } : values.all ? { all: true } : { filter: jsonFilter(filter) };
+    result = await call(conn, 'POST', `/v1/services/${encodeURIComponent(service)}/purge`, { ...body, ...options });
+  }
+  out.log(pretty(result));
+  if (!values.wait || options.dryRun) return 0;
+  return waitForRegions(conn, result as { service: string; receipt?: string }, timeout.data, out);
+}
+
+/** How often --wait asks where a purge stands. */
+const RECEIPT_POLL_MS = 100;
+
+/**
+ * Waits until every region has applied a purge (its receipt says so), printing where it stands:
+ * 0 once complete, 1 at the timeout.
+ */
+async function waitForRegions(
+  conn: Connection,
+  purged: { service: string; receipt?: string },
+  timeoutMs: number,
+  out: Output,
+): Promise<number> {
+  if (purged.receipt === undefined) {
+    out.error('no regions are configured: the purge is applied here, and nowhere else to wait for');
     return 0;
   }
-  const service = one(positionals, 'SERVICE');
-  const body =
-    values.url !== undefined ? { url: values.url } : values.all ? { all: true } : { filter: jsonFilter(filter) };
-  out.log(
-    pretty(await call(conn, 'POST', `/v1/services/${encodeURIComponent(service)}/purge`, { ...body, ...options })),
-  );
-  return 0;
+  const path = `/v1/services/${encodeURIComponent(purged.service)}/purges/${purged.receipt}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = (await call(conn, 'GET', path)) as { complete: boolean; regions: Record<string, string | null> };
+    if (state.complete) {
+      out.log(pretty(state));
+      return 0;
+    }
+    if (Date.now() >= deadline) {
+      const missing = Object.keys(state.regions).filter((region) => state.regions[region] === null);
+      out.log(pretty(state));
+      out.error(`cachefront purge: not applied in ${missing.join(', ')} after ${timeoutMs} ms`);
+      return 1;
+    }
+    await new Promise((resolve) => setTimeout(resolve, RECEIPT_POLL_MS));
+  }
 }
 
 async function explainCommand(args: string[], env: NodeJS.ProcessEnv, out: Output): Promise<number> {

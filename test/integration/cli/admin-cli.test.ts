@@ -2,34 +2,15 @@
  * `cachefront list|purge|explain|stats` as a user runs them: the real binary, against a real
  * admin listener in front of a real edge, with the token from the environment.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { OPERATOR_TOKEN, startAdmin } from '../../helpers/admin.js';
+import { runCli } from '../../helpers/cli.js';
 import { startEdge, test } from '../../helpers/fixtures.js';
 
-const BIN = join(process.cwd(), 'bin', 'cachefront.mjs');
-
-function run(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      // No token unless the test gives one: not even a development token of this checkout.
-      env: { ...process.env, CACHEFRONT_ADMIN_TOKEN: '', CACHEFRONT_ADMIN_TOKEN_FILE: '/nonexistent', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const run = runCli;
 
 describe('cachefront admin commands', () => {
   test('list, purge, explain and stats over the admin API', async ({ redis, origin }) => {
