@@ -298,8 +298,64 @@ const nodes = dashboard(
   ],
 );
 
+// From the sync workers (`cachefront sync`, one per region): docs/regions.md.
+const lagQuantile = (q, kind) =>
+  `histogram_quantile(${q}, sum by (from, to, le) (rate(cachefront_sync_lag_seconds_bucket{kind="${kind}"}[${RATE}])))`;
+const regions = dashboard(
+  'cachefront-regions',
+  'cachefront — regions',
+  'Regions in step: what each sync worker applied and copied from the others, and how late.',
+  [
+    panel(
+      0,
+      'Purge propagation lag (p50, p99)',
+      [
+        [lagQuantile(0.5, 'purge'), 'p50 {{from}} → {{to}}'],
+        [lagQuantile(0.99, 'purge'), 'p99 {{from}} → {{to}}'],
+      ],
+      { unit: 's', description: 'From a purge in one region’s journal to its application in another.' },
+    ),
+    panel(
+      0,
+      'Fill propagation lag (p50, p99)',
+      [
+        [lagQuantile(0.5, 'fill'), 'p50 {{from}} → {{to}}'],
+        [lagQuantile(0.99, 'fill'), 'p99 {{from}} → {{to}}'],
+      ],
+      { unit: 's', description: 'From a fill in one region’s journal to its copy stored in another.' },
+    ),
+    panel(0, 'Purges applied', [[sumBy('from, to', 'cachefront_sync_purges_applied_total'), '{{from}} → {{to}}']], {
+      unit: 'ops',
+    }),
+    panel(0, 'Entries shipped', [[sumBy('from, to', 'cachefront_sync_entries_shipped_total'), '{{from}} → {{to}}']], {
+      unit: 'ops',
+    }),
+    panel(0, 'Bytes shipped', [[sumBy('from, to', 'cachefront_sync_bytes_shipped_total'), '{{from}} → {{to}}']], {
+      unit: 'Bps',
+    }),
+    panel(
+      0,
+      'Conflicts resolved (a purge won over a fill)',
+      [[sumBy('from, to', 'cachefront_sync_conflicts_total'), '{{from}} → {{to}}']],
+      { unit: 'ops' },
+    ),
+    panel(
+      0,
+      'Journal length',
+      [[`sum by (region, service) (cachefront_sync_journal_length)`, '{{region}} {{service}}']],
+      {
+        description: 'Records each region keeps until every peer has read them: growing means a peer is behind.',
+      },
+    ),
+    panel(0, 'Fills not copied, by reason', [[sumBy('reason', 'cachefront_sync_fills_skipped_total'), '{{reason}}']], {
+      unit: 'ops',
+    }),
+  ],
+);
+
 for (const [file, body] of [
   ['fleet-overview.json', fleet],
+  ['regions.json', regions],
   ['service.json', service],
   ['origin-health.json', origin],
   ['redis.json', redis],

@@ -84,3 +84,18 @@ export const syncMetrics = {
       }),
   ),
 };
+
+/** Every series of a region pair at zero, so dashboards show 0 rather than nothing before any event. */
+export function zeroSyncMetrics(from: string, to: string): void {
+  for (const kind of ['purge', 'fill']) syncMetrics.lag.zero({ from, to, kind });
+  for (const counter of [
+    syncMetrics.purgesApplied,
+    syncMetrics.entriesShipped,
+    syncMetrics.bytesShipped,
+    syncMetrics.conflicts,
+  ]) {
+    counter.inc({ from, to }, 0);
+  }
+  for (const reason of ['cold', 'gone', 'present', 'queue-full']) syncMetrics.skipped.inc({ from, to, reason }, 0);
+  syncMetrics.rejected.inc({ from }, 0);
+}

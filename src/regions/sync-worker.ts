@@ -18,7 +18,7 @@ import type { CacheStore, JournalSource } from '../store/types.js';
 import { Copier, type CopierSettings } from './copier.js';
 import { type FillRecord, idBefore, idTime, type JournalRecord, type PurgeRecord, parseRecord } from './journal.js';
 import { type JournalEntry, type JournalStream, PeerJournals } from './peer-journals.js';
-import { syncMetrics } from './sync-metrics.js';
+import { syncMetrics, zeroSyncMetrics } from './sync-metrics.js';
 
 export interface SyncPeer {
   id: string;
@@ -89,6 +89,7 @@ export class SyncWorker {
     );
     for (const peer of options.peers) {
       this.peerStores.set(peer.id, new RedisStore(peer.client, false, peer.client, undefined, peer.shards));
+      zeroSyncMetrics(peer.id, options.region);
     }
     this.copier = new Copier(options.prewarm, this.now);
   }
