@@ -25,6 +25,7 @@ const SUITES = {
   store: 'store.ts',
   gc: 'gc.ts',
   coalesce: 'coalesce.ts',
+  regions: 'regions.ts',
   encode: 'encode.ts',
   admin: 'admin.ts',
   transform: 'transform.ts',
