@@ -44,3 +44,12 @@ export const durationMs = z.union([z.number().int().nonnegative(), z.string()]).
   }
   return ms;
 });
+
+/** A listener's address, with the default a listener of its kind has. */
+export const listen = (defaultHost: string, defaultPort: number) =>
+  z
+    .strictObject({
+      host: z.string().min(1).default(defaultHost),
+      port: z.number().int().min(0).max(65535).default(defaultPort),
+    })
+    .prefault({});

@@ -13,6 +13,7 @@ import {
   type StoredSummary,
   summarise,
 } from './entry-index.js';
+import { PurgeCounters } from './purge-counters.js';
 import type {
   CachedEntry,
   CachedRecord,
@@ -118,9 +119,6 @@ function owned<R extends CachedRecord>(record: R): R {
   return body === record.body ? record : { ...record, body };
 }
 
-/** URL purge counters kept before they are forgotten all at once (see markPurge). */
-const MAX_URL_PURGE_COUNTERS = 100_000;
-
 export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStore {
   private readonly slots = new Map<string, Slot>();
   private readonly objects = new Map<string, ObjectSlot>();
@@ -190,24 +188,14 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
 
   async find(service: string, entryHash: string, primaryHash: string, now: number): Promise<Found> {
     const record = this.getNow(service, entryHash, now);
-    const guard = this.guardOf(service, primaryHash);
+    const guard = this.purges.guardOf(service, primaryHash);
     return record
       ? { record, guard }
       : { record: undefined, vary: await this.getVary(service, primaryHash, now), guard };
   }
 
-  /** Purge counters (PurgeGuard): per URL, and per service (the embedded store's one key space). */
-  private readonly urlPurges = new Map<string, number>();
-  private readonly servicePurges = new Map<string, number>();
-  /** Times the URL counters were forgotten (their memory is bounded): part of every service's counter. */
-  private purgeResets = 0;
-
-  private guardOf(service: string, primaryHash: string): PurgeGuard {
-    return {
-      url: this.urlPurges.get(`${service}\n${primaryHash}`) ?? 0,
-      space: (this.servicePurges.get(service) ?? 0) + this.purgeResets,
-    };
-  }
+  /** Purge counters (PurgeGuard): a fill stores only while they read as at its lookup. */
+  private readonly purges = new PurgeCounters();
 
   /** The embedded store serves one node of one region: no receipts. */
   async receipt(): Promise<Map<string, number>> {
@@ -218,17 +206,7 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
 
   /** The embedded store serves one node of one region: nothing is journaled. */
   async markPurge(service: string, scope: PurgeScope): Promise<string> {
-    if (scope.kind !== 'url') {
-      this.servicePurges.set(service, (this.servicePurges.get(service) ?? 0) + 1);
-      return '';
-    }
-    if (this.urlPurges.size >= MAX_URL_PURGE_COUNTERS) {
-      // Forgetting a counter could let it read as before; every service's counter moves instead.
-      this.urlPurges.clear();
-      this.purgeResets++;
-    }
-    const id = `${service}\n${scope.primaryKey}`;
-    this.urlPurges.set(id, (this.urlPurges.get(id) ?? 0) + 1);
+    this.purges.bump(service, scope);
     return '';
   }
 
@@ -248,10 +226,7 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     const deleteAt = Math.max(...write.representations.map((r) => ('entry' in r ? r.entry.meta.deleteAt : 0)));
     const expiresAt = Math.min(deleteAt, now + this.maxTtlMs);
     if (expiresAt <= now) return 'expired';
-    if (write.guard) {
-      const current = this.guardOf(service, primaryKey);
-      if (current.url !== write.guard.url || current.space !== write.guard.space) return 'overtaken';
-    }
+    if (write.guard && !this.purges.holds(service, primaryKey, write.guard)) return 'overtaken';
     const names = write.varyNames.join(',');
     const varyId = `${service}\n${primaryKey}`;
     const previous = this.vary.get(varyId);

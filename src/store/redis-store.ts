@@ -31,8 +31,10 @@ import {
   SCAN_BUDGET,
   type ScanPlan,
 } from './redis-listing.js';
+import { RedisPurgeMarks } from './redis-purge-marks.js';
 import { timed } from './redis-timing.js';
 import { defineScripts, runScript } from './scripts.js';
+import { SharedReads } from './shared-reads.js';
 import type {
   CachedRecord,
   CacheStore,
@@ -69,7 +71,19 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
   ) {
     defineScripts(client);
     this.fills = new RedisFills(client);
+    this.marks = new RedisPurgeMarks(
+      client,
+      shards,
+      region,
+      (service, shard) => this.spaceAt(service, shard),
+      this.reads,
+    );
   }
+
+  /** Lookups that arrive together share one read (store/shared-reads.ts). */
+  private readonly reads = new SharedReads();
+  /** Purge marks and receipts (store/redis-purge-marks.ts). */
+  private readonly marks: RedisPurgeMarks;
 
   /** Fleet-wide fills through this Redis (pipeline/fleet-fill.ts). */
   readonly fills: RedisFills;
@@ -122,7 +136,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
   async get(service: string, entryHash: string, now: number): Promise<CachedRecord | undefined> {
     const space = this.space(service, entryHash);
     const key = space.entry(entryHash);
-    const record = await this.shareRead(key, async () => {
+    const record = await this.reads.share(key, async () => {
       const packed = await timed('get', this.read(this.reader.getBuffer(key)));
       return this.followAlias(space, packed);
     });
@@ -133,7 +147,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     const space = this.space(service, entryHash);
     const key = space.entry(entryHash);
     // The variant's hash starts as its URL's does, so both keys live in one key space (one slot).
-    const read = await this.shareRead(`${key} +vary`, async () => {
+    const read = await this.reads.share(`${key} +vary`, async () => {
       const [packed, names, urlPurges, spacePurges] = await timed(
         'get',
         this.read(this.reader.mgetBuffer(key, space.vary(primaryHash), space.gen(primaryHash), space.epoch)),
@@ -155,35 +169,6 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     const target = await timed('get', this.read(this.reader.getBuffer(space.entry(record.target))));
     const entry = target === null ? undefined : decodeRecord(target);
     return entry?.kind === 'entry' ? entry : undefined;
-  }
-
-  /**
-   * Requests for one key that arrive together — a burst for a new page, a hot object past the L1 —
-   * share one Redis read (and one decoding of it). Only reads issued in the same turn of the event
-   * loop are shared (the map is emptied before the next), so a request never gets an answer to a
-   * read sent before it arrived.
-   */
-  private shareRead<T>(key: string, read: () => Promise<T>): Promise<T> {
-    const inFlight = this.readsThisTurn.get(key);
-    if (inFlight) return inFlight as Promise<T>;
-    const started = read();
-    this.readsThisTurn.set(key, started);
-    if (this.readsThisTurn.size === 1) setImmediate(() => this.readsThisTurn.clear());
-    return started;
-  }
-
-  private readonly readsThisTurn = new Map<string, Promise<unknown>>();
-
-  /**
-   * A timed write to entries. Once Redis has it, no later read joins one shared before: that read
-   * may have been answered before the write.
-   */
-  private async written<T>(name: string, write: Promise<T>): Promise<T> {
-    try {
-      return await timed(name, write);
-    } finally {
-      this.readsThisTurn.clear();
-    }
   }
 
   async getVary(service: string, primaryHash: string): Promise<string[] | undefined> {
@@ -238,7 +223,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     const { guard, copy } = write;
     // As journaled for other regions (docs/regions.md): enough to find the object in this store.
     const fill = this.region === '' ? '' : JSON.stringify({ object, primary: primaryKey, url: summary.u, at: now });
-    const [queued, varyChanged] = (await this.written(
+    const [queued, varyChanged] = (await this.reads.written(
       'store',
       runScript(
         this.client,
@@ -383,7 +368,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     const ttl = marker.until - now;
     if (ttl <= 0) return false;
     // One key, so a plain SET ... NX is atomic: a stored entry is never replaced by a marker.
-    const written = await this.written(
+    const written = await this.reads.written(
       'mark_uncacheable',
       this.client.set(this.space(service, entryHash).entry(entryHash), encodeRecord(marker), 'PX', ttl, 'NX'),
     );
@@ -393,7 +378,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
   async invalidate(service: string, primaryHash: string, from?: JournalSource): Promise<Invalidation> {
     const receipt = await this.markPurge(service, { kind: 'url', primaryKey: primaryHash }, false, Date.now(), from);
     const space = this.space(service, primaryHash);
-    const removed = await this.written(
+    const removed = await this.reads.written(
       'invalidate',
       runScript(
         this.client,
@@ -406,84 +391,16 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     return { objects: removed as string[], receipt };
   }
 
-  async applied(service: string, receipt: string, now: number): Promise<void> {
-    if (this.region === '' || receipt === '') return;
-    await Promise.all(
-      receipt.split(',').map(async (part) => {
-        const [shard, id] = part.split(':') as [string, string];
-        const key = this.spaceAt(service, Number(shard)).receipt(id);
-        await this.client.hset(key, this.region, String(Math.trunc(now)));
-        await this.client.pexpire(key, RECEIPT_TTL_MS);
-      }),
-    );
+  applied(service: string, receipt: string, now: number): Promise<void> {
+    return this.marks.applied(service, receipt, now);
   }
 
-  async receipt(service: string, receipt: string): Promise<Map<string, number>> {
-    const parts = receipt.split(',').map((part) => /^(\d+):(\d+-\d+)$/.exec(part));
-    if (parts.length === 0 || parts.some((part) => part === null || Number(part[1]) >= this.shards)) {
-      return new Map();
-    }
-    const applied = await Promise.all(
-      parts.map((part) => {
-        const [, shard, id] = part as RegExpExecArray;
-        return this.client.hgetall(this.spaceAt(service, Number(shard)).receipt(id as string));
-      }),
-    );
-    // A region has applied the purge once it has applied every part; then, at the latest part's time.
-    const regions = new Map<string, number>();
-    for (const region of Object.keys(applied[0] ?? {})) {
-      const times = applied.map((byRegion) => Number(byRegion[region]));
-      if (times.every((time) => Number.isFinite(time))) regions.set(region, Math.max(...times));
-    }
-    return regions;
+  receipt(service: string, receipt: string): Promise<Map<string, number>> {
+    return this.marks.receipt(service, receipt);
   }
 
-  async markPurge(
-    service: string,
-    scope: PurgeScope,
-    soft: boolean,
-    now: number,
-    from?: JournalSource,
-  ): Promise<string> {
-    // A URL's purge lives in the URL's key space; a broader one is marked in every space.
-    const shards =
-      scope.kind === 'url'
-        ? [shardOf(scope.primaryKey, this.shards)]
-        : Array.from({ length: this.shards }, (_, i) => i);
-    const selector =
-      scope.kind === 'url'
-        ? JSON.stringify({ primary: scope.primaryKey, url: scope.url })
-        : JSON.stringify(scope.kind === 'filter' ? { filter: scope.filter } : {});
-    const receipts = await Promise.all(
-      shards.map(async (shard) => {
-        const space = this.spaceAt(service, shard);
-        const [count, marks, ttl] =
-          scope.kind === 'url'
-            ? [space.gen(scope.primaryKey), space.purged(scope.primaryKey), URL_MARK_TTL_MS]
-            : [space.epoch, space.purgedAll, 0];
-        const id = (await this.written(
-          'mark_purge',
-          runScript(
-            this.client,
-            'markPurge',
-            [count, marks, space.journal, space.applied],
-            [
-              ttl,
-              this.region,
-              `${this.region}/${shard}`,
-              from?.field ?? '',
-              from?.id ?? '',
-              scope.kind,
-              soft ? '1' : '0',
-              selector,
-              Math.trunc(now),
-            ],
-          ),
-        )) as string;
-        return id === '' ? '' : `${shard}:${id}`;
-      }),
-    );
-    return receipts.filter((receipt) => receipt !== '').join(',');
+  markPurge(service: string, scope: PurgeScope, soft: boolean, now: number, from?: JournalSource): Promise<string> {
+    return this.marks.mark(service, scope, soft, now, from);
   }
 
   async addStats(service: string, counters: ReadonlyMap<string, number>): Promise<void> {
@@ -610,7 +527,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     const purged = await Promise.all(
       [...groups].map(async ([shard, group]) => {
         const space = this.spaceAt(service, shard);
-        const removed = (await this.written(
+        const removed = (await this.reads.written(
           'purge_entries',
           runScript(
             this.client,
@@ -683,15 +600,6 @@ function alive(record: CachedRecord | undefined, now: number): CachedRecord | un
   if (record === undefined) return undefined;
   return (record.kind === 'entry' ? record.meta.deleteAt : record.until) > now ? record : undefined;
 }
-
-/**
- * How long a URL's purge counter and marks live: longer than any fill runs (a fill overtaken by a
- * purge whose counter expired meanwhile still fails its check, the counter reading 0), and longer
- * than the oldest fill another region may still copy here (docs/regions.md).
- */
-const URL_MARK_TTL_MS = 86_400_000;
-/** How long a purge's receipt (per region, when it was applied) can be read. */
-const RECEIPT_TTL_MS = 86_400_000;
 
 /** The longest a removal waits for a replica to acknowledge it (cluster only). */
 const REPLICATION_WAIT_MS = 250;

@@ -35,7 +35,7 @@ export interface TestRegions {
 }
 
 /** Pre-warming as the tests want it by default: every fill, at once. */
-const PREWARM: PrewarmSettings = {
+export const PREWARM: PrewarmSettings = {
   enabled: true,
   services: [],
   objects: 'all',

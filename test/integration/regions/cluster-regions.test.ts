@@ -16,6 +16,7 @@ import { purgeMatching, purgeUrl } from '../../../src/store/bulk-purge.js';
 import { RedisStore } from '../../../src/store/redis-store.js';
 import { singleObject } from '../../../src/store/single-object.js';
 import { makeEntry } from '../../helpers/entries.js';
+import { PREWARM } from '../../helpers/regions.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const SERVICE = `cr-${randomUUID().slice(0, 8)}`;
@@ -52,17 +53,7 @@ function worker(
     pollMs: 10,
     batch: 100,
     trimEveryMs: 200,
-    prewarm: {
-      enabled: true,
-      services: [],
-      objects: 'all',
-      minHits: 0,
-      waitMs: 0,
-      maxAgeMs: 3_600_000,
-      concurrency: 4,
-      perSecond: 1000,
-      maxQueued: 1000,
-    },
+    prewarm: { ...PREWARM, concurrency: 4, perSecond: 1000, maxQueued: 1000 },
     limits: () => LIMITS,
     log: pino({ level: 'silent' }),
   });
