@@ -113,7 +113,6 @@ export class PeerJournals {
   /** Leaves the receipt of a purge applied here: the region, and when. */
   async receipt(stream: JournalStream, id: string, at: number): Promise<void> {
     const key = keySpace(stream.prefix).receipt(id);
-    await this.client.hset(key, this.region, String(at));
-    await this.client.pexpire(key, RECEIPT_TTL_MS);
+    await this.client.multi().hset(key, this.region, String(at)).pexpire(key, RECEIPT_TTL_MS).exec();
   }
 }

@@ -79,8 +79,11 @@ export class RedisPurgeMarks {
       receipt.split(',').map(async (part) => {
         const [shard, id] = part.split(':') as [string, string];
         const key = this.spaceAt(service, Number(shard)).receipt(id);
-        await this.client.hset(key, this.region, String(Math.trunc(now)));
-        await this.client.pexpire(key, RECEIPT_TTL_MS);
+        await this.client
+          .multi()
+          .hset(key, this.region, String(Math.trunc(now)))
+          .pexpire(key, RECEIPT_TTL_MS)
+          .exec();
       }),
     );
   }
