@@ -11,6 +11,7 @@ import { type RecvDeps, recv } from '../pipeline/recv.js';
 import { decideStored, type StoredDecision } from '../pipeline/stored-decision.js';
 import { requestDirectives } from '../policy/evaluate.js';
 import { currentAge } from '../policy/freshness.js';
+import type { CompiledRule, MatchedRules } from '../rules/match.js';
 import type { CacheStore } from '../store/types.js';
 
 /** What each decision leads to next (edge-handler's diagram). */
@@ -72,6 +73,7 @@ export async function explain(
       values: Object.fromEntries(names.map((n, i) => [n, values[i] ?? null])),
       entryKey: found.entryKey,
     },
+    rules: explainRules(view.rules),
   };
   if (found.kind === 'hit') {
     const { meta, body } = found.entry;
@@ -102,6 +104,26 @@ export async function explain(
     backgroundRefresh: true,
   });
   result.decision = decision;
-  result.states = ['recv', `lookup:${found.kind}`, decision.kind, ...NEXT[decision.kind]];
+  // A bypass rule sends the request straight to the origin: no lookup at all.
+  result.states = view.rules.request?.rule.bypass
+    ? ['recv', 'pass:rule', 'deliver:pass']
+    : ['recv', `lookup:${found.kind}`, decision.kind, ...NEXT[decision.kind]];
   return { ok: true, service: view.service.id, result };
+}
+
+/**
+ * Which of the service's rules this request matched, and why: the one whose request decisions apply
+ * (bypass, key), and every rule whose request conditions hold, with the response conditions still to
+ * be met (the first of them that holds once the origin answers decides TTLs and what is stored).
+ */
+function explainRules(matched: MatchedRules) {
+  const describe = (rule: CompiledRule) => ({
+    name: rule.name,
+    match: rule.rule.match,
+    decidedOnResponse: rule.onResponse !== undefined,
+  });
+  return {
+    request: matched.request ? describe(matched.request) : null,
+    candidates: matched.candidates.map(describe),
+  };
 }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { deviceClassifier } from '../key/device.js';
+import { cacheRule } from '../rules/schema.js';
 import { parseCidr } from '../waap/cidr.js';
 import { regionSchema, syncSchema } from './regions.js';
 import { byteSize, durationMs, listen } from './units.js';
@@ -389,6 +390,8 @@ export const serviceSchema = z.strictObject({
   key,
   waap,
   transform,
+  /** The operator's cache rules: an ordered list, first match wins (docs/rules.md). */
+  rules: z.array(cacheRule).max(500).default([]),
 });
 
 const redis = z

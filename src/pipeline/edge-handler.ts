@@ -89,6 +89,11 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     states.push('pass');
     return pass(req, res, view, deps, 'bypass', 'request-no-store');
   }
+  // An operator's rule: this request neither looks up nor stores.
+  if (view.rules.request?.rule.bypass) {
+    states.push('pass:rule');
+    return pass(req, res, view, deps, 'bypass', `rule ${view.rules.request.name}`);
+  }
   // Not a getter: an accessor in an object literal gives each object a hidden class of its own
   // (see recv.ts).
   let waiter: Waiter | undefined;

@@ -20,6 +20,7 @@ import {
 import { keyedPrimary, type PrimaryKey, primaryKey } from '../key/cache-key.js';
 import { type NormalisedTarget, normaliseTarget } from '../key/url.js';
 import { varyValues } from '../key/vary.js';
+import type { MatchedRules } from '../rules/match.js';
 import { normaliseHost, type ServiceRegistry } from '../services/registry.js';
 import { clientAddress } from '../waap/client-address.js';
 import { headerSafe } from './cache-status.js';
@@ -36,6 +37,8 @@ export interface RequestView {
   headers: IncomingHttpHeaders;
   clientIp: string;
   primary: PrimaryKey;
+  /** The service's cache rules this request matched (none: a shared empty result). */
+  rules: MatchedRules;
 }
 
 export type RecvResult = { ok: true; view: RequestView } | { ok: false; error: CachefrontError };
@@ -136,10 +139,11 @@ export function recv(req: IncomingMessage, deps: RecvDeps): RecvResult {
     keyed.length === 0
       ? resolved.primary
       : keyedPrimary(resolved.primary, keyed, varyValues(keyed, req.headers, resolved.runtime.vary));
+  const method = req.method ?? 'GET';
   return {
     ok: true,
     view: {
-      method: req.method ?? 'GET',
+      method,
       scheme,
       headers: req.headers,
       ...resolved,
@@ -149,6 +153,7 @@ export function recv(req: IncomingMessage, deps: RecvDeps): RecvResult {
       // space with the view's closure — every request's objects were promoted and collected by full
       // mark-compacts (1.3 MB promoted per scavenge under 1 KiB hits, a mark-compact every 1.5 s).
       clientIp: clientAddress(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], deps.trustedProxies),
+      rules: resolved.runtime.rules.match({ method, path: resolved.target.path, headers: req.headers }),
     },
   };
 }

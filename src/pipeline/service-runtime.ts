@@ -8,6 +8,7 @@ import { cookieFilter } from '../key/cookies.js';
 import { deviceClassifier } from '../key/device.js';
 import { type CompiledQueryRules, compileQueryRules } from '../key/url.js';
 import type { VaryContext } from '../key/vary.js';
+import { CompiledRules } from '../rules/match.js';
 import { compileCidrs } from '../waap/cidr.js';
 
 export interface ServiceRuntime {
@@ -24,6 +25,8 @@ export interface ServiceRuntime {
   consumedHeaders: readonly string[];
   /** Lower-case names of the origin's tagging headers (cache.tagHeaders). */
   tagHeaders: readonly string[];
+  /** The service's cache rules, compiled (rules/match.ts). */
+  rules: CompiledRules;
 }
 
 export function buildServiceRuntime(service: ServiceConfig): ServiceRuntime {
@@ -42,6 +45,7 @@ export function buildServiceRuntime(service: ServiceConfig): ServiceRuntime {
       ...(service.cache.forwardTagHeaders ? [] : service.cache.tagHeaders),
     ],
     tagHeaders: service.cache.tagHeaders,
+    rules: new CompiledRules(service.rules),
   };
 }
 
