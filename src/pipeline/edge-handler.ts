@@ -235,7 +235,12 @@ function deliverStored(exchange: Exchange, found: Found, xCacheStatus: 'Hit', no
     now,
     {
       xCacheStatus,
-      cacheStatus: { hit: true, ttl: (entry.meta.staleAt - now) / 1000 },
+      cacheStatus: {
+        hit: true,
+        ttl: (entry.meta.staleAt - now) / 1000,
+        // An operator's rule set how long it is fresh: said, as on the fill that stored it.
+        detail: entry.meta.rule === undefined ? undefined : `rule ${entry.meta.rule}`,
+      },
       key: key && found.readable,
       consumed: view.runtime.consumedHeaders,
     },
@@ -359,7 +364,11 @@ async function deliverFill(
         fwdStatus: head.originStatus,
         stored: head.storing,
         collapsed,
-        detail: head.relayed ? 'fleet' : head.decision.ok ? notes.detail : head.decision.reason,
+        detail: head.relayed
+          ? 'fleet'
+          : !head.decision.ok
+            ? head.decision.reason
+            : (notes.detail ?? (head.decision.rule === undefined ? undefined : `rule ${head.decision.rule}`)),
       },
       key: notes.key,
       consumed: view.runtime.consumedHeaders,

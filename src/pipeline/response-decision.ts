@@ -10,7 +10,8 @@ import { variantKey } from '../key/cache-key.js';
 import { varyValues } from '../key/vary.js';
 import { endToEndHeaders, type Headers } from '../origin/hop-by-hop.js';
 import { headerMap, mergeNotModified, notModifiedSelects } from '../policy/conditional.js';
-import { decideStorage, REQUEST_SPECIFIC, type StoreDecision } from '../policy/storable.js';
+import { decideStorage, REQUEST_SPECIFIC, type StoreDecision, type StoreDecisionInput } from '../policy/storable.js';
+import { mediaTypeIn, responseRule } from '../rules/match.js';
 import type { CachedEntry } from '../store/types.js';
 import { representationEtag } from '../transform/compress.js';
 import { fillCookie } from './origin-request.js';
@@ -111,6 +112,7 @@ function headFor(context: ResponseContext, answer: OriginAnswer, originStatus: n
         stripSetCookie: cache.stripSetCookie,
         stale: cache.stale,
         cookieNeedsVary: cache.requestCookies === 'when-varied' && fillCookie(view) !== undefined,
+        rule: ruleFor(view, answer),
       });
   const names = decision.ok ? decision.varyNames : context.guessedNames;
   const values = varyValues(names, view.headers, view.runtime.vary);
@@ -126,6 +128,23 @@ function headFor(context: ResponseContext, answer: OriginAnswer, originStatus: n
     variant: names.map((name, i) => [name, values[i] ?? null]),
     originMs: Math.max(0, answer.responseTime - answer.requestTime),
   };
+}
+
+/**
+ * The operator's rule for this response, as the storage decision takes it: the lifetime it forces
+ * (`statusTtl` for its statuses; `edgeTtl` for any other status below 400 — an error is stored
+ * only for a status the rule names), or that its type is never stored.
+ */
+function ruleFor(view: RequestView, answer: OriginAnswer): StoreDecisionInput['rule'] {
+  const type = answer.headers['content-type'];
+  const matched = responseRule(view.rules, answer.status, typeof type === 'string' ? type : undefined);
+  if (!matched) return undefined;
+  const { rule } = matched;
+  const noStore =
+    rule.noStoreTypes !== undefined && mediaTypeIn(typeof type === 'string' ? type : undefined, rule.noStoreTypes);
+  const lifetimeMs = rule.statusTtl?.[String(answer.status)] ?? (answer.status < 400 ? rule.edgeTtl : undefined);
+  if (!noStore && lifetimeMs === undefined) return undefined;
+  return { name: matched.name, lifetimeMs, noStore };
 }
 
 /** CPDoS: a stored success being revalidated is never replaced by an error response. */

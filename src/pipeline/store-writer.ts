@@ -145,6 +145,7 @@ export class StoreWriter {
       path: target.query === '' ? target.path : `${target.path}?${target.query}`,
       variant: head.variant,
       tags: tagsOf(head.sharedHeaders, view.runtime.tagHeaders),
+      ...(head.decision.rule ? { rule: head.decision.rule } : {}),
     };
   }
 }

@@ -21,7 +21,8 @@ export interface HeuristicSettings {
   maxSeconds: number;
 }
 
-export type LifetimeSource = 's-maxage' | 'max-age' | 'expires' | 'heuristic' | 'none';
+/** Where a lifetime came from; `rule`: an operator's cache rule forced it (docs/rules.md). */
+export type LifetimeSource = 's-maxage' | 'max-age' | 'expires' | 'heuristic' | 'none' | 'rule';
 
 export interface Lifetime {
   seconds: number;

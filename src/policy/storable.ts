@@ -33,7 +33,8 @@ export type NotStoredReason =
   | 'too-large'
   | 'request-error'
   | 'error-over-success'
-  | 'request-cookie';
+  | 'request-cookie'
+  | 'rule';
 
 /**
  * Refusals that come from this request, not from the URL: they leave no hit-for-miss memory (the
@@ -61,6 +62,13 @@ export interface StoreDecisionInput {
    * `Vary: Cookie` (cache.requestCookies: when-varied).
    */
   cookieNeedsVary?: boolean;
+  /**
+   * The operator's rule for this response (rules/match.ts, responseRule): a lifetime it forces, or
+   * a refusal to store. A forced lifetime overrides the origin's freshness, no-cache and no-store,
+   * never the refusals that protect one visitor's content (private, Authorization, Set-Cookie,
+   * a request cookie, Vary: *) nor those against cache poisoning (request errors).
+   */
+  rule?: { name: string; lifetimeMs?: number | undefined; noStore?: boolean };
 }
 
 export type StoreDecision =
@@ -74,6 +82,8 @@ export type StoreDecision =
       /** Absolute time (ms) at which the entry leaves the store. */
       deleteAt: number;
       varyNames: string[];
+      /** The operator's rule that forced the lifetime, when one did. */
+      rule?: string;
       /**
        * Header fields the stored (shared) copy must not carry: those named by a qualified
        * `private="…"` (§5.2.2.7) or `no-cache="…"` (§5.2.2.4).
@@ -109,6 +119,8 @@ export function decideStorage(input: StoreDecisionInput): StoreDecision {
   // CPDoS: errors a request can provoke on purpose (malformed or oversized headers, overlong URLs)
   // must never be stored and served to everyone else, whatever their freshness says.
   if (REQUEST_ERRORS.has(status)) return refuse('request-error');
+  if (input.rule?.noStore) return refuse('rule');
+  const forcedMs = input.rule?.lifetimeMs;
 
   const { directives, source } = responsePolicy(res);
   // §5.2.2.3: must-understand — store only a status code whose caching semantics are known, and
@@ -116,7 +128,7 @@ export function decideStorage(input: StoreDecisionInput): StoreDecision {
   const mustUnderstand = directives.has('must-understand');
   if (mustUnderstand && !UNDERSTOOD.has(status)) return refuse('must-understand');
   // §3: "the no-store cache directive is not present in the response".
-  if (directives.has('no-store') && !mustUnderstand) return refuse('no-store');
+  if (directives.has('no-store') && !mustUnderstand && forcedMs === undefined) return refuse('no-store');
   // §3: "if the cache is shared: the private response directive is either not present or allows a
   // shared cache to store a modified response": with field names (§5.2.2.7) the rest may be
   // stored, without those fields; unqualified private never is.
@@ -142,14 +154,10 @@ export function decideStorage(input: StoreDecisionInput): StoreDecision {
   // language, a reflected value), and RFC 9111 would store it for all. Not here.
   if (input.cookieNeedsVary && !vary.names.includes('cookie')) return refuse('request-cookie');
 
-  const lifetime = freshnessLifetime(
-    status,
-    directives,
-    res,
-    input.responseTime,
-    input.heuristic,
-    source !== 'cache-control',
-  );
+  const lifetime: Lifetime =
+    forcedMs !== undefined
+      ? { seconds: forcedMs / 1000, source: 'rule' }
+      : freshnessLifetime(status, directives, res, input.responseTime, input.heuristic, source !== 'cache-control');
   const validators = hasValidator(res);
   // §3: storable only with explicit freshness, public, or a heuristically cacheable status.
   if (lifetime.source === 'none' && !directives.has('public') && !HEURISTICALLY_CACHEABLE.has(status)) {
@@ -159,10 +167,11 @@ export function decideStorage(input: StoreDecisionInput): StoreDecision {
   // or merely to be revalidated.
   if (status >= 400 && (lifetime.source === 'none' || lifetime.source === 'heuristic')) return refuse('no-freshness');
   const initialAgeSeconds = correctedInitialAge(res, input.requestTime, input.responseTime);
-  const remaining = lifetime.seconds - initialAgeSeconds;
+  // A rule's lifetime counts from when this edge received the response, whatever its Age.
+  const remaining = lifetime.source === 'rule' ? lifetime.seconds : lifetime.seconds - initialAgeSeconds;
   // §5.2.2.4: unqualified no-cache — never used without revalidation; with field names only those
   // fields are withheld from reuse, and the response is otherwise cached as usual.
-  const noCache = directives.get('no-cache') === true;
+  const noCache = directives.get('no-cache') === true && forcedMs === undefined;
   const noCacheFields = fieldNames(directives.get('no-cache')) ?? [];
   const staleAt = noCache ? input.responseTime : input.responseTime + Math.max(0, remaining) * 1000;
   // A response that is stale on arrival (or no-cache) is worth keeping only if it can be
@@ -184,6 +193,7 @@ export function decideStorage(input: StoreDecisionInput): StoreDecision {
     staleAt,
     deleteAt: staleAt + keepFor,
     varyNames: withContentCodingVary(vary.names, res),
+    ...(forcedMs !== undefined && input.rule ? { rule: input.rule.name } : {}),
     omitFields: [...(privateFields ?? []), ...noCacheFields, ...(setsCookie ? ['set-cookie'] : [])],
   };
 }

@@ -30,6 +30,8 @@ export interface EntryMeta {
   variant?: [string, string | null][];
   /** Tags from the origin's tagging headers (Surrogate-Key, Cache-Tag), for purging by tag. */
   tags?: string[];
+  /** The operator's cache rule that forced its lifetime (Cache-Status says so on hits). */
+  rule?: string;
   /** A representation the edge encoded (br, gzip); absent for identity or as the origin sent it. */
   coding?: 'gzip' | 'br';
   /** The origin's ETag, when the representation carries one of its own (revalidation uses it). */

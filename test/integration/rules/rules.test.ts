@@ -4,8 +4,9 @@
  */
 import { describe, expect } from 'vitest';
 import { OPERATOR_TOKEN, startAdmin } from '../../helpers/admin.js';
-import { startEdge, test } from '../../helpers/fixtures.js';
+import { startEdge, type TestEdge, test } from '../../helpers/fixtures.js';
 import type { TestOrigin } from '../../helpers/origin.js';
+import { waitFor } from '../../helpers/wait.js';
 
 /** An origin that answers every path cacheably for a minute, counting requests per path. */
 function cacheableOrigin(origin: TestOrigin, headers: Record<string, string> = {}) {
@@ -51,4 +52,126 @@ describe('cache rules', () => {
       await edge.close();
     }
   });
+
+  test('edgeTtl: stored for that long whatever the origin says, errors excepted, and said so', async ({
+    redis,
+    origin,
+  }) => {
+    origin.handle((req, res) => {
+      const failing = req.url === '/static/broken.css';
+      res.writeHead(failing ? 500 : 200, {
+        'content-type': 'text/css',
+        'cache-control': req.url === '/static/a.css' ? 'no-store' : 'max-age=0',
+      });
+      res.end(`origin ${req.url}`);
+    });
+    const edge = await startEdge(redis.url, origin.url, {
+      service: { rules: [{ name: 'static', match: { prefix: '/static/' }, edgeTtl: '1d' }] },
+    });
+    try {
+      for (const path of ['/static/a.css', '/static/b.css']) {
+        const miss = await edge.get(path);
+        expect(miss.headers['cache-status']).toContain('stored');
+        expect(miss.headers['cache-status']).toContain('detail="rule static"');
+        const hit = await waitForHit(edge, path);
+        expect(hit.headers['cache-status']).toMatch(/hit; ttl=86[34]\d\d/);
+        expect(hit.headers['cache-status']).toContain('detail="rule static"');
+      }
+      // An error is not stored for a rule's edgeTtl: only statuses a rule names (statusTtl) are.
+      await edge.get('/static/broken.css');
+      await edge.get('/static/broken.css');
+      expect(origin.requests.filter((r) => r.url === '/static/broken.css')).toHaveLength(2);
+    } finally {
+      await edge.close();
+    }
+  });
+
+  test('statusTtl: these statuses stored for that long; a request error never', async ({ redis, origin }) => {
+    origin.handle((req, res) => {
+      const status = Number(req.url?.slice(1));
+      res.writeHead(status, { 'content-type': 'text/plain' });
+      res.end(`status ${status}`);
+    });
+    const edge = await startEdge(redis.url, origin.url, {
+      service: {
+        rules: [{ name: 'errors', match: { status: [404, 410, 400] }, statusTtl: { 404: '1m', 410: '1h', 400: '1m' } }],
+      },
+    });
+    try {
+      for (const path of ['/404', '/410']) {
+        await edge.get(path);
+        expect((await waitForHit(edge, path)).headers['cache-status']).toContain('detail="rule errors"');
+      }
+      // CPDoS: an error a request can provoke is never stored, whatever a rule says.
+      await edge.get('/400');
+      expect((await edge.get('/400')).headers['x-cache-status']).not.toBe('Hit');
+      expect(origin.requests.filter((r) => r.url === '/400')).toHaveLength(2);
+    } finally {
+      await edge.close();
+    }
+  });
+
+  test('noStoreTypes: responses of these types are never stored', async ({ redis, origin }) => {
+    origin.handle((req, res) => {
+      res.writeHead(200, {
+        'content-type': req.url === '/api' ? 'application/json' : 'text/html',
+        'cache-control': 'max-age=600',
+      });
+      res.end('{}');
+    });
+    const edge = await startEdge(redis.url, origin.url, {
+      service: { rules: [{ name: 'no json', match: {}, noStoreTypes: ['application/json'] }] },
+    });
+    try {
+      const first = await edge.get('/api');
+      expect(first.headers['cache-status']).toContain('detail=rule');
+      await edge.get('/api');
+      expect(origin.requests.filter((r) => r.url === '/api')).toHaveLength(2);
+      await edge.get('/page');
+      expect((await waitForHit(edge, '/page')).headers['x-cache-status']).toBe('Hit');
+    } finally {
+      await edge.close();
+    }
+  });
+
+  test('a forced TTL never stores what belongs to one visitor', async ({ redis, origin }) => {
+    origin.handle((req, res) => {
+      const headers: Record<string, string> = { 'content-type': 'text/plain', 'cache-control': 'max-age=600' };
+      if (req.url === '/private') headers['cache-control'] = 'private, max-age=600';
+      if (req.url === '/cookie') headers['set-cookie'] = 'session=abc';
+      if (req.url === '/star') headers.vary = '*';
+      res.writeHead(200, headers);
+      res.end(`for ${req.url}`);
+    });
+    const edge = await startEdge(redis.url, origin.url, {
+      service: { rules: [{ name: 'everything', match: {}, edgeTtl: '1d' }] },
+    });
+    try {
+      const cases: [string, Record<string, string>, string][] = [
+        ['/private', {}, 'private'],
+        ['/cookie', {}, 'set-cookie'],
+        ['/star', {}, 'vary-star'],
+        ['/auth', { authorization: 'Bearer x' }, 'authorization'],
+      ];
+      for (const [path, headers, reason] of cases) {
+        const answer = await edge.get(path, { headers });
+        expect(answer.headers['cache-status'], path).toContain(`detail=${reason}`);
+        await edge.get(path, { headers });
+        expect(
+          origin.requests.filter((r) => r.url === path),
+          path,
+        ).toHaveLength(2);
+      }
+    } finally {
+      await edge.close();
+    }
+  });
 });
+
+/** Asks until the answer is a hit (the store completes after the miss's response). */
+async function waitForHit(edge: TestEdge, path: string) {
+  return waitFor(async () => {
+    const answer = await edge.get(path);
+    return answer.headers['x-cache-status'] === 'Hit' && answer;
+  }, `${path} to be stored`);
+}

@@ -84,7 +84,7 @@ describe('cache rules: first match wins', () => {
     { name: 'errors', match: { status: [404] }, edgeTtl: '1m' },
     { name: 'no cart', match: { prefix: '/cart' }, bypass: true },
     { name: 'static', match: { prefix: '/static/' }, edgeTtl: '1d' },
-    { name: 'everything', match: {}, browserTtl: '5m' },
+    { name: 'everything', match: {}, edgeTtl: '5m' },
   );
 
   it('request decisions come from the first rule that does not look at the response', () => {
@@ -125,6 +125,7 @@ describe('cache rules: what the schema refuses', () => {
     ['a status that is not one', { match: {}, statusTtl: { '99': '1m' } }, 'status code'],
     ['a media type that is not one', { match: {}, noStoreTypes: ['json'] }, 'media type'],
     ['a lower-case method', { match: { methods: ['get'] } }, 'upper-case'],
+    ['an action this version does not apply yet', { match: {}, query: 'ignore' }, 'not applied by this version yet'],
   ];
   for (const [name, input, message] of refused) {
     it(name, () => {
