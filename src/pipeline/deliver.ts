@@ -10,6 +10,7 @@ import type { Headers } from '../origin/hop-by-hop.js';
 import { evaluatePreconditions, ifRangeMatches, notModifiedHeaders } from '../policy/conditional.js';
 import { currentAge, single } from '../policy/freshness.js';
 import { contentRange, decideRange, unsatisfiedRange } from '../policy/range.js';
+import { browserCacheControl, browserTtlMs, type MatchedRules } from '../rules/match.js';
 import type { CachedEntry } from '../store/types.js';
 import { type CacheStatusParts, formatCacheStatus, headerSafe, type XCacheStatus } from './cache-status.js';
 import { exchangeNotes } from './exchange.js';
@@ -21,6 +22,18 @@ export interface CacheAnnotations {
   key?: string | undefined;
   /** Response fields the edge consumes: removed before the client sees them (ServiceRuntime). */
   consumed?: readonly string[];
+  /** The cache rules the request matched: a rule's browserTtl sets what the client sees. */
+  rules?: MatchedRules;
+}
+
+/** A rule's browser TTL applied to the Cache-Control the client gets (rules/match.ts). */
+function withBrowserTtl(headers: Headers, status: number, rules: MatchedRules | undefined): void {
+  if (rules === undefined || rules.candidates.length === 0) return;
+  const type = headers['content-type'];
+  const ttl = browserTtlMs(rules, status, typeof type === 'string' ? type : undefined);
+  if (ttl === undefined) return;
+  const control = browserCacheControl(headers['cache-control'], ttl / 1000);
+  if (control !== undefined) headers['cache-control'] = control;
 }
 
 /** The parts of the client request that shape the response: conditionals and Range. */
@@ -70,6 +83,7 @@ export function deliverEntry(
     else headers[name] = [existing, value];
   }
   headers.age = String(currentAge(meta.initialAgeSeconds, meta.responseTime, now));
+  withBrowserTtl(headers, meta.status, notes.rules);
   respond(res, meta.status, headers, body, notes, request);
 }
 
@@ -85,7 +99,9 @@ export function deliverStream(
   notes: CacheAnnotations,
   request: ClientRequest | undefined,
 ): void {
-  respond(res, status, { ...originHeaders }, body, notes, request);
+  const headers = { ...originHeaders };
+  withBrowserTtl(headers, status, notes.rules);
+  respond(res, status, headers, body, notes, request);
 }
 
 function respond(

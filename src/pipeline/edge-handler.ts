@@ -243,6 +243,7 @@ function deliverStored(exchange: Exchange, found: Found, xCacheStatus: 'Hit', no
       },
       key: key && found.readable,
       consumed: view.runtime.consumedHeaders,
+      rules: view.rules,
     },
     exchange.client,
   );
@@ -278,6 +279,7 @@ function deliverStale(
       },
       key: key && found.readable,
       consumed: view.runtime.consumedHeaders,
+      rules: view.rules,
     },
     exchange.client,
   );
@@ -299,6 +301,7 @@ function deliverCollapsed(exchange: Exchange, found: Found, notes: DeliveryNotes
       cacheStatus: { fwd: notes.fwd, collapsed: true, ttl: (found.entry.meta.staleAt - now) / 1000, detail: 'fleet' },
       key: notes.key,
       consumed: view.runtime.consumedHeaders,
+      rules: view.rules,
     },
     exchange.client,
   );
@@ -372,6 +375,7 @@ async function deliverFill(
       },
       key: notes.key,
       consumed: view.runtime.consumedHeaders,
+      rules: view.rules,
     },
     exchange.client,
   );

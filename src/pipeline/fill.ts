@@ -165,7 +165,7 @@ export class Fill {
     const stored = decision.kind === 'not-modified' ? (stale as CachedEntry) : undefined;
     this.body = stored
       ? FanOut.whole(stored.body)
-      : FanOut.of(response.body, head.storing ? this.view.service.cache.maxObjectBytes : 0, (bytes) =>
+      : FanOut.of(response.body, head.storing ? head.maxObjectBytes : 0, (bytes) =>
           this.deps.hits?.count(this.view.service, 'bytesFromOrigin', bytes),
         );
     this.head = head;

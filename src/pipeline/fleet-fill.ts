@@ -208,6 +208,8 @@ export class FleetFill {
         entryKey: relayed.entryKey,
         variant: relayed.variant,
         originMs: relayed.originMs,
+        // Never stored here (the holder stores it): the limit only bounds what is kept for late waiters.
+        maxObjectBytes: this.view.service.cache.maxObjectBytes,
         relayed: true,
       };
       const source = new PassThrough();

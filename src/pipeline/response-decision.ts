@@ -38,6 +38,8 @@ export interface FillHead {
   variant: [string, string | null][];
   /** Time the origin took to send the response head (ms; 0 for a 304-refreshed entry's body). */
   originMs: number;
+  /** Larger bodies are not stored: the service's cache.maxObjectBytes, or its rule's. */
+  maxObjectBytes: number;
   /** A full response that replaces a stored entry the fill revalidated (the stored one is outdated). */
   replacesStored?: boolean;
   /** Relayed from another node's fill (fleet-fill.ts): Cache-Status says `detail=fleet`. */
@@ -87,8 +89,7 @@ export function decideResponse(context: ResponseContext, answer: OriginAnswer): 
     return { kind: 'not-modified', head, update: { ...answer.headers } };
   }
   const declared = Number(answer.headers['content-length']);
-  const tooLarge =
-    !context.mayStore || (Number.isFinite(declared) && declared > context.view.service.cache.maxObjectBytes);
+  const tooLarge = !context.mayStore || (Number.isFinite(declared) && declared > objectLimit(context.view, answer));
   const head = headFor(context, answer, answer.status, tooLarge);
   if (stale) head.replacesStored = true;
   return { kind: 'full', head };
@@ -127,7 +128,16 @@ function headFor(context: ResponseContext, answer: OriginAnswer, originStatus: n
     entryKey: variantKey(view.primary, names, values).hash,
     variant: names.map((name, i) => [name, values[i] ?? null]),
     originMs: Math.max(0, answer.responseTime - answer.requestTime),
+    maxObjectBytes: objectLimit(view, answer),
   };
+}
+
+/** The size past which a response is not stored: its rule's maxObjectBytes, else the service's. */
+function objectLimit(view: RequestView, answer: OriginAnswer): number {
+  if (view.rules.candidates.length === 0) return view.service.cache.maxObjectBytes;
+  const type = answer.headers['content-type'];
+  const rule = responseRule(view.rules, answer.status, typeof type === 'string' ? type : undefined);
+  return rule?.rule.maxObjectBytes ?? view.service.cache.maxObjectBytes;
 }
 
 /**

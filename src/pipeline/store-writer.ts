@@ -44,7 +44,7 @@ export class StoreWriter {
     responseTime: number,
     guard?: PurgeGuard,
   ): Promise<WriteOutcome> {
-    const limit = view.service.cache.maxObjectBytes;
+    const limit = head.maxObjectBytes;
     const chunks: Buffer[] = [];
     let bytes = 0;
     try {

@@ -6,6 +6,7 @@
  * wins, in the order the operator wrote them (docs/rules.md).
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { parseCacheControl } from '../policy/cache-control.js';
 import { globToRegExp, mediaType } from '../store/entry-index.js';
 import type { CacheRule } from './schema.js';
 
@@ -154,4 +155,30 @@ export function responseRule(
   contentType: string | undefined,
 ): CompiledRule | undefined {
   return matched.candidates.find((rule) => rule.onResponse === undefined || rule.onResponse(status, contentType));
+}
+
+/**
+ * The Cache-Control a client sees under a rule's `browserTtl` (seconds): `max-age` set to it,
+ * `public`, `no-transform` and `immutable` kept; anything else of the origin's dropped (`s-maxage`
+ * is the edge's). A `private` response is left as the origin sent it: a browser TTL never makes
+ * it shareable.
+ */
+export function browserCacheControl(
+  existing: string | string[] | undefined,
+  seconds: number,
+): string | string[] | undefined {
+  const directives = parseCacheControl(existing);
+  if (directives.has('private')) return existing;
+  const kept = ['public', 'no-transform', 'immutable'].filter((name) => directives.has(name));
+  return [...kept, `max-age=${Math.max(0, Math.floor(seconds))}`].join(', ');
+}
+
+/** The browser TTL (ms) the rule deciding this response sets, if any. */
+export function browserTtlMs(
+  matched: MatchedRules,
+  status: number,
+  contentType: string | undefined,
+): number | undefined {
+  if (matched.candidates.length === 0) return undefined;
+  return responseRule(matched, status, contentType)?.rule.browserTtl;
 }

@@ -166,6 +166,61 @@ describe('cache rules', () => {
       await edge.close();
     }
   });
+  test('browserTtl: what clients see in Cache-Control, never making a private answer shareable', async ({
+    redis,
+    origin,
+  }) => {
+    origin.handle((req, res) => {
+      const control = req.url === '/private' ? 'private, max-age=30' : 'public, s-maxage=600, max-age=5, no-transform';
+      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': control });
+      res.end(`for ${req.url}`);
+    });
+    const edge = await startEdge(redis.url, origin.url, {
+      service: { rules: [{ name: 'browsers', match: {}, browserTtl: '1h' }] },
+    });
+    try {
+      expect((await edge.get('/page')).headers['cache-control']).toBe('public, no-transform, max-age=3600');
+      const hit = await waitForHit(edge, '/page');
+      expect(hit.headers['cache-control']).toBe('public, no-transform, max-age=3600');
+      // The edge still keeps it for the origin's s-maxage, not the browser TTL.
+      expect(hit.headers['cache-status']).toMatch(/ttl=(59\d|600)/);
+      expect((await edge.get('/private')).headers['cache-control']).toBe('private, max-age=30');
+    } finally {
+      await edge.close();
+    }
+  });
+
+  test('maxObjectBytes: larger responses under the rule stream through and are not stored', async ({
+    redis,
+    origin,
+  }) => {
+    origin.handle((req, res) => {
+      const body = Buffer.alloc(req.url?.includes('big') ? 4096 : 512, 'x');
+      // Declared length, except /files/chunked-big: its size is found while it streams.
+      const length = req.url?.includes('chunked') ? {} : { 'content-length': String(body.length) };
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'max-age=600', ...length });
+      res.end(body);
+    });
+    const edge = await startEdge(redis.url, origin.url, {
+      service: { rules: [{ name: 'small files', match: { prefix: '/files/' }, maxObjectBytes: 1024 }] },
+    });
+    try {
+      const big = await edge.get('/files/big');
+      expect(big.body.length).toBe(4096);
+      expect(big.headers['cache-status']).toContain('detail=too-large');
+      await edge.get('/files/big');
+      expect(origin.requests.filter((r) => r.url === '/files/big')).toHaveLength(2);
+      for (let i = 0; i < 2; i++) expect((await edge.get('/files/chunked-big')).body.length).toBe(4096);
+      expect(origin.requests.filter((r) => r.url === '/files/chunked-big')).toHaveLength(2);
+      await edge.get('/files/small');
+      expect((await waitForHit(edge, '/files/small')).body.length).toBe(512);
+      // Elsewhere the service's own limit (8 MiB) stands.
+      await edge.get('/other/big');
+      expect((await waitForHit(edge, '/other/big')).body.length).toBe(4096);
+    } finally {
+      await edge.close();
+    }
+  });
 });
 
 /** Asks until the answer is a hit (the store completes after the miss's response). */
