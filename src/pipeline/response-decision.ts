@@ -153,8 +153,13 @@ function ruleFor(view: RequestView, answer: OriginAnswer): StoreDecisionInput['r
   const noStore =
     rule.noStoreTypes !== undefined && mediaTypeIn(typeof type === 'string' ? type : undefined, rule.noStoreTypes);
   const lifetimeMs = rule.statusTtl?.[String(answer.status)] ?? (answer.status < 400 ? rule.edgeTtl : undefined);
-  if (!noStore && lifetimeMs === undefined) return undefined;
-  return { name: matched.name, lifetimeMs, noStore };
+  const { staleWhileRevalidate, staleIfError } = rule;
+  const stale =
+    staleWhileRevalidate === undefined && staleIfError === undefined
+      ? undefined
+      : { whileRevalidateMs: staleWhileRevalidate, ifErrorMs: staleIfError };
+  if (!noStore && lifetimeMs === undefined && stale === undefined) return undefined;
+  return { name: matched.name, lifetimeMs, noStore, stale };
 }
 
 /** CPDoS: a stored success being revalidated is never replaced by an error response. */

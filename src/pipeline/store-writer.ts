@@ -146,6 +146,7 @@ export class StoreWriter {
       variant: head.variant,
       tags: tagsOf(head.sharedHeaders, view.runtime.tagHeaders),
       ...(head.decision.rule ? { rule: head.decision.rule } : {}),
+      ...(head.decision.staleOverride ? { staleOverride: head.decision.staleOverride } : {}),
     };
   }
 }

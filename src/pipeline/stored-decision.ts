@@ -30,7 +30,9 @@ export type StoredDecision =
 
 export interface StoredInput {
   /** The stored entry's times and headers; undefined when nothing usable is stored. */
-  meta: Pick<EntryMeta, 'responseTime' | 'initialAgeSeconds' | 'staleAt' | 'deleteAt' | 'headers'> | undefined;
+  meta:
+    | Pick<EntryMeta, 'responseTime' | 'initialAgeSeconds' | 'staleAt' | 'deleteAt' | 'headers' | 'staleOverride'>
+    | undefined;
   /** A hit-for-miss marker was found instead of an entry. */
   uncacheable?: boolean;
   directives: Directives;
@@ -48,7 +50,7 @@ export function decideStored(input: StoredInput): StoredDecision {
   if (use.kind !== 'validate') return FRESH;
   // §5.2.1.7: only-if-cached never goes to the origin.
   if (onlyIfCached) return NOT_CACHED;
-  const windows = storedStaleWindows(meta.headers, input.stale);
+  const windows = storedStaleWindows(meta.headers, input.stale, meta.staleOverride);
   // RFC 5861 §3: within stale-while-revalidate, answer now; one background request refreshes it.
   if (use.reason === 'stale' && input.backgroundRefresh && now < meta.staleAt + windows.whileRevalidateMs) {
     return SERVE_STALE_AND_REFRESH;

@@ -25,18 +25,35 @@ export interface StaleWindows {
 
 export const NO_STALE: StaleSettings = { graceMs: 0, overrideRevalidateOnError: false };
 
-export function staleWindows(directives: Directives, settings: StaleSettings): StaleWindows {
+/**
+ * Windows an operator's cache rule sets (rules/schema.ts): they replace the origin's directives,
+ * but a response that forbids stale serving still is not served stale (RFC 9111 §4.2.4), bar the
+ * service's override for outages.
+ */
+export interface StaleOverride {
+  whileRevalidateMs?: number | undefined;
+  ifErrorMs?: number | undefined;
+}
+
+export function staleWindows(directives: Directives, settings: StaleSettings, override?: StaleOverride): StaleWindows {
   const forbidden = forbidsStale(directives);
-  const whileRevalidate = deltaSeconds(directives, 'stale-while-revalidate');
-  const ifError = deltaSeconds(directives, 'stale-if-error');
+  const seconds = (name: string) => {
+    const value = deltaSeconds(directives, name);
+    return value === undefined ? undefined : value * 1000;
+  };
+  const whileRevalidate = override?.whileRevalidateMs ?? seconds('stale-while-revalidate');
+  const ifError = override?.ifErrorMs ?? seconds('stale-if-error');
   return {
-    whileRevalidateMs: forbidden || whileRevalidate === undefined ? 0 : whileRevalidate * 1000,
-    ifErrorMs:
-      forbidden && !settings.overrideRevalidateOnError ? 0 : ifError !== undefined ? ifError * 1000 : settings.graceMs,
+    whileRevalidateMs: forbidden || whileRevalidate === undefined ? 0 : whileRevalidate,
+    ifErrorMs: forbidden && !settings.overrideRevalidateOnError ? 0 : (ifError ?? settings.graceMs),
   };
 }
 
 /** The windows of a stored response, from its stored headers (read only off the fresh path). */
-export function storedStaleWindows(headers: [string, string][], settings: StaleSettings): StaleWindows {
-  return staleWindows(responsePolicy(headerMap(headers)).directives, settings);
+export function storedStaleWindows(
+  headers: [string, string][],
+  settings: StaleSettings,
+  override?: StaleOverride,
+): StaleWindows {
+  return staleWindows(responsePolicy(headerMap(headers)).directives, settings, override);
 }

@@ -14,7 +14,7 @@ import {
   type Lifetime,
   single,
 } from './freshness.js';
-import { NO_STALE, type StaleSettings, staleWindows } from './stale.js';
+import { NO_STALE, type StaleOverride, type StaleSettings, staleWindows } from './stale.js';
 
 export type NotStoredReason =
   | 'method'
@@ -68,7 +68,7 @@ export interface StoreDecisionInput {
    * never the refusals that protect one visitor's content (private, Authorization, Set-Cookie,
    * a request cookie, Vary: *) nor those against cache poisoning (request errors).
    */
-  rule?: { name: string; lifetimeMs?: number | undefined; noStore?: boolean };
+  rule?: { name: string; lifetimeMs?: number | undefined; noStore?: boolean; stale?: StaleOverride | undefined };
 }
 
 export type StoreDecision =
@@ -84,6 +84,8 @@ export type StoreDecision =
       varyNames: string[];
       /** The operator's rule that forced the lifetime, when one did. */
       rule?: string;
+      /** Stale windows an operator's rule set, kept with the entry for serving it later. */
+      staleOverride?: StaleOverride;
       /**
        * Header fields the stored (shared) copy must not carry: those named by a qualified
        * `private="…"` (§5.2.2.7) or `no-cache="…"` (§5.2.2.4).
@@ -178,12 +180,13 @@ export function decideStorage(input: StoreDecisionInput): StoreDecision {
   // revalidated with a conditional request; then a 304 saves sending the body again.
   // Without validators, it is still worth keeping when the origin explicitly allows serving it
   // stale (RFC 5861); the service's grace alone does not make such a response storable.
-  const explicit = staleWindows(directives, NO_STALE);
+  const explicit = staleWindows(directives, NO_STALE, input.rule?.stale);
   if (staleAt <= input.responseTime && !validators && explicit.ifErrorMs === 0 && explicit.whileRevalidateMs === 0) {
     return refuse(noCache ? 'no-cache' : lifetime.source === 'none' ? 'no-freshness' : 'stale-on-arrival');
   }
   // The entry outlives its freshness by the longest stale window (and the revalidation keep).
-  const windows = staleWindows(directives, input.stale ?? NO_STALE);
+  const staleOverride = input.rule?.stale;
+  const windows = staleWindows(directives, input.stale ?? NO_STALE, staleOverride);
   const keepFor = Math.max(validators ? input.keepForRevalidationMs : 0, windows.ifErrorMs, windows.whileRevalidateMs);
   return {
     ok: true,
@@ -194,6 +197,7 @@ export function decideStorage(input: StoreDecisionInput): StoreDecision {
     deleteAt: staleAt + keepFor,
     varyNames: withContentCodingVary(vary.names, res),
     ...(forcedMs !== undefined && input.rule ? { rule: input.rule.name } : {}),
+    ...(staleOverride ? { staleOverride } : {}),
     omitFields: [...(privateFields ?? []), ...noCacheFields, ...(setsCookie ? ['set-cookie'] : [])],
   };
 }

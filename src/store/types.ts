@@ -3,6 +3,7 @@
  * test/contract/cache-store.contract.ts runs the same cases against each of them.
  */
 
+import type { StaleOverride } from '../policy/stale.js';
 import type { EntryFilter, ListPage, ListQuery } from './entry-index.js';
 
 /** What a cached response keeps besides its body. Times are absolute milliseconds. */
@@ -32,6 +33,8 @@ export interface EntryMeta {
   tags?: string[];
   /** The operator's cache rule that forced its lifetime (Cache-Status says so on hits). */
   rule?: string;
+  /** Stale windows its rule set (they replace the origin's stale-while-revalidate / stale-if-error). */
+  staleOverride?: StaleOverride;
   /** A representation the edge encoded (br, gzip); absent for identity or as the origin sent it. */
   coding?: 'gzip' | 'br';
   /** The origin's ETag, when the representation carries one of its own (revalidation uses it). */

@@ -221,6 +221,48 @@ describe('cache rules', () => {
       await edge.close();
     }
   });
+  test('staleWhileRevalidate and staleIfError: the rule’s windows, not the origin’s', async ({ redis, origin }) => {
+    let clock = Date.now();
+    let failing = false;
+    origin.handle((req, res) => {
+      if (failing) {
+        res.writeHead(503, { 'content-type': 'text/plain' });
+        return void res.end('down');
+      }
+      // One second of freshness, and no stale serving of the origin's own.
+      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=1' });
+      res.end(`origin ${req.url}`);
+    });
+    const edge = await startEdge(redis.url, origin.url, {
+      now: () => clock,
+      l1: false,
+      service: {
+        cache: { stale: { graceMs: 0 } },
+        rules: [
+          { name: 'swr', match: { prefix: '/swr' }, staleWhileRevalidate: '1m' },
+          { name: 'sie', match: { prefix: '/sie' }, staleIfError: '1h' },
+        ],
+      },
+    });
+    try {
+      await edge.get('/swr');
+      await edge.get('/sie');
+      await waitForHit(edge, '/swr');
+      await waitForHit(edge, '/sie');
+      clock += 30_000;
+      // Stale for 29 s: within the rule's stale-while-revalidate, answered at once and refreshed.
+      const updating = await edge.get('/swr');
+      expect(updating.headers['x-cache-status']).toBe('Updating');
+      await waitFor(() => origin.requests.filter((r) => r.url === '/swr').length === 2, 'the background refresh');
+      // The origin fails: within the rule's stale-if-error, the stored answer stands in.
+      failing = true;
+      const stale = await edge.get('/sie');
+      expect(stale.headers['x-cache-status']).toBe('Stale');
+      expect(stale.text).toBe('origin /sie');
+    } finally {
+      await edge.close();
+    }
+  });
 });
 
 /** Asks until the answer is a hit (the store completes after the miss's response). */
