@@ -6,6 +6,7 @@ import { acceptEncodingBucket, originAcceptEncoding, servedCoding } from '../key
 import { targetString } from '../key/url.js';
 import { IMAGE_ACCEPT } from '../key/vary.js';
 import { endToEndHeaders, type Headers } from '../origin/hop-by-hop.js';
+import { cookieValue } from '../rules/match.js';
 import type { RequestView } from './recv.js';
 import { UNKEYED_OVERRIDES } from './unkeyed-headers.js';
 
@@ -121,8 +122,26 @@ export function passRequestHeaders(view: RequestView): Headers {
 export function fillCookie(view: RequestView): string | undefined {
   const header = view.headers.cookie;
   if (header === undefined || header === '') return undefined;
+  // A rule keys on these cookies: they alone reach the origin, so the shared answer depends on
+  // nothing the key does not hold.
+  const keyed = view.rules.request?.rule.key?.cookies;
+  if (keyed !== undefined && keyed.length > 0) return keyedCookies(view, keyed);
   const filter = view.runtime.vary.cookies;
   return filter ? filter(header) : header;
+}
+
+function keyedCookies(view: RequestView, names: readonly string[]): string | undefined {
+  const pairs: string[] = [];
+  for (const name of names) {
+    const value = cookieValue(view.headers, name);
+    if (value !== undefined) pairs.push(`${name}=${value}`);
+  }
+  return pairs.length === 0 ? undefined : pairs.join('; ');
+}
+
+/** Does a rule key on every cookie a fill sends (so a response need not vary on Cookie)? */
+export function cookiesKeyed(view: RequestView): boolean {
+  return (view.rules.request?.rule.key?.cookies.length ?? 0) > 0;
 }
 
 function single(value: string | string[] | undefined): string | undefined {

@@ -20,7 +20,7 @@ import {
 import { keyedPrimary, type PrimaryKey, primaryKey } from '../key/cache-key.js';
 import { type NormalisedTarget, normaliseTarget } from '../key/url.js';
 import { varyValues } from '../key/vary.js';
-import type { MatchedRules } from '../rules/match.js';
+import { cookieValue, type MatchedRules } from '../rules/match.js';
 import { normaliseHost, type ServiceRegistry } from '../services/registry.js';
 import { clientAddress } from '../waap/client-address.js';
 import { headerSafe } from './cache-status.js';
@@ -132,14 +132,28 @@ export function recv(req: IncomingMessage, deps: RecvDeps): RecvResult {
     deps.memo?.set(memoId, resolved);
   }
   if (resolved instanceof Error) return { ok: false, error: resolved };
-  // Headers the service declared part of its key (key.headers) extend the URL's identity, and so
-  // do the framework headers a request carries (key.frameworkHeaders).
-  const keyed = keyedHeaders(resolved.service, req.headers);
-  const primary =
-    keyed.length === 0
-      ? resolved.primary
-      : keyedPrimary(resolved.primary, keyed, varyValues(keyed, req.headers, resolved.runtime.vary));
   const method = req.method ?? 'GET';
+  const rules = resolved.runtime.rules.match({ method, path: resolved.target.path, headers: req.headers });
+  // An operator's rule may reduce the query the key (and the origin) sees.
+  const ruled = rules.request?.rule;
+  const target = ruled?.query === undefined ? resolved.target : withQueryRule(resolved.target, ruled.query);
+  const base = target === resolved.target ? resolved.primary : primaryOf(resolved, target, scheme);
+  // Headers the service declared part of its key (key.headers) extend the URL's identity, and so
+  // do the framework headers a request carries (key.frameworkHeaders), and a rule's headers and
+  // cookies (its key action).
+  const keyed = keyedHeaders(resolved.service, req.headers, ruled?.key?.headers);
+  const cookies = ruled?.key?.cookies ?? NO_NAMES;
+  const primary =
+    keyed.length === 0 && cookies.length === 0
+      ? base
+      : keyedPrimary(
+          base,
+          [...keyed, ...cookies.map((name) => `cookie:${name}`)],
+          [
+            ...varyValues(keyed, req.headers, resolved.runtime.vary),
+            ...cookies.map((name) => cookieValue(req.headers, name)),
+          ],
+        );
   return {
     ok: true,
     view: {
@@ -147,24 +161,68 @@ export function recv(req: IncomingMessage, deps: RecvDeps): RecvResult {
       scheme,
       headers: req.headers,
       ...resolved,
+      target,
       primary,
       // The socket's address, or the client behind a trusted proxy. A plain value, not a getter: an
       // accessor in this literal gave every view a hidden class of its own, which V8 keeps in old
       // space with the view's closure — every request's objects were promoted and collected by full
       // mark-compacts (1.3 MB promoted per scavenge under 1 KiB hits, a mark-compact every 1.5 s).
       clientIp: clientAddress(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], deps.trustedProxies),
-      rules: resolved.runtime.rules.match({ method, path: resolved.target.path, headers: req.headers }),
+      rules,
     },
   };
 }
 
-/** The service's keyed headers, plus the framework headers present in this request. */
-function keyedHeaders(service: ServiceConfig, headers: IncomingHttpHeaders): readonly string[] {
+const NO_NAMES: readonly string[] = [];
+
+/** The service's keyed headers, plus the framework headers present in this request and a rule's. */
+function keyedHeaders(
+  service: ServiceConfig,
+  headers: IncomingHttpHeaders,
+  fromRule: readonly string[] = NO_NAMES,
+): readonly string[] {
   let keyed: readonly string[] = service.key.headers;
   for (const name of service.key.frameworkHeaders) {
     if (headers[name] !== undefined && !keyed.includes(name)) keyed = [...keyed, name];
   }
+  for (const name of fromRule) if (!keyed.includes(name)) keyed = [...keyed, name];
   return keyed;
+}
+
+/** The query a rule leaves: none ("ignore"), or only the parameters it keeps (in their order). */
+function withQueryRule(target: NormalisedTarget, rule: 'ignore' | { keep: string[] }): NormalisedTarget {
+  if (target.query === '') return target;
+  if (rule === 'ignore') return { path: target.path, query: '' };
+  const keep = new Set(rule.keep);
+  const query = target.query
+    .split('&')
+    .filter((pair) => {
+      const eq = pair.indexOf('=');
+      return keep.has(decodeParam(eq === -1 ? pair : pair.slice(0, eq)));
+    })
+    .join('&');
+  return query === target.query ? target : { path: target.path, query };
+}
+
+/** A query parameter's name as written in the rule (percent-decoded; malformed: as it is). */
+function decodeParam(name: string): string {
+  try {
+    return decodeURIComponent(name.replaceAll('+', ' '));
+  } catch {
+    return name;
+  }
+}
+
+/** The URL's key for a target a rule changed. */
+function primaryOf(resolved: Resolved, target: NormalisedTarget, scheme: 'http' | 'https'): PrimaryKey {
+  return primaryKey({
+    service: resolved.service.id,
+    scheme,
+    authority: resolved.authority,
+    methodClass: 'GET',
+    path: target.path,
+    query: target.query,
+  });
 }
 
 function resolve(

@@ -14,7 +14,7 @@ import { decideStorage, REQUEST_SPECIFIC, type StoreDecision, type StoreDecision
 import { mediaTypeIn, responseRule } from '../rules/match.js';
 import type { CachedEntry } from '../store/types.js';
 import { representationEtag } from '../transform/compress.js';
-import { fillCookie } from './origin-request.js';
+import { cookiesKeyed, fillCookie } from './origin-request.js';
 import type { RequestView } from './recv.js';
 
 export interface FillHead {
@@ -112,7 +112,8 @@ function headFor(context: ResponseContext, answer: OriginAnswer, originStatus: n
         keepForRevalidationMs: cache.keepForRevalidationMs,
         stripSetCookie: cache.stripSetCookie,
         stale: cache.stale,
-        cookieNeedsVary: cache.requestCookies === 'when-varied' && fillCookie(view) !== undefined,
+        cookieNeedsVary:
+          cache.requestCookies === 'when-varied' && fillCookie(view) !== undefined && !cookiesKeyed(view),
         rule: ruleFor(view, answer),
       });
   const names = decision.ok ? decision.varyNames : context.guessedNames;

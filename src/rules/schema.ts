@@ -57,9 +57,6 @@ export const ruleMatch = z
 
 const statusTtl = z.record(z.string().regex(/^[1-5]\d\d$/, { error: 'a status code' }), durationMs);
 
-/** Actions the pipeline does not apply yet (issue 17 in progress). */
-const NOT_YET_APPLIED = ['query', 'key'] as const;
-
 export const cacheRule = z
   .strictObject({
     /** Shown by explain and in Cache-Status; defaults to the rule's position. */
@@ -97,13 +94,6 @@ export const cacheRule = z
         message: `${requestActions.join(', ')} act before the origin answers: a rule matching on status or contentType cannot`,
         path: [requestActions[0] as string],
       });
-    }
-    // Accepted by the schema, applied by the pipeline one at a time: until an action is applied, a
-    // rule naming it is refused rather than silently doing nothing (docs/rules.md lists them).
-    for (const action of NOT_YET_APPLIED) {
-      if (rule[action] !== undefined) {
-        ctx.addIssue({ code: 'custom', message: `${action} is not applied by this version yet`, path: [action] });
-      }
     }
     const others = Object.keys(rule).filter((k) => !['name', 'match', 'bypass'].includes(k));
     if (rule.bypass && others.length > 0) {

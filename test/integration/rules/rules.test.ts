@@ -263,12 +263,73 @@ describe('cache rules', () => {
       await edge.close();
     }
   });
+  test('query: ignored, or only some parameters kept — in the key and for the origin alike', async ({
+    redis,
+    origin,
+  }) => {
+    origin.handle((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=600' });
+      res.end(`origin saw ${req.url}`);
+    });
+    const edge = await startEdge(redis.url, origin.url, {
+      service: {
+        rules: [
+          { name: 'images', match: { extensions: ['png'] }, query: 'ignore' },
+          { name: 'listing', match: { prefix: '/list' }, query: { keep: ['page', 'sort'] } },
+        ],
+      },
+    });
+    try {
+      expect((await edge.get('/a.png?v=1&utm=x')).text).toBe('origin saw /a.png');
+      const again = await waitForHit(edge, '/a.png?v=2');
+      expect(again.text).toBe('origin saw /a.png');
+      expect((await edge.get('/list?sort=new&session=abc&page=2')).text).toBe('origin saw /list?page=2&sort=new');
+      const other = await waitForHit(edge, '/list?page=2&sort=new&tracking=1');
+      expect(other.text).toBe('origin saw /list?page=2&sort=new');
+      expect((await edge.get('/list?page=3')).text).toBe('origin saw /list?page=3');
+      expect(origin.requests.map((r) => r.url)).toEqual(['/a.png', '/list?page=2&sort=new', '/list?page=3']);
+    } finally {
+      await edge.close();
+    }
+  });
+
+  test('key: a header and a cookie value in the key; only keyed cookies reach the origin', async ({
+    redis,
+    origin,
+  }) => {
+    origin.handle((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=600' });
+      res.end(`tier ${req.headers['x-tier'] ?? '-'} cookies ${req.headers.cookie ?? '-'}`);
+    });
+    const edge = await startEdge(redis.url, origin.url, {
+      service: {
+        rules: [{ name: 'prices', match: { prefix: '/prices' }, key: { headers: ['x-tier'], cookies: ['currency'] } }],
+      },
+    });
+    try {
+      const eur = { cookie: 'session=secret; currency=EUR', 'x-tier': 'gold' };
+      expect((await edge.get('/prices', { headers: eur })).text).toBe('tier gold cookies currency=EUR');
+      // Stored although a cookie was sent: the only cookie the origin saw is in the key.
+      const hit = await waitForHit(edge, '/prices', { cookie: 'currency=EUR; other=1', 'x-tier': 'gold' });
+      expect(hit.text).toBe('tier gold cookies currency=EUR');
+      expect((await edge.get('/prices', { headers: { cookie: 'currency=USD', 'x-tier': 'gold' } })).text).toBe(
+        'tier gold cookies currency=USD',
+      );
+      expect((await edge.get('/prices', { headers: { cookie: 'currency=EUR', 'x-tier': 'silver' } })).text).toBe(
+        'tier silver cookies currency=EUR',
+      );
+      expect(origin.requests).toHaveLength(3);
+      expect(origin.requests.every((r) => !String(r.headers.cookie).includes('session'))).toBe(true);
+    } finally {
+      await edge.close();
+    }
+  });
 });
 
 /** Asks until the answer is a hit (the store completes after the miss's response). */
-async function waitForHit(edge: TestEdge, path: string) {
+async function waitForHit(edge: TestEdge, path: string, headers: Record<string, string> = {}) {
   return waitFor(async () => {
-    const answer = await edge.get(path);
+    const answer = await edge.get(path, { headers });
     return answer.headers['x-cache-status'] === 'Hit' && answer;
   }, `${path} to be stored`);
 }
