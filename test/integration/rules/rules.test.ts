@@ -324,6 +324,48 @@ describe('cache rules', () => {
       await edge.close();
     }
   });
+  test('RFC rules a rule does not bend: must-revalidate forbids its stale windows; request no-store passes', async ({
+    redis,
+    origin,
+  }) => {
+    let clock = Date.now();
+    let failing = false;
+    origin.handle((req, res) => {
+      if (failing) {
+        res.writeHead(503, { 'content-type': 'text/plain' });
+        return void res.end('down');
+      }
+      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=1, must-revalidate' });
+      res.end(`origin ${req.url}`);
+    });
+    const edge = await startEdge(redis.url, origin.url, {
+      now: () => clock,
+      l1: false,
+      service: {
+        cache: { stale: { graceMs: 0 } },
+        rules: [{ name: 'stale', match: {}, staleIfError: '1h', staleWhileRevalidate: '1h', edgeTtl: '1s' }],
+      },
+    });
+    try {
+      await edge.get('/strict');
+      await waitForHit(edge, '/strict');
+      clock += 30_000;
+      failing = true;
+      // must-revalidate (RFC 9111 §4.2.4): never served stale, whatever the rule's windows.
+      const answer = await edge.get('/strict');
+      expect(answer.headers['x-cache-status']).not.toBe('Stale');
+      expect(answer.headers['x-cache-status']).not.toBe('Updating');
+      expect(answer.status).toBeGreaterThanOrEqual(500);
+      // A request that says no-store neither reads nor fills the cache, rules or not.
+      failing = false;
+      const before = origin.requests.length;
+      const passed = await edge.get('/strict', { headers: { 'cache-control': 'no-store' } });
+      expect(passed.headers['cache-status']).toContain('fwd=bypass');
+      expect(origin.requests.length).toBe(before + 1);
+    } finally {
+      await edge.close();
+    }
+  });
 });
 
 /** Asks until the answer is a hit (the store completes after the miss's response). */
