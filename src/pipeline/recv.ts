@@ -20,7 +20,7 @@ import {
 import { keyedPrimary, type PrimaryKey, primaryKey } from '../key/cache-key.js';
 import { type NormalisedTarget, normaliseTarget } from '../key/url.js';
 import { varyValues } from '../key/vary.js';
-import { cookieValue, type MatchedRules } from '../rules/match.js';
+import { cookieValue, type MatchedRules, NO_RULES } from '../rules/match.js';
 import { normaliseHost, type ServiceRegistry } from '../services/registry.js';
 import { clientAddress } from '../waap/client-address.js';
 import { headerSafe } from './cache-status.js';
@@ -133,7 +133,10 @@ export function recv(req: IncomingMessage, deps: RecvDeps): RecvResult {
   }
   if (resolved instanceof Error) return { ok: false, error: resolved };
   const method = req.method ?? 'GET';
-  const rules = resolved.runtime.rules.match({ method, path: resolved.target.path, headers: req.headers });
+  const rules =
+    resolved.runtime.rules.size === 0
+      ? NO_RULES
+      : resolved.runtime.rules.match({ method, path: resolved.target.path, headers: req.headers });
   // An operator's rule may reduce the query the key (and the origin) sees.
   const ruled = rules.request?.rule;
   const target = ruled?.query === undefined ? resolved.target : withQueryRule(resolved.target, ruled.query);

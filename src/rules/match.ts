@@ -36,7 +36,8 @@ export interface MatchedRules {
   candidates: readonly CompiledRule[];
 }
 
-const NONE: MatchedRules = { request: undefined, candidates: [] };
+/** What a request matches in a service without rules (shared: nothing allocated per request). */
+export const NO_RULES: MatchedRules = { request: undefined, candidates: [] };
 
 /** A header's value as one string (repeated fields joined as HTTP joins them). */
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -136,7 +137,7 @@ export class CompiledRules {
 
   /** The rules a request matches (shared empty result for a service without rules). */
   match(request: RuleRequest): MatchedRules {
-    if (this.rules.length === 0) return NONE;
+    if (this.rules.length === 0) return NO_RULES;
     let first: CompiledRule | undefined;
     const candidates: CompiledRule[] = [];
     for (const rule of this.rules) {
@@ -144,7 +145,7 @@ export class CompiledRules {
       candidates.push(rule);
       if (first === undefined && rule.onResponse === undefined) first = rule;
     }
-    return candidates.length === 0 ? NONE : { request: first, candidates };
+    return candidates.length === 0 ? NO_RULES : { request: first, candidates };
   }
 }
 
