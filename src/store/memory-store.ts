@@ -23,7 +23,6 @@ import type {
   Found,
   Invalidation,
   OriginHealthState,
-  PurgeGuard,
   PurgeScope,
   PutOutcome,
   RateDecision,

@@ -19,9 +19,10 @@ import {
   type StoredSummary,
   summarise,
 } from './entry-index.js';
-import { type KeySpace, keySpace, leaseKey, originHealthKey, rateLimitKey, shardOf, shardPrefix } from './keys.js';
+import { type KeySpace, keySpace, shardOf, shardPrefix } from './keys.js';
 import { hitScore } from './lfu.js';
 import { ReadDeadline } from './read-deadline.js';
+import { RedisCoordination } from './redis-coordination.js';
 import { RedisFills } from './redis-fills.js';
 import {
   decodeCursor,
@@ -71,6 +72,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
   ) {
     defineScripts(client);
     this.fills = new RedisFills(client);
+    this.coordination = new RedisCoordination(client);
     this.marks = new RedisPurgeMarks(
       client,
       shards,
@@ -84,6 +86,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
   private readonly reads = new SharedReads();
   /** Purge marks and receipts (store/redis-purge-marks.ts). */
   private readonly marks: RedisPurgeMarks;
+  private readonly coordination: RedisCoordination;
 
   /** Fleet-wide fills through this Redis (pipeline/fleet-fill.ts). */
   readonly fills: RedisFills;
@@ -543,45 +546,25 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     return purged.flat();
   }
 
-  async hit(service: string, client: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
-    const window = Math.floor(now / windowMs);
-    const [allowed, retryAfterMs] = (await timed(
-      'rate_limit',
-      runScript(
-        this.client,
-        'rateLimit',
-        [rateLimitKey(service, client, window), rateLimitKey(service, client, window - 1)],
-        [limit, windowMs, now - window * windowMs],
-      ),
-    )) as [number, number];
-    return { allowed: allowed === 1, retryAfterMs };
+  /** Rate limits, leases and the origin's health (store/redis-coordination.ts). */
+  hit(service: string, client: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
+    return this.coordination.hit(service, client, limit, windowMs, now);
   }
 
-  async acquireLease(service: string, name: string, ttlMs: number): Promise<boolean> {
-    const set = this.client.set(leaseKey(service, name), '1', 'PX', Math.max(1, Math.round(ttlMs)), 'NX');
-    return (await timed('lease', set)) === 'OK';
-  }
-
-  private async originHealth(service: string, op: 'fail' | 'ok' | 'read', args: number[]): Promise<OriginHealthState> {
-    const [failures, openUntil] = (await runScript(
-      this.client,
-      'originHealth',
-      [originHealthKey(service)],
-      [op, ...args],
-    )) as [number, number];
-    return { failures, openUntil };
+  acquireLease(service: string, name: string, ttlMs: number): Promise<boolean> {
+    return this.coordination.acquireLease(service, name, ttlMs);
   }
 
   originFailed(service: string, threshold: number, cooldownMs: number, now: number): Promise<OriginHealthState> {
-    return this.originHealth(service, 'fail', [now, threshold, cooldownMs]);
+    return this.coordination.originFailed(service, threshold, cooldownMs, now);
   }
 
-  async originSucceeded(service: string): Promise<void> {
-    await this.originHealth(service, 'ok', [0, 0, 0]);
+  originSucceeded(service: string): Promise<void> {
+    return this.coordination.originSucceeded(service);
   }
 
   originState(service: string): Promise<OriginHealthState> {
-    return this.originHealth(service, 'read', [0, 0, 0]);
+    return this.coordination.originState(service);
   }
 
   async close(): Promise<void> {
