@@ -74,10 +74,19 @@ export interface EdgeApp {
    * connections get 503 and the connection closed), then flushes hit counts and closes the pools.
    */
   close(): Promise<void>;
+  /**
+   * Serves another configuration's services from the next request on (its `edge` listener
+   * settings need a restart): requests under way finish with the service they started with; a
+   * removed service's hosts get 421; a service whose origin changed gets a new pool, the old one
+   * finishing what it is doing.
+   */
+  reconfigure(next: Config): void;
 }
 
 export function buildEdge(options: EdgeOptions): EdgeApp {
-  const { config, store } = options;
+  const { store } = options;
+  // The configuration requests are served with; replaced whole by reconfigure.
+  let config = options.config;
   const now = options.now ?? Date.now;
   // Leases and the circuit breaker need a store that coordinates nodes (every store cachefront makes).
   const coordination = store.acquireLease ? (store as CacheStore & CoordinationStore) : undefined;
@@ -230,6 +239,14 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
           resolve(typeof address === 'string' ? address : `http://${address?.address}:${address?.port}`);
         });
       }),
+    reconfigure: (next) => {
+      config = next;
+      deps.services = ServiceRegistry.fromConfig(next);
+      deps.runtimeFor = serviceRuntimes(next.services);
+      // Resolutions remember the service a URL resolved to: forgotten, so the next request resolves anew.
+      recvMemo.clear();
+      origin.reconfigure(next.services);
+    },
     close: async () => {
       if (!closing) {
         closing = true;

@@ -47,7 +47,6 @@ export function originError(serviceId: string, error: unknown): CachefrontError 
 class OriginPool {
   private readonly pool: Pool;
   private readonly basePath: string;
-
   constructor(private readonly service: ServiceConfig) {
     const url = new URL(service.origin.url);
     this.basePath = url.pathname.replace(/\/+$/, '');
@@ -80,23 +79,57 @@ class OriginPool {
   close(): Promise<void> {
     return this.pool.destroy();
   }
+
+  /** Takes no new requests and closes once those under way have ended (a reload replaced it). */
+  retire(): Promise<void> {
+    return this.pool.close();
+  }
 }
 
 /** How an origin exchange ended, for the circuit breaker: a response status, or an error. */
 export type OriginOutcome = ({ status: number } | { error: unknown }) & { seconds: number };
 
+/** A service's pool key: its id and origin settings, computed once per configuration's service. */
+const poolKeys = new WeakMap<ServiceConfig, string>();
+function poolKey(service: ServiceConfig): string {
+  let key = poolKeys.get(service);
+  if (key === undefined) {
+    key = `${service.id}\n${JSON.stringify(service.origin)}`;
+    poolKeys.set(service, key);
+  }
+  return key;
+}
+
 /** One pool per service, created on first use and closed together. */
 export class OriginClients {
+  /** By service and origin settings (poolKey). */
   private readonly pools = new Map<string, OriginPool>();
+  /** Keys a reload replaced: a request still holding such a service gets a pool for itself. */
+  private readonly retired = new Set<string>();
 
   constructor(private readonly onOutcome?: (service: ServiceConfig, outcome: OriginOutcome) => void) {}
 
   async request(service: ServiceConfig, req: OriginRequest): Promise<OriginResponse> {
-    let pool = this.pools.get(service.id);
+    const key = poolKey(service);
+    let pool = this.pools.get(key);
     if (!pool) {
       pool = new OriginPool(service);
-      this.pools.set(service.id, pool);
+      // A request resolved before a reload that replaced its origin: a pool of its own, closed
+      // once it is done, so the configuration it started with does not come back.
+      if (this.retired.has(key)) {
+        const once = pool;
+        try {
+          return await this.timedRequest(service, once, req);
+        } finally {
+          once.retire().catch(() => undefined);
+        }
+      }
+      this.pools.set(key, pool);
     }
+    return this.timedRequest(service, pool, req);
+  }
+
+  private async timedRequest(service: ServiceConfig, pool: OriginPool, req: OriginRequest): Promise<OriginResponse> {
     const started = performance.now();
     try {
       const response = await pool.request(req);
@@ -106,6 +139,21 @@ export class OriginClients {
       this.onOutcome?.(service, { error, seconds: (performance.now() - started) / 1000 });
       throw error;
     }
+  }
+
+  /**
+   * A new configuration: a service removed, or whose origin settings changed, loses its pool; the
+   * old pool finishes the requests under way and closes, new requests get a new pool.
+   */
+  reconfigure(services: readonly ServiceConfig[]): void {
+    const kept = new Set(services.map(poolKey));
+    for (const [key, pool] of this.pools) {
+      if (kept.has(key)) continue;
+      this.pools.delete(key);
+      this.retired.add(key);
+      pool.retire().catch(() => undefined);
+    }
+    for (const key of kept) this.retired.delete(key);
   }
 
   /** Called once the edge no longer answers anyone (its server is closed): nothing is left to wait for. */
