@@ -10,7 +10,7 @@ import { buildEdge } from '../src/app.js';
 import { parseConfig } from '../src/config/load.js';
 import { connectRedis } from '../src/redis/connect.js';
 import { MemoryStore } from '../src/store/memory-store.js';
-import { openRedisStore } from '../src/store/redis-store.js';
+import { openRedisStore } from '../src/store/open-redis-store.js';
 import { TieredStore } from '../src/store/tiered-store.js';
 import { type Replay, replayOrigin } from './replay-traffic.js';
 

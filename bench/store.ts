@@ -12,7 +12,7 @@ import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { connectRedis } from '../src/redis/connect.js';
 import { startLocalRedis } from '../src/redis/local-server.js';
-import { openRedisStore } from '../src/store/redis-store.js';
+import { openRedisStore } from '../src/store/open-redis-store.js';
 import type { CachedEntry, EntryWrite } from '../src/store/types.js';
 
 const OBJECTS = Number(process.env.STORE_OBJECTS ?? 20_000);

@@ -12,7 +12,7 @@ import type { Config } from '../config/schema.js';
 import { ImageOptimiser, type ImageSink } from '../pipeline/image-jobs.js';
 import type { ImageJob } from '../pipeline/representations.js';
 import { connectRedis } from '../redis/connect.js';
-import { openRedisStore } from '../store/redis-store.js';
+import { openRedisStore } from '../store/open-redis-store.js';
 import { IMAGE_JOB, IMAGE_WORKER_READY, isImageJobMessage } from './worker-roles.js';
 
 const jobSchema = z.object({

@@ -9,7 +9,7 @@ import { buildEdge } from '../app.js';
 import type { Config } from '../config/schema.js';
 import { connectRedis } from '../redis/connect.js';
 import { MemoryStore } from '../store/memory-store.js';
-import { openRedisStore } from '../store/redis-store.js';
+import { openRedisStore } from '../store/open-redis-store.js';
 import { TieredStore } from '../store/tiered-store.js';
 import type { CacheStore } from '../store/types.js';
 import { IpcImageSink } from './image-worker.js';

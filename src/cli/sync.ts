@@ -6,7 +6,7 @@
 import { connectRedis, createRedisClient, type RedisClient } from '../redis/connect.js';
 import { type ServiceLimits, SyncWorker } from '../regions/sync-worker.js';
 import { MemoryStore } from '../store/memory-store.js';
-import { openRedisStore } from '../store/redis-store.js';
+import { openRedisStore } from '../store/open-redis-store.js';
 import { TieredStore } from '../store/tiered-store.js';
 import { createLogger, loadOrExit, serveMetrics } from './serve.js';
 

@@ -8,7 +8,7 @@ import calculateSlot from 'cluster-key-slot';
 import { Cluster } from 'ioredis';
 import { BadCursor } from '../errors.js';
 import { metrics } from '../metrics/metrics.js';
-import { createRedisClient, type RedisClient } from '../redis/connect.js';
+import type { RedisClient } from '../redis/connect.js';
 import { decodeRecord, encodeRecord } from './codec.js';
 import {
   type EntryFilter,
@@ -21,7 +21,7 @@ import {
 } from './entry-index.js';
 import { type KeySpace, keySpace, shardOf, shardPrefix } from './keys.js';
 import { hitScore } from './lfu.js';
-import { ReadDeadline } from './read-deadline.js';
+import type { ReadDeadline } from './read-deadline.js';
 import { RedisCoordination } from './redis-coordination.js';
 import { RedisFills } from './redis-fills.js';
 import {
@@ -597,33 +597,3 @@ const DRAIN_BATCH = 64;
  * in flight across the fleet at that moment.
  */
 export const MAX_PENDING = 64;
-
-export interface RedisStoreSettings {
-  url: string;
-  /** The read deadline's floor and ceiling (store/read-deadline.ts). */
-  readTimeoutMs: number;
-  readTimeoutMaxMs: number;
-  /** Every other call (stores, purges, stats, leases). */
-  commandTimeoutMs: number;
-  /** Key spaces (hash slots) per service (redis.serviceShards; default 1). */
-  serviceShards?: number;
-  /** This region's id, when regions are configured: fills and purges are journaled for the others. */
-  region?: string;
-}
-
-/**
- * The store as the edge runs it: two connections, the request path's reads on their own (bounded
- * by the adaptive read deadline; the client's own timeout only frees commands stuck on a hung
- * connection) and everything else on the other. Call connectRedis on both clients before use.
- */
-export function openRedisStore(settings: RedisStoreSettings): {
-  store: RedisStore;
-  client: RedisClient;
-  reader: RedisClient;
-} {
-  const client = createRedisClient({ url: settings.url, commandTimeoutMs: settings.commandTimeoutMs });
-  const reader = createRedisClient({ url: settings.url, commandTimeoutMs: 2 * settings.readTimeoutMaxMs });
-  const deadline = new ReadDeadline(settings.readTimeoutMs, settings.readTimeoutMaxMs);
-  const store = new RedisStore(client, true, reader, deadline, settings.serviceShards ?? 1, settings.region ?? '');
-  return { store, client, reader };
-}

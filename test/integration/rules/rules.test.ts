@@ -222,40 +222,23 @@ describe('cache rules', () => {
     }
   });
   test('staleWhileRevalidate and staleIfError: the rule’s windows, not the origin’s', async ({ redis, origin }) => {
-    let clock = Date.now();
-    let failing = false;
-    origin.handle((req, res) => {
-      if (failing) {
-        res.writeHead(503, { 'content-type': 'text/plain' });
-        return void res.end('down');
-      }
-      // One second of freshness, and no stale serving of the origin's own.
-      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=1' });
-      res.end(`origin ${req.url}`);
-    });
-    const edge = await startEdge(redis.url, origin.url, {
-      now: () => clock,
-      l1: false,
-      service: {
-        cache: { stale: { graceMs: 0 } },
-        rules: [
-          { name: 'swr', match: { prefix: '/swr' }, staleWhileRevalidate: '1m' },
-          { name: 'sie', match: { prefix: '/sie' }, staleIfError: '1h' },
-        ],
-      },
-    });
+    // One second of freshness, and no stale serving of the origin's own.
+    const { edge, state } = await staleSetup(redis.url, origin, 'max-age=1', [
+      { name: 'swr', match: { prefix: '/swr' }, staleWhileRevalidate: '1m' },
+      { name: 'sie', match: { prefix: '/sie' }, staleIfError: '1h' },
+    ]);
     try {
       await edge.get('/swr');
       await edge.get('/sie');
       await waitForHit(edge, '/swr');
       await waitForHit(edge, '/sie');
-      clock += 30_000;
+      state.clock += 30_000;
       // Stale for 29 s: within the rule's stale-while-revalidate, answered at once and refreshed.
       const updating = await edge.get('/swr');
       expect(updating.headers['x-cache-status']).toBe('Updating');
       await waitFor(() => origin.requests.filter((r) => r.url === '/swr').length === 2, 'the background refresh');
       // The origin fails: within the rule's stale-if-error, the stored answer stands in.
-      failing = true;
+      state.failing = true;
       const stale = await edge.get('/sie');
       expect(stale.headers['x-cache-status']).toBe('Stale');
       expect(stale.text).toBe('origin /sie');
@@ -328,36 +311,21 @@ describe('cache rules', () => {
     redis,
     origin,
   }) => {
-    let clock = Date.now();
-    let failing = false;
-    origin.handle((req, res) => {
-      if (failing) {
-        res.writeHead(503, { 'content-type': 'text/plain' });
-        return void res.end('down');
-      }
-      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=1, must-revalidate' });
-      res.end(`origin ${req.url}`);
-    });
-    const edge = await startEdge(redis.url, origin.url, {
-      now: () => clock,
-      l1: false,
-      service: {
-        cache: { stale: { graceMs: 0 } },
-        rules: [{ name: 'stale', match: {}, staleIfError: '1h', staleWhileRevalidate: '1h', edgeTtl: '1s' }],
-      },
-    });
+    const { edge, state } = await staleSetup(redis.url, origin, 'max-age=1, must-revalidate', [
+      { name: 'stale', match: {}, staleIfError: '1h', staleWhileRevalidate: '1h', edgeTtl: '1s' },
+    ]);
     try {
       await edge.get('/strict');
       await waitForHit(edge, '/strict');
-      clock += 30_000;
-      failing = true;
+      state.clock += 30_000;
+      state.failing = true;
       // must-revalidate (RFC 9111 §4.2.4): never served stale, whatever the rule's windows.
       const answer = await edge.get('/strict');
       expect(answer.headers['x-cache-status']).not.toBe('Stale');
       expect(answer.headers['x-cache-status']).not.toBe('Updating');
       expect(answer.status).toBeGreaterThanOrEqual(500);
       // A request that says no-store neither reads nor fills the cache, rules or not.
-      failing = false;
+      state.failing = false;
       const before = origin.requests.length;
       const passed = await edge.get('/strict', { headers: { 'cache-control': 'no-store' } });
       expect(passed.headers['cache-status']).toContain('fwd=bypass');
@@ -374,4 +342,26 @@ async function waitForHit(edge: TestEdge, path: string, headers: Record<string, 
     const answer = await edge.get(path, { headers });
     return answer.headers['x-cache-status'] === 'Hit' && answer;
   }, `${path} to be stored`);
+}
+
+/**
+ * An origin answering with `cacheControl` until told to fail (503), and an edge without L1, on a
+ * clock the test moves, with no grace of its own: what stale serving a rule allows shows alone.
+ */
+async function staleSetup(redisUrl: string, origin: TestOrigin, cacheControl: string, rules: unknown[]) {
+  const state = { clock: Date.now(), failing: false };
+  origin.handle((req, res) => {
+    if (state.failing) {
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      return void res.end('down');
+    }
+    res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': cacheControl });
+    res.end(`origin ${req.url}`);
+  });
+  const edge = await startEdge(redisUrl, origin.url, {
+    now: () => state.clock,
+    l1: false,
+    service: { cache: { stale: { graceMs: 0 } }, rules },
+  });
+  return { edge, state };
 }
