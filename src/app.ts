@@ -9,7 +9,7 @@ import { AccessLog } from './access-log.js';
 import type { Config } from './config/schema.js';
 import { ClientTimeout, HeadersTooLarge, Internal, MalformedRequest, ShuttingDown } from './errors.js';
 import { throttledWarnings } from './log-throttle.js';
-import { type CacheStatusLabel, initMetrics, recordRequest } from './metrics/metrics.js';
+import { type CacheStatusLabel, declareServiceSeries, initMetrics, recordRequest } from './metrics/metrics.js';
 import { OriginClients } from './origin/client.js';
 import { OriginHealth } from './origin/health.js';
 import { originOutcomes } from './origin/outcome.js';
@@ -166,7 +166,10 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
   };
 
   initMetrics({
-    services: config.services.map((s) => s.id),
+    // Read at every scrape: the services a reload or the catalog added are there too.
+    get services() {
+      return config.services.map((s) => s.id);
+    },
     read: async (id) => {
       const service = config.services.find((s) => s.id === id) as (typeof config.services)[number];
       const [stats, circuit] = await Promise.all([store.readStats(id), health?.state(service)]);
@@ -174,7 +177,7 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
     },
     bounded: () => boundedStructures(),
   });
-  const accessLog = config.edge.accessLog ? new AccessLog(log) : undefined;
+  let accessLog = config.edge.accessLog ? new AccessLog(log) : undefined;
   /** The edge's own 5xx answers (origin down, unreachable, internal) count in the service's stats. */
   const countError = (serviceId: string) => {
     const service = deps.services.byId.get(serviceId);
@@ -240,9 +243,15 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
         });
       }),
     reconfigure: (next) => {
+      const known = new Set(config.services.map((s) => s.id));
       config = next;
       deps.services = ServiceRegistry.fromConfig(next);
       deps.runtimeFor = serviceRuntimes(next.services);
+      deps.limits = { maxUrlBytes: next.edge.maxUrlBytes, maxHeaderCount: next.edge.maxHeaderCount };
+      deps.maxBodyBytes = next.edge.maxBodyBytes;
+      deps.trustedProxies = compileCidrs(next.edge.trustedProxies);
+      if (next.edge.accessLog !== Boolean(accessLog)) accessLog = next.edge.accessLog ? new AccessLog(log) : undefined;
+      for (const service of next.services) if (!known.has(service.id)) declareServiceSeries(service.id);
       // Resolutions remember the service a URL resolved to: forgotten, so the next request resolves anew.
       recvMemo.clear();
       origin.reconfigure(next.services);

@@ -49,3 +49,16 @@ export class TokenAuthority {
 export function mayAccess(caller: Caller, service: string): boolean {
   return caller.kind === 'operator' || caller.service === service;
 }
+
+/**
+ * Eight hex digits of the presented token's SHA-256: tells two operators' tokens apart in the audit
+ * log without saying anything usable about either.
+ */
+export function tokenFingerprint(authorization: string | undefined): string {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  return match
+    ? digest(match[1] as string)
+        .toString('hex')
+        .slice(0, 8)
+    : 'none';
+}

@@ -5,6 +5,9 @@
  */
 import { type ZodType, z } from 'zod';
 import {
+  auditQuery,
+  auditResponse,
+  configResponse,
   errorResponse,
   explainBody,
   listQuery,
@@ -13,6 +16,9 @@ import {
   purgeResponse,
   receiptParams,
   receiptResponse,
+  reloadResponse,
+  serviceChangeResponse,
+  serviceDefinitionResponse,
   serviceParams,
   servicePurgeBody,
   servicesResponse,
@@ -55,6 +61,8 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   401: 'no valid bearer token (CF_ERR_ADMIN_UNAUTHENTICATED)',
   403: 'the token may not act on this service (CF_ERR_ADMIN_FORBIDDEN)',
   404: 'no such service, or no service for the URL’s host',
+  409: 'conflicts with the running configuration (CF_ERR_ADMIN_CONFLICT), or no catalog/reload here',
+  422: 'the configuration file does not validate: the running one stays (CF_ERR_CONFIG_INVALID, with issues)',
 };
 
 const ok = (schema: ZodType, description: string) => ({
@@ -88,6 +96,59 @@ export function buildOpenApi(version: string): JsonSchema {
           operationId: 'listServices',
           summary: 'The services this token may act on',
           responses: { ...ok(servicesResponse, 'services'), ...errors(401) },
+        },
+      },
+      '/v1/services/{service}': {
+        get: {
+          operationId: 'getService',
+          summary: 'A running service: where it comes from (file or catalog), and its catalog definition',
+          parameters: service,
+          responses: { ...ok(serviceDefinitionResponse, 'the service'), ...errors(400, 401, 403, 404) },
+        },
+        put: {
+          operationId: 'putService',
+          summary: 'Create or change a service in the catalog (operator token; catalog.enabled)',
+          description:
+            'The body is a service as the configuration file writes one (docs/config.md), validated by the same ' +
+            'schema. Answered (201 created, 200 changed) once every live process reports the new catalog ' +
+            'version, or after 5 s with `applied.complete` false.',
+          parameters: service,
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+          responses: {
+            ...ok(serviceChangeResponse, 'stored, and where it is applied'),
+            ...errors(400, 401, 403, 409),
+          },
+        },
+        delete: {
+          operationId: 'deleteService',
+          summary: 'Delete a catalog service: its hosts get 421 on every node',
+          parameters: service,
+          responses: {
+            ...ok(serviceChangeResponse, 'deleted, and where it is applied'),
+            ...errors(400, 401, 403, 404, 409),
+          },
+        },
+      },
+      '/v1/config': {
+        get: {
+          operationId: 'getConfig',
+          summary: 'The running configuration’s version, its services, and what every process reports running',
+          responses: { ...ok(configResponse, 'the configuration'), ...errors(401, 403) },
+        },
+      },
+      '/v1/config/audit': {
+        get: {
+          operationId: 'configAudit',
+          summary: 'The catalog’s latest changes, newest first, with their callers',
+          parameters: parameters(auditQuery, 'query'),
+          responses: { ...ok(auditResponse, 'changes'), ...errors(400, 401, 403, 409) },
+        },
+      },
+      '/v1/reload': {
+        post: {
+          operationId: 'reload',
+          summary: 'Re-read and validate the configuration file; apply it to every worker of this node',
+          responses: { ...ok(reloadResponse, 'applied'), ...errors(401, 403, 409, 422) },
         },
       },
       '/v1/services/{service}/entries': {

@@ -238,3 +238,61 @@ export const servicesResponse = z.object({
 export const errorResponse = z.object({
   error: z.object({ code: z.string().meta({ description: 'stable, see docs/errors.md' }), message: z.string() }),
 });
+
+const nodeReport = z.object({
+  node: z.string().meta({ description: 'host:pid of the process' }),
+  file: z.string().meta({ description: 'digest of the configuration file it runs' }),
+  catalog: z.number().meta({ description: 'the catalog version it runs' }),
+  at: z.string().meta({ description: 'when it last reported' }),
+});
+
+export const reloadResponse = z.object({
+  reloaded: z.literal(true),
+  file: z.string().meta({ description: 'digest of the file now running' }),
+  processes: z.number().meta({ description: 'processes of this node given the file' }),
+  applied: z.number().meta({ description: 'processes that said they applied it' }),
+  restartNeeded: z.array(z.string()).meta({ description: 'changed settings that wait for a restart' }),
+});
+
+export const configResponse = z.object({
+  version: z.object({ file: z.string(), catalog: z.number() }),
+  catalog: z.object({ enabled: z.boolean() }),
+  services: z.array(z.object({ id: z.string(), hosts: z.array(z.string()), source: z.enum(['file', 'catalog']) })),
+  refused: z.array(z.object({ service: z.string(), issues: z.array(z.string()) })),
+  nodes: z.array(nodeReport).meta({ description: 'the processes reporting to the catalog (catalog enabled)' }),
+});
+
+export const serviceDefinitionResponse = z.object({
+  service: z.string(),
+  source: z.enum(['file', 'catalog']),
+  hosts: z.array(z.string()),
+  definition: z.unknown().optional().meta({ description: 'as stored in the catalog (catalog services)' }),
+});
+
+export const serviceChangeResponse = z.object({
+  service: z.string(),
+  version: z.number().meta({ description: 'the catalog version this change made' }),
+  created: z.boolean().optional(),
+  deleted: z.boolean().optional(),
+  applied: z.object({
+    complete: z.boolean().meta({ description: 'every live process reports this version (or a later one)' }),
+    nodes: z.array(nodeReport),
+  }),
+});
+
+export const auditQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+});
+
+export const auditResponse = z.object({
+  changes: z.array(
+    z.object({
+      at: z.string(),
+      action: z.enum(['put', 'delete']),
+      service: z.string(),
+      version: z.number(),
+      caller: z.string(),
+      address: z.string(),
+    }),
+  ),
+});

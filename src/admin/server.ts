@@ -5,7 +5,8 @@
  */
 import { createRequire } from 'node:module';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { ReloadResult } from '../config/live-config.js';
 import type { Config } from '../config/schema.js';
 import { BadCursor, CachefrontError } from '../errors.js';
 import { metrics, register } from '../metrics/metrics.js';
@@ -17,8 +18,10 @@ import { type EntryFilter, type EntrySummary, filterFingerprint } from '../store
 import type { CacheStore, CoordinationStore } from '../store/types.js';
 import { compileCidrs, contains } from '../waap/cidr.js';
 import { type Caller, mayAccess, TokenAuthority } from './auth.js';
+import { type CatalogAccess, configRoutes } from './config-routes.js';
 import { explain, viewOf } from './explain.js';
 import { buildOpenApi } from './openapi.js';
+import { badInput, fail } from './replies.js';
 import {
   explainBody,
   listQuery,
@@ -34,20 +37,30 @@ import {
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 export interface AdminOptions {
-  config: Config;
+  /** The configuration, or where to read the running one (reloads and the catalog change it). */
+  config: Config | (() => Config);
   store: CacheStore;
   /** Checks the store answers; readiness fails while it does not. */
   storeReady: () => Promise<boolean>;
   storeKind: 'redis' | 'embedded';
   logger?: FastifyBaseLogger | boolean;
+  /** Reloads the configuration file (POST /v1/reload); absent: the API says reloads are not available. */
+  reload?: () => Promise<ReloadResult>;
+  /** Services as data (config `catalog`): the catalog, the process's configuration, when a node counts as gone. */
+  catalog?: CatalogAccess;
 }
 
-function fail(reply: FastifyReply, status: number, code: string, message: string) {
-  return reply.code(status).send({ error: { code, message } });
-}
-
-function badInput(reply: FastifyReply, error: z.ZodError) {
-  return fail(reply, 400, 'CF_ERR_ADMIN_BAD_INPUT', z.prettifyError(error));
+/** What the admin API derives from one configuration: rebuilt when the configuration changes. */
+function derive(config: Config) {
+  return {
+    config,
+    authority: new TokenAuthority(config.admin.tokens),
+    allow: compileCidrs(config.admin.allow),
+    services: new Set(config.services.map((s) => s.id)),
+    registry: ServiceRegistry.fromConfig(config),
+    runtimeFor: serviceRuntimes(config.services),
+    serviceConfig: new Map(config.services.map((s) => [s.id, s])),
+  };
 }
 
 declare module 'fastify' {
@@ -102,18 +115,24 @@ function listItem(entry: EntrySummary, now: number): z.input<typeof listResponse
 }
 
 export function buildAdmin(options: AdminOptions): FastifyInstance {
-  const { config, store } = options;
+  const { store } = options;
+  const running = typeof options.config === 'function' ? options.config : () => options.config as Config;
+  let derived = derive(running());
+  /** What the running configuration says, derived once per configuration. */
+  const current = () => {
+    const config = running();
+    if (config !== derived.config) derived = derive(config);
+    return derived;
+  };
   const app = Fastify(
     typeof options.logger === 'object' ? { loggerInstance: options.logger } : { logger: options.logger ?? false },
   );
-  const allow = compileCidrs(config.admin.allow);
-  if (allow) {
-    app.addHook('onRequest', async (request, reply) => {
-      if (!contains(allow, request.socket.remoteAddress ?? '')) {
-        return fail(reply, 403, 'CF_ERR_ADMIN_FORBIDDEN', 'this address may not use the admin listener');
-      }
-    });
-  }
+  app.addHook('onRequest', async (request, reply) => {
+    const { allow } = current();
+    if (allow && !contains(allow, request.socket.remoteAddress ?? '')) {
+      return fail(reply, 403, 'CF_ERR_ADMIN_FORBIDDEN', 'this address may not use the admin listener');
+    }
+  });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   // This process's metrics (under `cachefront serve`, the primary's metrics listener has all workers').
@@ -128,17 +147,11 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
       .send({ status: ready ? 'ready' : 'store unavailable', store: options.storeKind });
   });
 
-  const authority = new TokenAuthority(config.admin.tokens);
-  const services = new Set(config.services.map((s) => s.id));
-  const registry = ServiceRegistry.fromConfig(config);
-  const runtimeFor = serviceRuntimes(config.services);
-
   const health =
     'acquireLease' in store ? new OriginHealth(store as CacheStore & CoordinationStore, Date.now) : undefined;
-  const serviceConfig = new Map(config.services.map((s) => [s.id, s]));
   /** The origin's circuit, as every edge node sees it (shared through the store). */
   const originState = async (service: string) => {
-    const found = serviceConfig.get(service);
+    const found = current().serviceConfig.get(service);
     if (!health || !found) return { state: 'closed' as const, failures: 0, openUntil: null };
     const { state, failures, openUntil } = await health.state(found);
     return { state, failures, openUntil: openUntil === 0 ? null : new Date(openUntil).toISOString() };
@@ -174,7 +187,7 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
       });
 
       api.addHook('onRequest', async (request, reply) => {
-        const caller = authority.identify(request.headers.authorization);
+        const caller = current().authority.identify(request.headers.authorization);
         if (!caller) {
           reply.header('www-authenticate', 'Bearer');
           return fail(reply, 401, 'CF_ERR_ADMIN_UNAUTHENTICATED', 'a valid bearer token is required');
@@ -195,18 +208,20 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
           else fail(reply, 403, 'CF_ERR_ADMIN_FORBIDDEN', 'this token may not act on that service');
           return undefined;
         }
-        if (!services.has(service)) {
+        if (!current().services.has(service)) {
           fail(reply, 404, 'CF_ERR_ADMIN_UNKNOWN_SERVICE', 'no such service');
           return undefined;
         }
         return service;
       };
 
+      configRoutes(api, { current: running, reload: options.reload, catalog: options.catalog });
+
       api.get('/services', async (request) => {
         const caller = request.caller as Caller;
         return {
-          services: config.services
-            .filter((s) => mayAccess(caller, s.id))
+          services: current()
+            .config.services.filter((s) => mayAccess(caller, s.id))
             .map((s) => ({ id: s.id, hosts: [...s.hosts] })),
         };
       });
@@ -267,6 +282,7 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
       api.post('/purge', async (request, reply) => {
         const input = urlPurgeBody.safeParse(request.body);
         if (!input.success) return badInput(reply, input.error);
+        const { registry, runtimeFor } = current();
         const received = viewOf({ url: input.data.url, headers: {} }, { services: registry, runtimeFor });
         if (!received.ok) return fail(reply, 404, received.error.code, received.error.message);
         const { view } = received;
@@ -287,6 +303,7 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
         if (!input.success) return badInput(reply, input.error);
         const { url, filter, soft, dryRun } = input.data;
         if (url !== undefined) {
+          const { registry, runtimeFor } = current();
           const received = viewOf({ url, headers: {} }, { services: registry, runtimeFor });
           if (!received.ok || received.view.service.id !== service) {
             return fail(reply, 400, 'CF_ERR_ADMIN_BAD_INPUT', `url does not belong to service "${service}"`);
@@ -315,6 +332,7 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
       api.post('/explain', async (request, reply) => {
         const input = explainBody.safeParse(request.body);
         if (!input.success) return badInput(reply, input.error);
+        const { registry, runtimeFor } = current();
         const explained = await explain(input.data, { services: registry, runtimeFor, store, now: Date.now });
         if (!explained.ok) return fail(reply, 404, explained.error.code, explained.error.message);
         if (!mayAccess(request.caller as Caller, explained.service)) {
@@ -330,7 +348,8 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
         const input = receiptParams.safeParse(request.params);
         if (!input.success) return badInput(reply, input.error);
         const applied = await store.receipt(service, input.data.receipt);
-        const names = config.region ? [config.region.id, ...config.region.peers.map((peer) => peer.id)] : [];
+        const { region } = current().config;
+        const names = region ? [region.id, ...region.peers.map((peer) => peer.id)] : [];
         const regions: Record<string, string | null> = {};
         for (const name of names) {
           const at = applied.get(name);

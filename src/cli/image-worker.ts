@@ -8,11 +8,13 @@
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Config } from '../config/schema.js';
 import { ImageOptimiser, type ImageSink } from '../pipeline/image-jobs.js';
 import type { ImageJob } from '../pipeline/representations.js';
 import { connectRedis } from '../redis/connect.js';
+import { RedisServiceCatalog } from '../services/catalog.js';
+import { CatalogWatcher, nodeName } from '../services/catalog-watcher.js';
 import { openRedisStore } from '../store/open-redis-store.js';
+import type { WorkerContext } from './worker-config.js';
 import { IMAGE_JOB, IMAGE_WORKER_READY, isImageJobMessage } from './worker-roles.js';
 
 const jobSchema = z.object({
@@ -40,7 +42,9 @@ export class IpcImageSink implements ImageSink {
   }
 }
 
-export async function runImageWorker(config: Config, target: string, log: Logger): Promise<number> {
+export async function runImageWorker(context: WorkerContext, target: string, log: Logger): Promise<number> {
+  const { live } = context;
+  const config = live.current;
   const { store, client, reader } = openRedisStore({ ...config.redis, url: target, region: config.region?.id ?? '' });
   try {
     await Promise.all([connectRedis(client), connectRedis(reader)]);
@@ -49,11 +53,22 @@ export async function runImageWorker(config: Config, target: string, log: Logger
     await store.close();
     return 1;
   }
-  const services = new Map(config.services.map((service) => [service.id, service]));
+  // The services as the node runs them now: reloads and the catalog reach this process too.
+  const watcher = config.catalog.enabled
+    ? new CatalogWatcher({
+        catalog: new RedisServiceCatalog(client),
+        live,
+        node: nodeName(),
+        checkEveryMs: config.catalog.checkEveryMs,
+        log,
+      })
+    : undefined;
+  await watcher?.start();
+  context.ready();
   const optimiser = new ImageOptimiser(
     store,
     Date.now,
-    (id) => services.get(id),
+    (id) => live.current.services.find((service) => service.id === id),
     (error, job) => log.warn({ err: error, service: job.service, url: job.url }, 'image left as the origin sent it'),
   );
   const onMessage = (message: unknown) => {
@@ -67,13 +82,14 @@ export async function runImageWorker(config: Config, target: string, log: Logger
   };
   process.on('message', onMessage);
   process.send?.({ type: IMAGE_WORKER_READY });
-  log.info({ services: [...services.keys()].length }, 'image worker started');
+  log.info({ services: live.current.services.length }, 'image worker started');
   return new Promise((resolve) => {
     const stop = async () => {
       process.off('message', onMessage);
       // Jobs under way finish within the grace; those left keep their originals.
-      const deadline = Date.now() + config.edge.shutdownGraceMs;
+      const deadline = Date.now() + live.current.edge.shutdownGraceMs;
       while (optimiser.pending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await watcher?.close();
       await store.close();
       resolve(0);
     };

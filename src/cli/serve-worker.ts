@@ -8,21 +8,24 @@ import { buildAdmin } from '../admin/server.js';
 import { buildEdge } from '../app.js';
 import type { Config } from '../config/schema.js';
 import { connectRedis } from '../redis/connect.js';
+import { MemoryServiceCatalog, RedisServiceCatalog, type ServiceCatalog } from '../services/catalog.js';
+import { CatalogWatcher, nodeName, staleAfter } from '../services/catalog-watcher.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { openRedisStore } from '../store/open-redis-store.js';
 import { TieredStore } from '../store/tiered-store.js';
 import type { CacheStore } from '../store/types.js';
 import { IpcImageSink } from './image-worker.js';
 import { EMBEDDED } from './store-target.js';
+import type { WorkerContext } from './worker-config.js';
 import { REMOTE_IMAGES_ENV } from './worker-roles.js';
 
 function createStore(
   target: string,
   config: Config,
-): { store: CacheStore; ready: () => Promise<boolean>; start: () => Promise<void> } {
+): { store: CacheStore; ready: () => Promise<boolean>; start: () => Promise<void>; catalog: ServiceCatalog } {
   if (target === EMBEDDED) {
     const store = new MemoryStore({ maxBytes: 256 * 1024 * 1024 });
-    return { store, ready: async () => true, start: async () => undefined };
+    return { store, ready: async () => true, start: async () => undefined, catalog: new MemoryServiceCatalog() };
   }
   // Two connections: the request path's reads with a short timeout, everything else with a longer one.
   const {
@@ -47,11 +50,14 @@ function createStore(
       return (await client.ping()) === 'PONG';
     },
     start: () => store.listenForPurges(client),
+    catalog: new RedisServiceCatalog(client),
   };
 }
 
-export async function runWorker(config: Config, target: string, log: Logger): Promise<number> {
-  const { store, ready, start } = createStore(target, config);
+export async function runWorker(context: WorkerContext, target: string, log: Logger): Promise<number> {
+  const { live } = context;
+  const config = live.current;
+  const { store, ready, start, catalog } = createStore(target, config);
   if (target !== EMBEDDED && !(await ready().catch(() => false))) {
     log.error({ redis: target }, 'Redis did not answer');
     await store.close();
@@ -61,19 +67,33 @@ export async function runWorker(config: Config, target: string, log: Logger): Pr
   // With an image worker on the node, images go there: this process never loads sharp.
   const images = process.env[REMOTE_IMAGES_ENV] ? new IpcImageSink() : undefined;
   const edge = buildEdge({ config, store, logger: log, ...(images ? { images } : {}) });
+  const watcher = config.catalog.enabled
+    ? new CatalogWatcher({ catalog, live, node: nodeName(), checkEveryMs: config.catalog.checkEveryMs, log })
+    : undefined;
   const admin = buildAdmin({
-    config,
+    config: () => live.current,
     store,
     storeReady: ready,
     storeKind: target === EMBEDDED ? 'embedded' : 'redis',
     logger: log,
+    reload: context.reload,
+    ...(watcher ? { catalog: { store: catalog, live, freshMs: staleAfter(config) } } : {}),
   });
+  live.onChange((next) => {
+    edge.reconfigure(next);
+    // The fleet learns at once what this process runs (the catalog's waiters, GET /v1/config).
+    void watcher?.report().catch(() => undefined);
+  });
+  // The catalog's services before the first request: a node never starts without them.
+  await watcher?.start();
+  context.ready();
   await edge.listen({ host: config.edge.listen.host, port: config.edge.listen.port });
   await admin.listen({ host: config.admin.listen.host, port: config.admin.listen.port });
   log.info(
     {
       edge: `${config.edge.listen.host}:${config.edge.listen.port}`,
       admin: `${config.admin.listen.host}:${config.admin.listen.port}`,
+      services: live.current.services.length,
     },
     'edge listening',
   );
@@ -86,8 +106,8 @@ export async function runWorker(config: Config, target: string, log: Logger): Pr
       // Bounded drain: a stuck client connection must not hold the process forever.
       const force = setTimeout(() => {
         edge.server.closeAllConnections();
-      }, config.edge.shutdownGraceMs);
-      await Promise.allSettled([edge.close(), admin.close()]);
+      }, live.current.edge.shutdownGraceMs);
+      await Promise.allSettled([edge.close(), admin.close(), watcher?.close()]);
       clearTimeout(force);
       await store.close();
       resolve(0);

@@ -4,16 +4,20 @@
  * worker process (node:cluster shares the listening sockets) and drains them on SIGTERM/SIGINT.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { AggregatorRegistry, Registry } from 'prom-client';
-import { loadConfigFile } from '../config/load.js';
+import { LiveConfig } from '../config/live-config.js';
+import { parseConfigText } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { CachefrontError } from '../errors.js';
+import { CachefrontError, ConfigUnreadable } from '../errors.js';
 import { redisReachable } from '../redis/connect.js';
 import { findRedisServer, type LocalRedis, startLocalRedis } from '../redis/local-server.js';
+import { PrimaryConfig } from './primary-config.js';
 import { EMBEDDED, STORE_ENV } from './store-target.js';
+import { PrimaryLink, reloadLocally, type WorkerContext } from './worker-config.js';
 import {
   IMAGE_JOBS_WAITING,
   IMAGE_ROLE,
@@ -58,8 +62,19 @@ export function createLogger(): Logger {
 }
 
 export function loadOrExit(file: string): Config | undefined {
+  return loadTextOrExit(file)?.config;
+}
+
+/** The file's text and its configuration, or the error printed and undefined. */
+function loadTextOrExit(file: string): { text: string; config: Config } | undefined {
   try {
-    return loadConfigFile(file);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw ConfigUnreadable(file, (error as Error).message);
+    }
+    return { text, config: parseConfigText(text, file) };
   } catch (error) {
     if (error instanceof CachefrontError) {
       console.error(error.message);
@@ -109,8 +124,11 @@ async function resolveStore(config: Config, log: Logger): Promise<ResolvedStore 
 export async function serve(options: ServeOptions): Promise<number> {
   const log = createLogger();
   if (cluster.isWorker) return startWorker(options, log);
-  const config = loadOrExit(options.configFile);
-  if (!config) return 2;
+  // Until a handler is set, SIGHUP would end the process: a reload is never a stop.
+  process.on('SIGHUP', () => undefined);
+  const loaded = loadTextOrExit(options.configFile);
+  if (!loaded) return 2;
+  const { config } = loaded;
   const store = await resolveStore(config, log);
   if (!store) return 1;
   const configured = options.workers ?? config.edge.workers;
@@ -125,7 +143,13 @@ export async function serve(options: ServeOptions): Promise<number> {
   }
   // One image worker per node, when a service optimises images: sharp is loaded there only.
   const imageWorker = config.services.some((service) => service.transform.images.enabled);
-  return runPrimary(workers, imageWorker, store, log, config.metrics.listen, workerHeapMiB(config));
+  return runPrimary(
+    { workers, withImageWorker: imageWorker, heapMiB: workerHeapMiB(config) },
+    store,
+    log,
+    (all) => new PrimaryConfig(options.configFile, loaded.text, config, log, all),
+    config.metrics.listen,
+  );
 }
 
 /**
@@ -134,14 +158,34 @@ export async function serve(options: ServeOptions): Promise<number> {
  */
 async function startWorker(options: ServeOptions, log: Logger): Promise<number> {
   const target = process.env[STORE_ENV];
-  const config = loadOrExit(options.configFile);
-  if (!config || !target) return 2;
+  if (!target) return 2;
+  // A forked worker runs what its primary runs; a single process reads the file.
+  const link = cluster.isWorker ? new PrimaryLink() : undefined;
+  let text: string;
+  if (link) text = (await link.first()).text;
+  else {
+    const loaded = loadTextOrExit(options.configFile);
+    if (!loaded) return 2;
+    text = loaded.text;
+  }
+  let live: LiveConfig;
+  try {
+    live = new LiveConfig(text, options.configFile);
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
+  const reload = link ? () => link.reload() : async () => reloadLocally(options.configFile, live, log);
+  // SIGHUP reloads a single process; a forked worker leaves it to the primary.
+  process.on('SIGHUP', () => void (link ? undefined : reload()));
+  const started = live.version.file;
+  const context: WorkerContext = { live, reload, ready: () => link?.follow(live, started, log) };
   if (process.env[ROLE_ENV] === IMAGE_ROLE) {
     const { runImageWorker } = await import('./image-worker.js');
-    return runImageWorker(config, target, log);
+    return runImageWorker(context, target, log);
   }
   const { runWorker } = await import('./serve-worker.js');
-  return runWorker(config, target, log);
+  return runWorker(context, target, log);
 }
 
 /**
@@ -193,13 +237,14 @@ const IMAGE_WORKER_RESTART_MS = 5000;
  * image jobs to the image worker, and drains them all on a signal.
  */
 function runPrimary(
-  workers: number,
-  withImageWorker: boolean,
+  layout: { workers: number; withImageWorker: boolean; heapMiB: number | undefined },
   store: ResolvedStore,
   log: Logger,
+  configFor: (workers: () => Worker[]) => PrimaryConfig,
   metricsListen: { host: string; port: number },
-  heapMiB: number | undefined,
 ): Promise<number> {
+  const { workers, withImageWorker, heapMiB } = layout;
+  const configuration = configFor(() => Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w));
   return new Promise((resolve) => {
     let stopping = false;
     if (heapMiB !== undefined) {
@@ -225,6 +270,7 @@ function runPrimary(
     const fork = () => cluster.fork(env);
     for (let i = 0; i < workers; i++) fork();
     cluster.on('message', (worker, message: unknown) => {
+      if (configuration.handle(worker, message)) return;
       if (worker === images) {
         if (!isImageWorkerReady(message)) return;
         imagesReady = true;
@@ -240,6 +286,7 @@ function runPrimary(
       else if (waiting.length < IMAGE_JOBS_WAITING) waiting.push(message as object);
     });
     cluster.on('exit', (worker, code, signal) => {
+      configuration.forget(worker);
       if (stopping) {
         if (Object.keys(cluster.workers ?? {}).length === 0) {
           void (store.local?.stop() ?? Promise.resolve()).then(() => resolve(0));
@@ -264,6 +311,9 @@ function runPrimary(
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      if (!stopping) void configuration.reload();
+    });
     log.info({ workers, imageWorker: withImageWorker, store: store.target }, 'edge primary started');
     serveMetrics(metricsListen, log, true);
   });

@@ -25,3 +25,32 @@ export function isImageJobMessage(message: unknown): boolean {
 export function isImageWorkerReady(message: unknown): boolean {
   return (message as { type?: unknown } | null)?.type === IMAGE_WORKER_READY;
 }
+
+/** The configuration file's text, from the primary: at a worker's start and on every reload. */
+export const CONFIG_FILE = 'cachefront:config-file';
+/** A starting worker asks the primary for the configuration it runs (the file may have changed since). */
+export const CONFIG_REQUEST = 'cachefront:config-request';
+/** A worker has applied a configuration file (or says why not). */
+export const CONFIG_APPLIED = 'cachefront:config-applied';
+/** A worker's admin listener asks the primary to reload the file (POST /v1/reload). */
+export const RELOAD_REQUEST = 'cachefront:reload-request';
+/** The primary's answer to a reload request. */
+export const RELOAD_RESULT = 'cachefront:reload-result';
+
+export interface ConfigFileMessage {
+  type: typeof CONFIG_FILE;
+  text: string;
+  digest: string;
+}
+
+export interface ConfigAppliedMessage {
+  type: typeof CONFIG_APPLIED;
+  digest: string;
+  error?: string;
+}
+
+export type { ReloadResult } from '../config/live-config.js';
+
+export function messageOfType<T extends { type: string }>(message: unknown, type: T['type']): T | undefined {
+  return (message as { type?: unknown } | null)?.type === type ? (message as T) : undefined;
+}

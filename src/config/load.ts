@@ -64,13 +64,24 @@ export function parseConfig(raw: unknown, source: string, env: Environment = pro
   return deepFreeze(result.data);
 }
 
-export function parseConfigText(text: string, source: string, env: Environment = process.env): Config {
+/** The file's document (YAML or JSON) as plain data, not yet validated; syntax errors thrown. */
+export function readConfigDocument(text: string, source: string): unknown {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const lines = doc.errors.map((e) => `syntax: ${e.message.split('\n')[0]}`);
     throw Object.assign(ConfigInvalid(source, lines.map((l) => `  - ${l}`).join('\n')), { issues: lines });
   }
-  return parseConfig(doc.toJS(), source, env);
+  return doc.toJS();
+}
+
+export function parseConfigText(text: string, source: string, env: Environment = process.env): Config {
+  return parseConfig(readConfigDocument(text, source), source, env);
+}
+
+/** The `path: message` lines of a ConfigInvalid error (empty for any other error). */
+export function issuesOf(error: unknown): string[] {
+  const issues = (error as { issues?: unknown } | null)?.issues;
+  return Array.isArray(issues) ? issues.filter((line): line is string => typeof line === 'string') : [];
 }
 
 export function loadConfigFile(path: string, env: Environment = process.env): Config {

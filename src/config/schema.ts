@@ -501,9 +501,27 @@ export const configSchema = z
     l1,
     region: regionSchema(redis),
     sync: syncSchema,
-    services: z.array(serviceSchema).min(1, { error: 'at least one service is needed' }),
+    /**
+     * Services kept as data in Redis, created and deleted through the admin API, besides the
+     * file's (docs/operations.md, "Onboarding a customer"). Off: the file alone says what is served.
+     */
+    catalog: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        /** How often each process checks the catalog's version, besides the change announcements. */
+        checkEveryMs: durationMs.default(1_000).refine((ms) => ms >= 50, { error: 'at least 50 ms' }),
+      })
+      .prefault({}),
+    services: z.array(serviceSchema).default([]),
   })
   .superRefine((config, ctx) => {
+    if (config.services.length === 0 && !config.catalog.enabled) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'at least one service is needed (or catalog.enabled, to take them from Redis)',
+        path: ['services'],
+      });
+    }
     const regions = new Set(config.region ? [config.region.id] : []);
     config.region?.peers.forEach((peer, i) => {
       if (regions.has(peer.id)) {
@@ -515,7 +533,8 @@ export const configSchema = z
       }
       regions.add(peer.id);
     });
-    for (const service of Object.keys(config.admin.tokens.services)) {
+    // With a catalog, a service token may name a service the catalog has not created yet.
+    for (const service of config.catalog.enabled ? [] : Object.keys(config.admin.tokens.services)) {
       if (!config.services.some((s) => s.id === service)) {
         ctx.addIssue({
           code: 'custom',

@@ -223,19 +223,22 @@ export function initMetrics(source: ServiceGaugeSource): void {
   gauge('cachefront_origin_circuit_open', '1 while the service’s origin circuit is open.', (v) =>
     v.circuitOpen ? 1 : 0,
   );
-  for (const service of source.services) {
-    for (const status of CACHE_STATUSES) requestTally.declare(service, status);
-    for (const sourceLabel of ['cache', 'origin']) metrics.bytes.inc({ service, source: sourceLabel }, 0);
-    for (const outcome of ['success', 'failure']) metrics.originRequests.inc({ service, outcome }, 0);
-    for (const kind of ['connect', 'timeout', 'broken', 'status']) metrics.originErrors.inc({ service, kind }, 0);
-    for (const reason of ['while_revalidate', 'error', 'circuit_open']) metrics.stale.inc({ service, reason }, 0);
-    for (const kind of ['compression', 'images']) metrics.saved.inc({ service, kind }, 0);
-    for (const result of ['smaller', 'kept', 'refused']) metrics.imagesOptimised.inc({ service, result }, 0);
-    for (const reason of ['store-timeout', 'store-error']) metrics.storeLookupFailures.inc({ service, reason }, 0);
-    metrics.coalesced.inc({ service }, 0);
-    metrics.purged.inc({ service }, 0);
-    metrics.evictions.inc({ service }, 0);
-  }
+  for (const service of source.services) declareServiceSeries(service);
+}
+
+/** Every label set of a service at zero, so each series exists before its first event. */
+export function declareServiceSeries(service: string): void {
+  for (const status of CACHE_STATUSES) requestTally.declare(service, status);
+  for (const sourceLabel of ['cache', 'origin']) metrics.bytes.inc({ service, source: sourceLabel }, 0);
+  for (const outcome of ['success', 'failure']) metrics.originRequests.inc({ service, outcome }, 0);
+  for (const kind of ['connect', 'timeout', 'broken', 'status']) metrics.originErrors.inc({ service, kind }, 0);
+  for (const reason of ['while_revalidate', 'error', 'circuit_open']) metrics.stale.inc({ service, reason }, 0);
+  for (const kind of ['compression', 'images']) metrics.saved.inc({ service, kind }, 0);
+  for (const result of ['smaller', 'kept', 'refused']) metrics.imagesOptimised.inc({ service, result }, 0);
+  for (const reason of ['store-timeout', 'store-error']) metrics.storeLookupFailures.inc({ service, reason }, 0);
+  metrics.coalesced.inc({ service }, 0);
+  metrics.purged.inc({ service }, 0);
+  metrics.evictions.inc({ service }, 0);
 }
 
 export { register };

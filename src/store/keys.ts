@@ -96,3 +96,21 @@ export function fillKeys(service: string, entryHash: string) {
 
 /** Pub/sub channel on which a fleet-wide fill's outcome reaches the nodes waiting for it. */
 export const FILL_CHANNEL = 'cf:fill';
+
+/**
+ * The service catalog's keys (services kept as data, services/catalog.ts), in one slot of their own:
+ * `{:catalog}` can never be a service's hash tag (ids have no colon).
+ */
+export const CATALOG_KEYS = {
+  /** Hash: service id → its definition (JSON, the schema's input form). */
+  services: 'cf:{:catalog}:services',
+  /** Counter: raised by every change. */
+  version: 'cf:{:catalog}:version',
+  /** Stream: who changed what, when (the audit log). */
+  audit: 'cf:{:catalog}:audit',
+  /** Hash: process → the configuration it reports having applied (JSON). */
+  nodes: 'cf:{:catalog}:nodes',
+} as const;
+
+/** Announces each catalog change (its version) to every process. */
+export const CATALOG_CHANNEL = 'cf:catalog';

@@ -53,7 +53,8 @@ type ScriptName =
   | 'markPurge'
   | 'claimFill'
   | 'fillDone'
-  | 'flightAppend';
+  | 'flightAppend'
+  | 'catalogChange';
 
 /** Defines every script on a client; idempotent. */
 export function defineScripts(client: RedisClient): void {
