@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { readConfigDocument } from '../config/load.js';
 import { byteSize, durationMs } from '../config/units.js';
 
 export const ADMIN_HELP = `Usage:
@@ -16,6 +17,13 @@ export const ADMIN_HELP = `Usage:
                       (the service is found from the URL's host)
   cachefront explain URL [-H 'Name: value']…
   cachefront stats SERVICE [--json]
+  cachefront reload   re-read the configuration file on every worker of the node; the errors if
+                      it does not validate (the running configuration stays)
+  cachefront service put SERVICE FILE | delete SERVICE | show SERVICE
+                      services kept as data (catalog.enabled): FILE is one service in YAML or
+                      JSON, as the configuration file writes it
+  cachefront config [--audit]
+                      what every process runs (versions), or the catalog's latest changes
 
 Filters (list and purge):
   --type T            media type, exact (image/png) or every subtype (image/*)
@@ -437,7 +445,47 @@ function help(out: Output): number {
   return 0;
 }
 
-export const ADMIN_COMMANDS = { list, purge, explain: explainCommand, stats } as const;
+async function reload(args: string[], env: NodeJS.ProcessEnv, out: Output): Promise<number> {
+  const { values, positionals } = parse(args, {});
+  if (values.help) return help(out);
+  if (positionals.length > 0) throw new UsageError('reload takes no arguments');
+  out.log(pretty(await call(connection(values, env), 'POST', '/v1/reload')));
+  return 0;
+}
+
+/** `service put|delete|show`: the catalog's services (PUT/DELETE/GET /v1/services/{service}). */
+async function service(args: string[], env: NodeJS.ProcessEnv, out: Output): Promise<number> {
+  const { values, positionals } = parse(args, {});
+  if (values.help) return help(out);
+  const [action, id, file, ...extra] = positionals;
+  if (id === undefined || extra.length > 0)
+    throw new UsageError('expected: service put SERVICE FILE | delete SERVICE | show SERVICE');
+  const path = `/v1/services/${encodeURIComponent(id)}`;
+  const conn = connection(values, env);
+  if (action === 'put') {
+    if (file === undefined) throw new UsageError('service put needs SERVICE and FILE');
+    let definition: unknown;
+    try {
+      definition = readConfigDocument(readFileSync(file, 'utf8'), file);
+    } catch (error) {
+      throw new UsageError(`${file}: ${(error as Error).message}`);
+    }
+    out.log(pretty(await call(conn, 'PUT', path, definition)));
+  } else if (action === 'delete' && file === undefined) out.log(pretty(await call(conn, 'DELETE', path)));
+  else if (action === 'show' && file === undefined) out.log(pretty(await call(conn, 'GET', path)));
+  else throw new UsageError('expected: service put SERVICE FILE | delete SERVICE | show SERVICE');
+  return 0;
+}
+
+async function config(args: string[], env: NodeJS.ProcessEnv, out: Output): Promise<number> {
+  const { values, positionals } = parse(args, { audit: { type: 'boolean' } });
+  if (values.help) return help(out);
+  if (positionals.length > 0) throw new UsageError('config takes no arguments');
+  out.log(pretty(await call(connection(values, env), 'GET', values.audit ? '/v1/config/audit' : '/v1/config')));
+  return 0;
+}
+
+export const ADMIN_COMMANDS = { list, purge, explain: explainCommand, stats, reload, service, config } as const;
 
 /** Runs one admin command; errors become a message and an exit status. */
 export async function runAdminCommand(

@@ -17,6 +17,9 @@ Commands:
   purge SERVICE …          purge by URL, filter or whole service (admin API)
   explain URL [-H …]       how a request would be keyed and answered (admin API)
   stats SERVICE            a service's shared counters (admin API)
+  reload                   re-read the configuration file on every worker (admin API; or SIGHUP)
+  service put|delete|show  services kept as data in Redis (admin API; catalog.enabled)
+  config [--audit]         what every process runs, or the catalog's changes (admin API)
 
 Run \`cachefront <command> --help\` for a command's options.
 `;
