@@ -51,10 +51,13 @@ export function assembleConfig(
 ): { config: Config; refused: RefusedService[] } {
   const base = (typeof document === 'object' && document !== null ? document : {}) as Record<string, unknown>;
   const fileServices = Array.isArray(base.services) ? (base.services as unknown[]) : [];
-  let candidates = [...catalog.services.entries()];
+  // By id: every process assembles the same configuration whatever order Redis lists them in.
+  let candidates = [...catalog.services.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const refused: RefusedService[] = [];
   for (;;) {
-    const raw = { ...base, services: [...fileServices, ...candidates.map(([, service]) => service)] };
+    // The catalog's key names the service, whatever the definition says.
+    const stored = candidates.map(([id, service]) => ({ ...(service as object), id }));
+    const raw = { ...base, services: [...fileServices, ...stored] };
     try {
       return { config: parseConfig(raw, source, env), refused };
     } catch (error) {

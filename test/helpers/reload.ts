@@ -1,6 +1,9 @@
 /** Configuration files and origins for the reload tests. */
+import { Redis } from 'ioredis';
+import { CATALOG_KEYS } from '../../src/store/keys.js';
 import { OPERATOR_TOKEN } from './admin.js';
 import { startOrigin, type TestOrigin } from './origin.js';
+import type { TestRedis } from './redis.js';
 
 /** An origin that says who it is, never cacheable: every request shows which origin answered. */
 export function namedOrigin(name: string): Promise<TestOrigin> {
@@ -24,4 +27,20 @@ export function configText(ports: { edge: number; admin: number }, redisUrl: str
     `redis: { url: "${redisUrl}" }\nservices:\n` +
     services.map((s) => `  - { id: ${s.id}, hosts: [${s.host}], origin: { url: "${s.origin}" } }\n`).join('')
   );
+}
+
+/**
+ * The test Redis at database `db`, its catalog emptied: catalog keys are fleet-wide, so each file
+ * using them takes a database of its own (nothing else shares it, even on one REDIS_URL).
+ */
+export async function catalogRedis(redis: TestRedis, db: number): Promise<string> {
+  const url = new URL(redis.url);
+  url.pathname = `/${db}`;
+  const client = new Redis(url.toString(), { maxRetriesPerRequest: 1 });
+  try {
+    await client.del(...Object.values(CATALOG_KEYS));
+  } finally {
+    client.disconnect();
+  }
+  return url.toString();
 }
