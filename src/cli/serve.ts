@@ -61,12 +61,8 @@ export function createLogger(): Logger {
   );
 }
 
-export function loadOrExit(file: string): Config | undefined {
-  return loadTextOrExit(file)?.config;
-}
-
 /** The file's text and its configuration, or the error printed and undefined. */
-function loadTextOrExit(file: string): { text: string; config: Config } | undefined {
+export function loadTextOrExit(file: string): { text: string; config: Config } | undefined {
   try {
     let text: string;
     try {
