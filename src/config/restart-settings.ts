@@ -9,6 +9,8 @@ const RESTART_ONLY: readonly (readonly string[])[] = [
   ['edge', 'workers'],
   ['edge', 'maxHeaderBytes'],
   ['edge', 'workerHeapBytes'],
+  ['edge', 'tls', 'listen'],
+  ['edge', 'tls', 'http2'],
   ['admin', 'listen'],
   ['metrics'],
   ['redis'],

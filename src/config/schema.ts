@@ -7,6 +7,7 @@ import { deviceClassifier } from '../key/device.js';
 import { cacheRule } from '../rules/schema.js';
 import { parseCidr } from '../waap/cidr.js';
 import { regionSchema, syncSchema } from './regions.js';
+import { edgeTlsSchema, serviceTlsSchema } from './tls.js';
 import { byteSize, durationMs, listen } from './units.js';
 
 const hostname = z
@@ -390,6 +391,8 @@ export const serviceSchema = z.strictObject({
   key,
   waap,
   transform,
+  /** HTTPS: the service's certificate, the redirect from HTTP, HSTS (docs/tls.md). */
+  tls: serviceTlsSchema,
   /** The operator's cache rules: an ordered list, first match wins (docs/rules.md). */
   rules: z.array(cacheRule).max(500).default([]),
 });
@@ -476,6 +479,8 @@ export const configSchema = z
          * collector runs before a worker outgrows its memory budget; 0 leaves V8's own default.
          */
         workerHeapBytes: z.union([z.literal('auto'), byteSize]).default('auto'),
+        /** The HTTPS listener (SNI, HTTP/2), beside the plain one; absent: plain HTTP only (docs/tls.md). */
+        tls: edgeTlsSchema,
       })
       .prefault({}),
     /**
