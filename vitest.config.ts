@@ -25,6 +25,18 @@ export default defineConfig({
           hookTimeout: 30_000,
         },
       },
+      {
+        // The HTTP caching tests again, every request over HTTP/2 with TLS (test/helpers/fixtures.ts):
+        // both protocols reach the same pipeline, so they must behave the same.
+        test: {
+          name: 'h2',
+          include: ['test/integration/http-caching/**/*.test.ts'],
+          env: { CACHEFRONT_TEST_TRANSPORT: 'h2' },
+          pool: 'forks',
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
     ],
   },
 });

@@ -4,6 +4,7 @@
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Http2SecureServer } from 'node:http2';
 import pino, { type Logger } from 'pino';
 import { AccessLog } from './access-log.js';
 import type { Config } from './config/schema.js';
@@ -29,6 +30,8 @@ import { ServiceRegistry } from './services/registry.js';
 import { MemoryStore } from './store/memory-store.js';
 import { TieredStore } from './store/tiered-store.js';
 import type { CacheStore, CoordinationStore, FillCoordination, RateLimitStore } from './store/types.js';
+import type { TlsContexts } from './tls/contexts.js';
+import { createEdgeSecureServer } from './tls/secure-server.js';
 import { compileCidrs } from './waap/cidr.js';
 
 export interface EdgeOptions {
@@ -46,6 +49,8 @@ export interface EdgeOptions {
   images?: ImageSink;
   /** Recurring warnings (store down, an origin failing) are logged at most this often each (10 s). */
   warnIntervalMs?: number;
+  /** HTTPS (config edge.tls): the certificates, already refreshed once. Absent: plain HTTP only. */
+  tls?: TlsContexts;
 }
 
 /** Work the edge does after responding: tests wait for it, metrics report it. */
@@ -65,10 +70,19 @@ export interface EdgeBackground {
  */
 export interface EdgeApp {
   readonly server: Server;
+  /** The HTTPS listener (HTTP/2 and HTTP/1.1), when the edge has one. */
+  readonly tlsServer: Http2SecureServer | undefined;
   readonly log: Logger;
   readonly background: EdgeBackground;
   /** Starts listening; resolves with the address. */
   listen(options: { host: string; port: number }): Promise<string>;
+  /** Starts the HTTPS listener; resolves with its address (https://…). */
+  listenTls(options: { host: string; port: number }): Promise<string>;
+  /**
+   * After the certificates changed (TlsContexts.refresh): new handshakes get them; connections
+   * already open keep theirs.
+   */
+  certificatesChanged(): void;
   /**
    * Stops taking requests, lets those in flight finish (requests arriving meanwhile on open
    * connections get 503 and the connection closed), then flushes hit counts and closes the pools.
@@ -188,6 +202,20 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
   // it does not cache to the origin, as RFC 9110 §9.1 asks of an intermediary. The request target
   // reaches it as sent, absolute form included (RFC 9112 §3.2.2); bodies stream to the origin.
   let closing = false;
+  const handle = (raw: IncomingMessage, res: ServerResponse) => {
+    if (closing) {
+      res.shouldKeepAlive = false;
+      deliverError(res, ShuttingDown());
+      return;
+    }
+    const started = performance.now();
+    res.once('close', () => recordExchange(raw, res, started, log, accessLog, countError));
+    handleEdgeRequest(raw, res, deps).catch((error: unknown) => {
+      log.error({ err: error, url: raw.url }, 'request failed inside the edge');
+      if (!res.headersSent) deliverError(res, Internal());
+      else res.destroy();
+    });
+  };
   const server = createServer(
     // requireHostHeader off: a request without Host reaches recv and gets the edge's own 400
     // (CF_ERR_MISSING_HOST) rather than Node's bare one. The head (request line and headers) is
@@ -195,21 +223,22 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
     // connections live 72 s, longer than the 60 s load balancers keep theirs, so the balancer
     // closes first and never sends on a connection the edge is closing.
     { maxHeaderSize: config.edge.maxHeaderBytes, requireHostHeader: false, keepAliveTimeout: 72_000 },
-    (raw, res) => {
-      if (closing) {
-        res.shouldKeepAlive = false;
-        deliverError(res, ShuttingDown());
-        return;
-      }
-      const started = performance.now();
-      res.once('close', () => recordExchange(raw, res, started, log, accessLog, countError));
-      handleEdgeRequest(raw, res, deps).catch((error: unknown) => {
-        log.error({ err: error, url: raw.url }, 'request failed inside the edge');
-        if (!res.headersSent) deliverError(res, Internal());
-        else res.destroy();
-      });
-    },
+    handle,
   );
+  const tls = options.tls && config.edge.tls ? { contexts: options.tls, settings: config.edge.tls } : undefined;
+  const secure = tls
+    ? createEdgeSecureServer(
+        {
+          settings: tls.settings,
+          contexts: tls.contexts,
+          maxHeaderCount: config.edge.maxHeaderCount,
+          maxHeaderBytes: config.edge.maxHeaderBytes,
+          onAbuse: (what, address) => warn.warn({ what, address }, 'HTTP/2 connection closed for abuse'),
+        },
+        handle,
+      )
+    : undefined;
+  const tlsServer = secure?.server;
   // Requests Node's parser refuses never reach the pipeline: they get the edge's own error format.
   server.on('clientError', (error: Error & { code?: string }, socket) => {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
@@ -229,19 +258,37 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
     flushHits: () => hits.flush(),
     memos,
   };
+  const listenOn = (target: Server | Http2SecureServer, scheme: string, host: string, port: number) =>
+    new Promise<string>((resolve, reject) => {
+      target.once('error', reject);
+      target.listen(port, host, () => {
+        target.off('error', reject);
+        const address = target.address();
+        resolve(typeof address === 'string' ? address : `${scheme}://${address?.address}:${address?.port}`);
+      });
+    });
   const app: EdgeApp = {
     server,
+    tlsServer,
     log,
     background,
-    listen: ({ host, port }) =>
-      new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const address = server.address();
-          resolve(typeof address === 'string' ? address : `http://${address?.address}:${address?.port}`);
-        });
-      }),
+    listen: ({ host, port }) => listenOn(server, 'http', host, port),
+    listenTls: ({ host, port }) => {
+      if (!tlsServer) return Promise.reject(new Error('this edge has no TLS listener (edge.tls)'));
+      return listenOn(tlsServer, 'https', host, port);
+    },
+    certificatesChanged: () => {
+      const fallback = tls?.contexts.fallbackPair;
+      if (!tlsServer || !tls) return;
+      // The listener's own context serves clients without SNI: the default certificate, or none.
+      tlsServer.setSecureContext({
+        ...(fallback ? { cert: fallback.cert, key: fallback.key } : {}),
+        minVersion: tls.settings.minVersion,
+        ciphers: tls.settings.ciphers,
+        honorCipherOrder: true,
+        ...(tls.contexts.currentTicketKeys ? { ticketKeys: tls.contexts.currentTicketKeys } : {}),
+      });
+    },
     reconfigure: (next) => {
       const known = new Set(config.services.map((s) => s.id));
       config = next;
@@ -259,6 +306,11 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
     close: async () => {
       if (!closing) {
         closing = true;
+        const tlsClosed = new Promise<void>((resolve) => {
+          if (!tlsServer?.listening) return resolve();
+          tlsServer.close(() => resolve());
+          secure?.drain();
+        });
         await new Promise<void>((resolve) => {
           if (!server.listening) return resolve();
           // Connections left idle after their last response are closed as they go idle.
@@ -269,6 +321,7 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
           });
           server.closeIdleConnections();
         });
+        await tlsClosed;
         await hits.close();
         await origin.close();
       }

@@ -4,6 +4,7 @@
  * worker process (node:cluster shares the listening sockets) and drains them on SIGTERM/SIGINT.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
@@ -25,6 +26,8 @@ import {
   isImageWorkerReady,
   REMOTE_IMAGES_ENV,
   ROLE_ENV,
+  TICKET_KEYS,
+  TICKET_KEYS_ENV,
 } from './worker-roles.js';
 
 export const SERVE_HELP = `Usage: cachefront serve --config FILE [--workers N]
@@ -140,7 +143,12 @@ export async function serve(options: ServeOptions): Promise<number> {
   // One image worker per node, when a service optimises images: sharp is loaded there only.
   const imageWorker = config.services.some((service) => service.transform.images.enabled);
   return runPrimary(
-    { workers, withImageWorker: imageWorker, heapMiB: workerHeapMiB(config) },
+    {
+      workers,
+      withImageWorker: imageWorker,
+      heapMiB: workerHeapMiB(config),
+      ...(config.edge.tls ? { ticketKeyRotateMs: config.edge.tls.ticketKeyRotateMs } : {}),
+    },
     store,
     log,
     (all) => new PrimaryConfig(options.configFile, loaded.text, config, log, all),
@@ -233,7 +241,7 @@ const IMAGE_WORKER_RESTART_MS = 5000;
  * image jobs to the image worker, and drains them all on a signal.
  */
 function runPrimary(
-  layout: { workers: number; withImageWorker: boolean; heapMiB: number | undefined },
+  layout: { workers: number; withImageWorker: boolean; heapMiB: number | undefined; ticketKeyRotateMs?: number },
   store: ResolvedStore,
   log: Logger,
   configFor: (workers: () => Worker[]) => PrimaryConfig,
@@ -263,7 +271,18 @@ function runPrimary(
       imagesReady = false;
       images = cluster.fork({ ...env, [ROLE_ENV]: IMAGE_ROLE });
     };
-    const fork = () => cluster.fork(env);
+    // Session tickets: one key for the node, so a client resumes on whichever worker it reaches;
+    // replaced every edge.tls.ticketKeyRotateMs (a worker forked later gets the current one).
+    let ticketKeys = randomBytes(48);
+    if (layout.ticketKeyRotateMs !== undefined) {
+      setInterval(() => {
+        ticketKeys = randomBytes(48);
+        for (const worker of Object.values(cluster.workers ?? {})) {
+          if (worker?.isConnected()) worker.send({ type: TICKET_KEYS, keys: ticketKeys.toString('hex') });
+        }
+      }, layout.ticketKeyRotateMs).unref();
+    }
+    const fork = () => cluster.fork({ ...env, [TICKET_KEYS_ENV]: ticketKeys.toString('hex') });
     for (let i = 0; i < workers; i++) fork();
     cluster.on('message', (worker, message: unknown) => {
       if (configuration.handle(worker, message)) return;

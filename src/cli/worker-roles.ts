@@ -54,3 +54,8 @@ export type { ReloadResult } from '../config/live-config.js';
 export function messageOfType<T extends { type: string }>(message: unknown, type: T['type']): T | undefined {
   return (message as { type?: unknown } | null)?.type === type ? (message as T) : undefined;
 }
+
+/** The node's session ticket keys (hex), given to each worker at fork: resumption works on any worker. */
+export const TICKET_KEYS_ENV = 'CACHEFRONT_TICKET_KEYS';
+/** New session ticket keys, from the primary to every worker, every edge.tls.ticketKeyRotateMs. */
+export const TICKET_KEYS = 'cachefront:ticket-keys';

@@ -7,10 +7,14 @@
 import { hash } from 'node:crypto';
 
 /** Bump when the key layout changes: old entries then simply stop matching. */
-export const KEY_VERSION = 'k2';
+export const KEY_VERSION = 'k3';
 
 export interface PrimaryKeyInput {
   service: string;
+  /**
+   * Shown in the readable form only: http and https share an entry (docs/tls.md, "One entry for
+   * both schemes"); an origin whose answers differ says `Vary: X-Forwarded-Proto`.
+   */
   scheme: 'http' | 'https';
   /** Host as sent to the origin: lower-cased, default port removed. */
   authority: string;
@@ -49,7 +53,6 @@ export function primaryKey(input: PrimaryKeyInput): PrimaryKey {
   const serialised = serialiseParts([
     KEY_VERSION,
     input.service,
-    input.scheme,
     input.authority,
     input.methodClass,
     input.path,

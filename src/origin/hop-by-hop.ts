@@ -32,14 +32,15 @@ function connectionListed(headers: Headers): Set<string> | undefined {
 }
 
 /**
- * Copies `headers` (lower-case names, as Node and undici give them) without hop-by-hop fields and
- * without those in `alsoDrop`.
+ * Copies `headers` (lower-case names, as Node and undici give them) without hop-by-hop fields, without
+ * HTTP/2 pseudo-headers (`:method`, `:path`, `:authority`, `:scheme`: an HTTP/2 request's own framing,
+ * never a field to pass on), and without those in `alsoDrop`.
  */
 export function endToEndHeaders(headers: Headers, alsoDrop?: ReadonlySet<string>): Headers {
   const listed = connectionListed(headers);
   const out: Headers = {};
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || listed?.has(name) || alsoDrop?.has(name)) continue;
+    if (name.charCodeAt(0) === 58 || HOP_BY_HOP.has(name) || listed?.has(name) || alsoDrop?.has(name)) continue;
     const value = headers[name];
     if (value !== undefined) out[name] = value;
   }

@@ -58,6 +58,28 @@ interface Exchange {
   states: string[];
 }
 
+/**
+ * A plain-HTTP request to a service that wants HTTPS: 301 for GET and HEAD, 308 (method and body
+ * kept) for the rest, to the same host (without a port: the HTTPS side is on 443 to the world) and
+ * the target as sent. The body of a request is not read.
+ */
+function redirectToHttps(req: IncomingMessage, res: ServerResponse, view: RequestView): void {
+  const host = view.authority.replace(/:\d+$/, '');
+  const target = req.url?.startsWith('/')
+    ? req.url
+    : `${view.target.path}${view.target.query ? `?${view.target.query}` : ''}`;
+  const notes = exchangeNotes(res);
+  notes.cacheStatus = 'Bypass';
+  req.resume();
+  res.writeHead(view.method === 'GET' || view.method === 'HEAD' ? 301 : 308, {
+    location: `https://${host}${target}`,
+    'content-length': '0',
+    'x-cache-status': 'Bypass',
+    'cache-status': 'cachefront; fwd=bypass; detail=https-redirect',
+  });
+  res.end();
+}
+
 export async function handleEdgeRequest(req: IncomingMessage, res: ServerResponse, deps: EdgeDeps): Promise<void> {
   const notes = exchangeNotes(res);
   const received = recv(req, deps);
@@ -68,6 +90,11 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
   notes.path = view.target.path;
   const states = ['recv'];
   notes.states = states;
+  if (view.scheme === 'http' && view.service.tls.redirectHttp) {
+    states.push('synth:https-redirect');
+    return redirectToHttps(req, res, view);
+  }
+  if (view.scheme === 'https' && view.runtime.hsts) res.setHeader('strict-transport-security', view.runtime.hsts);
   const key = view.service.key.exposeKeyHeader ? view.primary.readable : undefined;
   const refused = await guard(view, res, deps);
   if (refused) {

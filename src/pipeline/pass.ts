@@ -19,6 +19,24 @@ import { bodyWasTooLarge, limitBody } from './request-body.js';
 /** RFC 9110 §9.2.1 safe methods; any other method's success invalidates stored responses (RFC 9111 §4.4). */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/**
+ * Does the request carry a body? HTTP/1.1 says so in its framing headers; an HTTP/2 request has
+ * one unless its HEADERS frame ended the stream (content-length is optional there).
+ */
+function requestHasBody(req: IncomingMessage): boolean {
+  if (req.httpVersionMajor === 2)
+    return !(req as unknown as { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders;
+  return req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * The connection closes after this response (its request body is not drained). HTTP/2 has no
+ * Connection header (Node refuses it): the stream is reset once the response is sent instead.
+ */
+function closeAfter(req: IncomingMessage, res: ServerResponse): void {
+  if (req.httpVersionMajor < 2) res.setHeader('connection', 'close');
+}
+
 export async function pass(
   req: IncomingMessage,
   res: ServerResponse,
@@ -28,7 +46,7 @@ export async function pass(
   detail: string,
 ): Promise<void> {
   const key = view.service.key.exposeKeyHeader ? view.primary.readable : undefined;
-  const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  const hasBody = requestHasBody(req);
   deps.hits?.count(view.service, 'bypasses');
   const gate = await originGate(view, deps);
   if (!gate.allowed) {
@@ -38,7 +56,7 @@ export async function pass(
   const limit = deps.maxBodyBytes ?? Number.POSITIVE_INFINITY;
   if (Number(req.headers['content-length'] ?? 0) > limit) {
     // Refused before reading a byte of it; the connection closes rather than drain the body.
-    res.setHeader('connection', 'close');
+    closeAfter(req, res);
     return deliverError(res, BodyTooLarge(String(limit)), {
       xCacheStatus: 'Bypass',
       cacheStatus: { fwd, detail },
@@ -59,7 +77,7 @@ export async function pass(
     });
   } catch (error) {
     const tooLarge = bodyWasTooLarge(error);
-    if (tooLarge) res.setHeader('connection', 'close');
+    if (tooLarge) closeAfter(req, res);
     const refused = tooLarge ? BodyTooLarge(String(limit)) : (error as CachefrontError);
     return deliverError(res, refused, { xCacheStatus: 'Bypass', cacheStatus: { fwd, detail }, key });
   }

@@ -22,6 +22,7 @@ import { type NormalisedTarget, normaliseTarget } from '../key/url.js';
 import { varyValues } from '../key/vary.js';
 import { cookieValue, type MatchedRules, NO_RULES } from '../rules/match.js';
 import { normaliseHost, type ServiceRegistry } from '../services/registry.js';
+import { contains } from '../waap/cidr.js';
 import { clientAddress } from '../waap/client-address.js';
 import { headerSafe } from './cache-status.js';
 import type { ServiceRuntime } from './service-runtime.js';
@@ -118,12 +119,24 @@ function hygiene(req: IncomingMessage, limits: RequestLimits): CachefrontError |
   return hosts > 1 ? AmbiguousRequest('more than one Host header') : undefined;
 }
 
+/**
+ * The request's real transport: TLS on this connection, or, on a connection from a trusted proxy
+ * (a load balancer that terminated TLS), the first X-Forwarded-Proto it sends.
+ */
+function transportScheme(req: IncomingMessage, deps: RecvDeps): 'http' | 'https' {
+  if ((req.socket as { encrypted?: boolean }).encrypted) return 'https';
+  const forwarded = req.headers['x-forwarded-proto'];
+  if (forwarded === undefined || !deps.trustedProxies) return 'http';
+  if (!contains(deps.trustedProxies, req.socket.remoteAddress ?? '')) return 'http';
+  return /^\s*https\s*(,|$)/i.test(String(forwarded)) ? 'https' : 'http';
+}
+
 export function recv(req: IncomingMessage, deps: RecvDeps): RecvResult {
   if (deps.limits) {
     const refused = hygiene(req, deps.limits);
     if (refused) return { ok: false, error: refused };
   }
-  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const scheme = transportScheme(req, deps);
   const url = req.url ?? '';
   const memoId = `${scheme}\n${req.headers.host}\n${url}`;
   let resolved = deps.memo?.get(memoId);
@@ -132,6 +145,10 @@ export function recv(req: IncomingMessage, deps: RecvDeps): RecvResult {
     deps.memo?.set(memoId, resolved);
   }
   if (resolved instanceof Error) return { ok: false, error: resolved };
+  // The scheme as the edge knows it, never as a client claims it: what the origin receives as
+  // X-Forwarded-Proto, and what `Vary: X-Forwarded-Proto` splits entries on (unless the service
+  // keys on the header itself, for an origin behind another proxy layer).
+  if (!resolved.service.key.headers.includes('x-forwarded-proto')) req.headers['x-forwarded-proto'] = scheme;
   const method = req.method ?? 'GET';
   const rules =
     resolved.runtime.rules.size === 0

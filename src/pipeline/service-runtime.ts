@@ -27,6 +27,18 @@ export interface ServiceRuntime {
   tagHeaders: readonly string[];
   /** The service's cache rules, compiled (rules/match.ts). */
   rules: CompiledRules;
+  /** Strict-Transport-Security for its HTTPS responses (services[].tls.hsts), or none. */
+  hsts: string | undefined;
+}
+
+/** The Strict-Transport-Security value of a service's settings. */
+function hstsValue(hsts: ServiceConfig['tls']['hsts']): string | undefined {
+  if (!hsts) return undefined;
+  return [
+    `max-age=${Math.floor(hsts.maxAge / 1000)}`,
+    ...(hsts.includeSubDomains ? ['includeSubDomains'] : []),
+    ...(hsts.preload ? ['preload'] : []),
+  ].join('; ');
 }
 
 export function buildServiceRuntime(service: ServiceConfig): ServiceRuntime {
@@ -46,6 +58,7 @@ export function buildServiceRuntime(service: ServiceConfig): ServiceRuntime {
     ],
     tagHeaders: service.cache.tagHeaders,
     rules: new CompiledRules(service.rules),
+    hsts: hstsValue(service.tls.hsts),
   };
 }
 

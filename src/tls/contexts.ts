@@ -45,6 +45,8 @@ export interface Served {
   stamp: string;
   /** The session ticket keys it was built with (their generation). */
   keys: number;
+  /** The default certificate's PEM: the listener's own context is built from it (clients without SNI). */
+  pair?: CertificatePair;
 }
 
 /** Where a certificate comes from, read only when its stamp changed. */
@@ -76,6 +78,13 @@ function readText(path: string): string {
   } catch (error) {
     throw new Error(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
+}
+
+export interface RefreshResult {
+  /** Something served changed (a certificate loaded, replaced or dropped). */
+  changed: boolean;
+  /** Certificates that failed their checks, each naming the service and the file. */
+  failures: { service: string; source: string; problems: string[] }[];
 }
 
 export interface TlsContextsOptions {
@@ -111,9 +120,9 @@ export class TlsContexts {
     return chosen?.context;
   }
 
-  /** The default certificate's context (clients without SNI), if one is configured and valid. */
-  get fallback(): SecureContext | undefined {
-    return this.served.get(DEFAULT)?.context;
+  /** The default certificate (clients without SNI get it), if one is configured and valid. */
+  get fallbackPair(): CertificatePair | undefined {
+    return this.served.get(DEFAULT)?.pair;
   }
 
   /** The served certificate whose leaf has this SHA-256 (OCSP stapling asks by certificate). */
@@ -127,7 +136,12 @@ export class TlsContexts {
     return [...this.served.values()];
   }
 
-  /** New session ticket keys: every context is rebuilt with them (resumption across workers). */
+  /** The session ticket keys every context is built with (the node's, shared by its workers). */
+  get currentTicketKeys(): Buffer | undefined {
+    return this.ticketKeys;
+  }
+
+  /** New session ticket keys: every context is rebuilt with them at the next refresh. */
   rotateTicketKeys(keys: Buffer): void {
     this.ticketKeys = keys;
     this.keysGeneration++;
@@ -137,11 +151,9 @@ export class TlsContexts {
    * Checks every certificate the services name against what is served, and (re)builds those that
    * changed. Returns the problems found, each naming the service and the file.
    */
-  async refresh(
-    services: readonly ServiceConfig[],
-  ): Promise<{ service: string; source: string; problems: string[] }[]> {
+  async refresh(services: readonly ServiceConfig[]): Promise<RefreshResult> {
     const origins = await this.origins(services);
-    const failures: { service: string; source: string; problems: string[] }[] = [];
+    const failures: RefreshResult['failures'] = [];
     let changed = false;
     const wanted = new Set(origins.map((origin) => origin.service));
     for (const id of this.served.keys()) {
@@ -174,6 +186,7 @@ export class TlsContexts {
           ocsp,
           stamp: origin.stamp,
           keys: this.keysGeneration,
+          ...(origin.service === DEFAULT ? { pair } : {}),
         });
         changed = true;
         this.options.log.info(
@@ -199,7 +212,7 @@ export class TlsContexts {
       }
     }
     if (changed) this.memo.clear();
-    return failures;
+    return { changed, failures };
   }
 
   private async origins(services: readonly ServiceConfig[]): Promise<Origin[]> {

@@ -3,7 +3,7 @@
  * test), and `edge` (an edge in front of that origin, on a fresh service id so tests never see
  * each other's data, listening on a free port).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -12,17 +12,25 @@ import { buildEdge, type EdgeApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connect.js';
+import { ServiceRegistry } from '../../src/services/registry.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { openRedisStore } from '../../src/store/open-redis-store.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { TieredStore } from '../../src/store/tiered-store.js';
 import type { CacheStore } from '../../src/store/types.js';
+import { TlsContexts } from '../../src/tls/contexts.js';
+import { makeCert, testCa } from './certs.js';
+import { h2Client } from './h2.js';
 import { type SendOptions, type Sent, send } from './http.js';
 import { startOrigin, type TestOrigin } from './origin.js';
 import { startTestRedis, type TestRedis } from './redis.js';
 
 export interface TestEdge {
   url: string;
+  /** The HTTPS listener (https://127.0.0.1:port), when the configuration has edge.tls. */
+  tlsUrl: string | undefined;
+  /** Its certificates, to refresh after changing them. */
+  tls: TlsContexts | undefined;
   app: EdgeApp;
   config: Config;
   service: string;
@@ -60,7 +68,16 @@ export interface EdgeSetup {
   productionRedis?: { readTimeoutMs: number; readTimeoutMaxMs?: number; commandTimeoutMs: number };
   /** Key spaces per service in Redis (redis.serviceShards). */
   serviceShards?: number;
+  /**
+   * How `get` reaches the edge: HTTP/1.1 on the plain listener, or HTTP/2 over TLS (a certificate
+   * for the service's host from the test CA). Default: CACHEFRONT_TEST_TRANSPORT, else h1 — the
+   * "h2" test project runs the HTTP caching tests again over HTTP/2.
+   */
+  transport?: 'h1' | 'h2';
 }
+
+/** The transport the HTTP caching tests run over in this test project. */
+export const TRANSPORT: 'h1' | 'h2' = process.env.CACHEFRONT_TEST_TRANSPORT === 'h2' ? 'h2' : 'h1';
 
 export function newServiceId(): string {
   return `svc-${randomUUID().slice(0, 8)}`;
@@ -70,10 +87,23 @@ export async function startEdge(redisUrl: string, originUrl: string, setup: Edge
   const service = setup.serviceId ?? newServiceId();
   const host = `${service}.test`;
   const { origin: originOverride, ...serviceRest } = (setup.service ?? {}) as { origin?: Record<string, unknown> };
+  const h2 = (setup.transport ?? TRANSPORT) === 'h2';
+  const certificate = h2 ? makeCert([host]) : undefined;
   const config = parseConfig(
     {
-      services: [{ id: service, hosts: [host], origin: { url: originUrl, ...originOverride }, ...serviceRest }],
+      services: [
+        {
+          id: service,
+          hosts: [host],
+          origin: { url: originUrl, ...originOverride },
+          ...serviceRest,
+          ...(certificate ? { tls: { certificate: { cert: certificate.certFile, key: certificate.keyFile } } } : {}),
+        },
+      ],
       ...setup.config,
+      ...(certificate
+        ? { edge: { ...(setup.config?.edge as object), tls: { listen: { host: '127.0.0.1', port: 0 } } } }
+        : {}),
     },
     'test',
     {},
@@ -114,9 +144,21 @@ export async function startEdge(redisUrl: string, originUrl: string, setup: Edge
         { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
       )
     : undefined;
+  let tls: TlsContexts | undefined;
+  if (config.edge.tls) {
+    const registry = ServiceRegistry.fromConfig(config);
+    tls = new TlsContexts({
+      settings: config.edge.tls,
+      serviceFor: (name) => registry.resolve(name),
+      log: { info: () => undefined, error: () => undefined },
+    });
+    tls.rotateTicketKeys(randomBytes(48));
+    await tls.refresh(config.services);
+  }
   const app = buildEdge({
     config,
     store,
+    ...(tls ? { tls } : {}),
     ...(setup.now ? { now: setup.now } : {}),
     ...(logger ? { logger } : {}),
     ...(setup.hitFlushMs ? { hitFlushMs: setup.hitFlushMs } : {}),
@@ -124,16 +166,26 @@ export async function startEdge(redisUrl: string, originUrl: string, setup: Edge
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const tlsUrl = app.tlsServer ? await app.listenTls({ host: '127.0.0.1', port: 0 }) : undefined;
+  const client = certificate && tlsUrl ? h2Client(tlsUrl, { ca: testCa().cert, servername: host }) : undefined;
   return {
     url,
+    tlsUrl,
+    tls,
     app,
     config,
     service,
     host,
     store,
     redis,
-    get: (path, options = {}) => send(url, { ...options, path, headers: { host, ...options.headers } }),
+    get: (path, options = {}) =>
+      (client ? client.send : (o: SendOptions) => send(url, o))({
+        ...options,
+        path,
+        headers: { host, ...options.headers },
+      }),
     close: async () => {
+      await client?.close();
       await app.close();
       if (store instanceof TieredStore) await store.close(); // its purge subscription
       await redis.quit().catch(() => redis.disconnect());

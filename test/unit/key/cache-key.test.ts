@@ -38,13 +38,17 @@ describe('serialiseParts', () => {
 describe('primaryKey', () => {
   it.each([
     ['service', { service: 't' }],
-    ['scheme', { scheme: 'http' }],
     ['host', { authority: 'example.org' }],
     ['host port', { authority: 'example.com:8443' }],
     ['path', { path: '/x' }],
     ['query', { query: 'a=1' }],
   ] as const)('changes with the %s', (_name, change) => {
     expect(primaryKey({ ...base, ...change }).hash).not.toBe(primaryKey(base).hash);
+  });
+
+  it('is one for http and https: the scheme splits entries only where the origin varies on it', () => {
+    expect(primaryKey({ ...base, scheme: 'http' }).hash).toBe(primaryKey(base).hash);
+    expect(primaryKey({ ...base, scheme: 'http' }).readable).toBe('GET http://example.com/');
   });
 
   it('path and query boundaries cannot be confused', () => {
