@@ -190,6 +190,12 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
       return { entries: stats.entries ?? 0, bytes: stats.bytesStored ?? 0, circuitOpen: circuit?.state === 'open' };
     },
     bounded: () => boundedStructures(),
+    ...(options.tls
+      ? {
+          certificates: () =>
+            (options.tls as TlsContexts).list().map((c) => ({ service: c.service, notAfter: c.info.notAfter })),
+        }
+      : {}),
   });
   let accessLog = config.edge.accessLog ? new AccessLog(log) : undefined;
   /** The edge's own 5xx answers (origin down, unreachable, internal) count in the service's stats. */

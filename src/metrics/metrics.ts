@@ -127,6 +127,8 @@ export interface ServiceGaugeSource {
   read(service: string): Promise<{ entries: number; bytes: number; circuitOpen: boolean }>;
   /** The process's bounded structures (the L1, the memos): bytes held and the bound of each. */
   bounded?: () => Record<string, { bytes: number; max: number }>;
+  /** The certificates the HTTPS listener serves: whose, and until when (epoch ms). */
+  certificates?: () => { service: string; notAfter: number }[];
 }
 
 let gaugeSource: ServiceGaugeSource | undefined;
@@ -198,8 +200,28 @@ function boundedGauge(): void {
   });
 }
 
+/** Seconds until each served certificate expires (negative once it has): the alert's input. */
+function certificateGauge(): void {
+  if (register.getSingleMetric('cachefront_tls_certificate_expiry_seconds')) return;
+  new Gauge({
+    name: 'cachefront_tls_certificate_expiry_seconds',
+    help: 'Seconds until the certificate served for the service expires (service="(default)": the default certificate).',
+    labelNames: ['service'],
+    // Workers serve the same certificates; one still on an older one shows its earlier expiry.
+    aggregator: 'min',
+    collect() {
+      this.reset();
+      const now = Date.now();
+      for (const { service, notAfter } of gaugeSource?.certificates?.() ?? []) {
+        this.set({ service: service || '(default)' }, Math.round((notAfter - now) / 1000));
+      }
+    },
+  });
+}
+
 export function initMetrics(source: ServiceGaugeSource): void {
   registerRequestTally();
+  certificateGauge();
   processMemoryGauge();
   boundedGauge();
   if (!register.getSingleMetric('process_cpu_user_seconds_total')) {

@@ -7,6 +7,7 @@
  */
 import { connect, type PeerCertificate } from 'node:tls';
 import { describe, expect } from 'vitest';
+import { register } from '../../../src/metrics/metrics.js';
 import { makeCert, testCa } from '../../helpers/certs.js';
 import { startEdge, test } from '../../helpers/fixtures.js';
 import { send } from '../../helpers/http.js';
@@ -113,6 +114,12 @@ describe('one HTTPS listener for many customers', () => {
         .map((s) => s.service)
         .sort();
       expect(served).toEqual(['news', 'shop']);
+      // Each served certificate's time left, for the expiry alert (infra/prometheus/alerts.yml).
+      const expiry = await register.getSingleMetricAsString('cachefront_tls_certificate_expiry_seconds');
+      const left = Number(/service="shop"} (-?\d+)/.exec(expiry)?.[1]);
+      expect(left / 86_400).toBeGreaterThan(89);
+      expect(left / 86_400).toBeLessThanOrEqual(90);
+      expect(expiry).not.toContain('service="old"');
       const failures = await edge.tls?.refresh(edge.config.services);
       expect(failures?.changed).toBe(false); // the failing files are tried again only when they change
 
