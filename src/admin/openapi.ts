@@ -4,6 +4,7 @@
  * under /v1 must appear here (test/integration/admin/openapi.test.ts holds the two together).
  */
 import { type ZodType, z } from 'zod';
+import { certificateBody, certificateResponse } from './certificate-routes.js';
 import {
   auditQuery,
   auditResponse,
@@ -149,6 +150,31 @@ export function buildOpenApi(version: string): JsonSchema {
           operationId: 'reload',
           summary: 'Re-read and validate the configuration file; apply it to every worker of this node',
           responses: { ...ok(reloadResponse, 'applied'), ...errors(401, 403, 409, 422) },
+        },
+      },
+      '/v1/services/{service}/certificate': {
+        put: {
+          operationId: 'putCertificate',
+          summary: 'Store the service’s certificate and key (PEM) for every edge to serve',
+          description:
+            'Checked first: the key matches, the certificate is valid now, its names cover every host of the ' +
+            'service. Every edge serves it within edge.tls.checkEveryMs. The answer describes it; the key is ' +
+            'never returned or logged.',
+          parameters: service,
+          requestBody: body(certificateBody),
+          responses: { ...ok(certificateResponse, 'stored'), ...errors(400, 401, 403, 404, 409) },
+        },
+        get: {
+          operationId: 'getCertificate',
+          summary: 'The certificate this edge serves for the service (names, dates, fingerprint)',
+          parameters: service,
+          responses: { ...ok(certificateResponse, 'served'), ...errors(401, 403, 404, 409) },
+        },
+        delete: {
+          operationId: 'deleteCertificate',
+          summary: 'Remove the certificate stored through the API',
+          parameters: service,
+          responses: { 200: { description: 'deleted' }, ...errors(401, 403, 404, 409) },
         },
       },
       '/v1/services/{service}/entries': {

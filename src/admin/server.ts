@@ -18,6 +18,7 @@ import { type EntryFilter, type EntrySummary, filterFingerprint } from '../store
 import type { CacheStore, CoordinationStore } from '../store/types.js';
 import { compileCidrs, contains } from '../waap/cidr.js';
 import { type Caller, mayAccess, TokenAuthority } from './auth.js';
+import { type CertificateAccess, certificateRoutes } from './certificate-routes.js';
 import { type CatalogAccess, configRoutes } from './config-routes.js';
 import { explain, viewOf } from './explain.js';
 import { buildOpenApi } from './openapi.js';
@@ -48,6 +49,8 @@ export interface AdminOptions {
   reload?: () => Promise<ReloadResult>;
   /** Services as data (config `catalog`): the catalog, the process's configuration, when a node counts as gone. */
   catalog?: CatalogAccess;
+  /** HTTPS (config edge.tls): certificates set through the API, and what this process serves. */
+  certificates?: CertificateAccess;
 }
 
 /** What the admin API derives from one configuration: rebuilt when the configuration changes. */
@@ -216,6 +219,8 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
       };
 
       configRoutes(api, { current: running, reload: options.reload, catalog: options.catalog });
+
+      certificateRoutes(api, { current: running, certificates: options.certificates, scoped });
 
       api.get('/services', async (request) => {
         const caller = request.caller as Caller;

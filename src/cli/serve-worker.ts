@@ -19,6 +19,7 @@ import { openRedisStore } from '../store/open-redis-store.js';
 import { TieredStore } from '../store/tiered-store.js';
 import type { CacheStore } from '../store/types.js';
 import { CertificateRefresh } from '../tls/certificate-refresh.js';
+import { type CertificateStore, MemoryCertificateStore, RedisCertificateStore } from '../tls/certificate-store.js';
 import { TlsContexts } from '../tls/contexts.js';
 import { IpcImageSink } from './image-worker.js';
 import { EMBEDDED } from './store-target.js';
@@ -28,10 +29,22 @@ import { messageOfType, REMOTE_IMAGES_ENV, TICKET_KEYS, TICKET_KEYS_ENV } from '
 function createStore(
   target: string,
   config: Config,
-): { store: CacheStore; ready: () => Promise<boolean>; start: () => Promise<void>; catalog: ServiceCatalog } {
+): {
+  store: CacheStore;
+  ready: () => Promise<boolean>;
+  start: () => Promise<void>;
+  catalog: ServiceCatalog;
+  certificates: CertificateStore;
+} {
   if (target === EMBEDDED) {
     const store = new MemoryStore({ maxBytes: 256 * 1024 * 1024 });
-    return { store, ready: async () => true, start: async () => undefined, catalog: new MemoryServiceCatalog() };
+    return {
+      store,
+      ready: async () => true,
+      start: async () => undefined,
+      catalog: new MemoryServiceCatalog(),
+      certificates: new MemoryCertificateStore(),
+    };
   }
   // Two connections: the request path's reads with a short timeout, everything else with a longer one.
   const {
@@ -57,13 +70,14 @@ function createStore(
     },
     start: () => store.listenForPurges(client),
     catalog: new RedisServiceCatalog(client),
+    certificates: new RedisCertificateStore(client),
   };
 }
 
 export async function runWorker(context: WorkerContext, target: string, log: Logger): Promise<number> {
   const { live } = context;
   const config = live.current;
-  const { store, ready, start, catalog } = createStore(target, config);
+  const { store, ready, start, catalog, certificates } = createStore(target, config);
   if (target !== EMBEDDED && !(await ready().catch(() => false))) {
     log.error({ redis: target }, 'Redis did not answer');
     await store.close();
@@ -72,7 +86,7 @@ export async function runWorker(context: WorkerContext, target: string, log: Log
   await start();
   // With an image worker on the node, images go there: this process never loads sharp.
   const images = process.env[REMOTE_IMAGES_ENV] ? new IpcImageSink() : undefined;
-  const tls = config.edge.tls ? await startCertificates(live, log) : undefined;
+  const tls = config.edge.tls ? await startCertificates(live, certificates, log) : undefined;
   const edge = buildEdge({
     config,
     store,
@@ -92,6 +106,7 @@ export async function runWorker(context: WorkerContext, target: string, log: Log
     logger: log,
     reload: context.reload,
     ...(watcher ? { catalog: { store: catalog, live, freshMs: staleAfter(config) } } : {}),
+    ...(tls ? { certificates: { store: certificates, served: () => tls.contexts.list() } } : {}),
   });
   live.onChange((next) => {
     edge.reconfigure(next);
@@ -141,7 +156,7 @@ export async function runWorker(context: WorkerContext, target: string, log: Log
  * change; the session ticket keys are the node's (from the primary, rotated by it), or this
  * process's own when it runs alone.
  */
-async function startCertificates(live: LiveConfig, log: Logger) {
+async function startCertificates(live: LiveConfig, stored: CertificateStore, log: Logger) {
   const settings = live.current.edge.tls as EdgeTlsConfig;
   let registry = { for: live.current, services: ServiceRegistry.fromConfig(live.current) };
   const contexts = new TlsContexts({
@@ -151,6 +166,7 @@ async function startCertificates(live: LiveConfig, log: Logger) {
         registry = { for: live.current, services: ServiceRegistry.fromConfig(live.current) };
       return registry.services.resolve(host);
     },
+    stored,
     log,
   });
   const fromPrimary = process.env[TICKET_KEYS_ENV];

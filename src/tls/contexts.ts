@@ -17,15 +17,12 @@ import {
   inspectCertificate,
   nameCovers,
 } from './certificate.js';
+import type { CertificateStore } from './certificate-store.js';
 
 /** A certificate kept in Redis for the fleet (set through the admin API). */
 export interface StoredCertificate extends CertificatePair {
   /** Changes with every new certificate: what `refresh` compares. */
   version: string;
-}
-
-export interface CertificateStore {
-  get(service: string): Promise<StoredCertificate | undefined>;
 }
 
 export interface TlsLog {
@@ -236,19 +233,21 @@ export class TlsContexts {
     });
     const fallback = this.options.settings.defaultCertificate;
     if (fallback) origins.push(files(DEFAULT, [], fallback));
+    // One read (one GET while nothing changed) for every stored certificate.
+    const stored = this.options.stored ? await this.options.stored.load() : undefined;
     for (const service of services) {
       if (service.tls.certificate) {
         origins.push(files(service.id, service.hosts, service.tls.certificate));
         continue;
       }
-      const stored = await this.options.stored?.get(service.id).catch(() => undefined);
-      if (!stored) continue;
+      const kept = stored?.get(service.id);
+      if (!kept) continue;
       origins.push({
         service: service.id,
         hosts: service.hosts,
         source: 'admin API',
-        stamp: [stored.version, ...service.hosts].join('\n'),
-        read: async () => ({ pair: stored }),
+        stamp: [kept.version, ...service.hosts].join('\n'),
+        read: async () => ({ pair: kept }),
       });
     }
     return origins;

@@ -5,6 +5,7 @@
  * certificate in use and says why, naming the service and the file; a session resumes on
  * whichever worker the client reaches (the node's ticket keys).
  */
+import { createHash, X509Certificate } from 'node:crypto';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,11 @@ import { test } from '../../helpers/fixtures.js';
 import { h2Client } from '../../helpers/h2.js';
 import { freePort, runServe, writeConfig } from '../../helpers/serve.js';
 import { waitFor } from '../../helpers/wait.js';
+
+const OPERATOR_TOKEN = 'operator-token-0123456789';
+const SHOP_TOKEN = 'shop-service-token-0123456789';
+const fingerprintOf = (pem: string) => createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
+const colons = (hex: string) => hex.toUpperCase().match(/../g)?.join(':') as string;
 
 /** The fingerprint of the certificate served to a new handshake for `servername`, and the session to resume. */
 function handshake(
@@ -43,6 +49,19 @@ function handshake(
     });
     socket.once('error', reject);
   });
+}
+
+/** Do eight new handshakes in a row (spread over the workers) all get this certificate? */
+async function everyWorker(port: number, fingerprint: string): Promise<boolean> {
+  const seen = await Promise.all(
+    Array.from({ length: 8 }, () =>
+      handshake(port, 'shop.example').then(
+        (h) => h.fingerprint,
+        () => 'refused',
+      ),
+    ),
+  );
+  return seen.every((f) => f === fingerprint);
 }
 
 function httpsGet(port: number, path: string, agent: false | import('node:https').Agent) {
@@ -95,14 +114,8 @@ services:
 `,
     );
     const serve = await runServe(file, adminPort, {}, 2);
-    const fingerprintOf = async (pem: string) =>
-      (await import('node:crypto'))
-        .createHash('sha256')
-        .update(new (await import('node:crypto')).X509Certificate(pem).raw)
-        .digest('hex');
-    const colons = (hex: string) => hex.toUpperCase().match(/../g)?.join(':');
     try {
-      expect((await handshake(tlsPort, 'shop.example')).fingerprint).toBe(colons(await fingerprintOf(first.cert)));
+      expect((await handshake(tlsPort, 'shop.example')).fingerprint).toBe(colons(fingerprintOf(first.cert)));
 
       // Resumption: a session from one handshake resumes on the following ones, whichever worker.
       const { session } = await handshake(tlsPort, 'shop.example');
@@ -134,13 +147,11 @@ services:
 
       copyFileSync(second.certFile, cert);
       copyFileSync(second.keyFile, key);
+      // Every worker (each checks on its own): eight new handshakes in a row all see it.
       await waitFor(
-        async () => (await handshake(tlsPort, 'shop.example')).fingerprint === colons(await fingerprintOf(second.cert)),
-        'the new certificate on new handshakes',
+        () => everyWorker(tlsPort, colons(fingerprintOf(second.cert))),
+        'the new certificate on every worker',
       );
-      // Every worker: eight new handshakes in a row all see it.
-      const after = await Promise.all(Array.from({ length: 8 }, () => handshake(tlsPort, 'shop.example')));
-      expect(new Set(after.map((h) => h.fingerprint))).toEqual(new Set([colons(await fingerprintOf(second.cert))]));
       const before = done;
       await waitFor(() => done > before + 30, 'load after the replacement');
 
@@ -156,13 +167,99 @@ services:
       );
       expect(refusal).toMatchObject({ service: 'shop', file: `${cert} (key ${key})` });
       expect(refusal.problems[0]).toContain('do not cover shop.example');
-      expect((await handshake(tlsPort, 'shop.example')).fingerprint).toBe(colons(await fingerprintOf(second.cert)));
+      expect((await handshake(tlsPort, 'shop.example')).fingerprint).toBe(colons(fingerprintOf(second.cert)));
 
       running = false;
       await Promise.all(clients);
       keep.destroy();
       await h2.close();
       expect(failures).toEqual([]);
+    } finally {
+      expect(await serve.stop()).toBe(0);
+    }
+  });
+
+  test('set through the admin API: checked, served by every worker within seconds, never shown', async ({
+    redis,
+    origin,
+  }) => {
+    const [first, second, expired, other] = [
+      makeCert(['shop.example']),
+      makeCert(['shop.example']),
+      makeCert(['shop.example'], { days: -1 }),
+      makeCert(['other.example']),
+    ];
+    const [edgePort, adminPort, tlsPort] = [await freePort(), await freePort(), await freePort()];
+    const file = writeConfig(
+      `edge: { listen: { host: 127.0.0.1, port: ${edgePort} }, tls: { listen: { host: 127.0.0.1, port: ${tlsPort} }, checkEveryMs: 200ms } }
+admin: { listen: { port: ${adminPort} }, tokens: { operator: ["${OPERATOR_TOKEN}"], services: { shop: ["${SHOP_TOKEN}"] } } }
+redis: { url: "${redis.url}/5" }
+services:
+  - { id: shop, hosts: [shop.example], origin: { url: "${origin.url}" } }
+  - { id: news, hosts: [news.example], origin: { url: "${origin.url}" } }
+`,
+    );
+    // Database 5: certificates kept in Redis are fleet-wide; this test's are its own.
+    const db = redis.client();
+    await db.select(5);
+    await db.flushdb();
+    const serve = await runServe(file, adminPort, {}, 2);
+    const api = async (method: string, body?: unknown, token = SHOP_TOKEN, service = 'shop') => {
+      const res = await fetch(`http://127.0.0.1:${adminPort}/v1/services/${service}/certificate`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+    try {
+      // Nothing stored yet: refused.
+      await expect(handshake(tlsPort, 'shop.example')).rejects.toThrow();
+      expect((await api('GET')).status).toBe(404);
+
+      const stored = await api('PUT', { cert: first.cert, key: first.key });
+      expect(stored.status).toBe(200);
+      expect(stored.json).toMatchObject({ service: 'shop', source: 'admin API', names: ['shop.example'] });
+      expect(JSON.stringify(stored.json)).not.toContain('PRIVATE KEY');
+      await waitFor(
+        () => everyWorker(tlsPort, colons(fingerprintOf(first.cert))),
+        'every worker to serve the stored certificate',
+      );
+      expect((await api('GET')).json).toMatchObject({ fingerprint: fingerprintOf(first.cert), source: 'admin API' });
+
+      // Refusals: expired, names that do not cover the service, a key of another certificate,
+      // another service's token. The stored one stays.
+      expect((await api('PUT', { cert: expired.cert, key: expired.key })).json.error).toMatchObject({
+        code: 'CF_ERR_ADMIN_BAD_CERTIFICATE',
+        message: expect.stringContaining('expired'),
+      });
+      expect((await api('PUT', { cert: other.cert, key: other.key })).json.error).toMatchObject({
+        message: expect.stringContaining('do not cover shop.example'),
+      });
+      expect((await api('PUT', { cert: second.cert, key: first.key })).json.error).toMatchObject({
+        message: 'the key does not match the certificate',
+      });
+      expect((await api('PUT', { cert: second.cert, key: second.key }, SHOP_TOKEN, 'news')).status).toBe(403);
+
+      // Replaced: every worker serves the new one within seconds.
+      expect((await api('PUT', { cert: second.cert, key: second.key }, OPERATOR_TOKEN)).status).toBe(200);
+      await waitFor(
+        () => everyWorker(tlsPort, colons(fingerprintOf(second.cert))),
+        'every worker to serve the replacement',
+      );
+
+      expect((await api('DELETE')).status).toBe(200);
+      await waitFor(
+        async () =>
+          (await handshake(tlsPort, 'shop.example').then(
+            () => 'served',
+            () => 'refused',
+          )) === 'refused',
+        'the certificate to go',
+      );
+      // The key never reached the log.
+      expect(serve.output()).not.toContain('PRIVATE KEY');
+      expect(serve.output()).toContain('"audit":"certificate"');
     } finally {
       expect(await serve.stop()).toBe(0);
     }
