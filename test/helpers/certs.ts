@@ -103,3 +103,32 @@ export function makeCert(names: string[], options: { days?: number; dir?: string
   const keyFile = join(dir, `${base}.key`);
   return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), certFile, keyFile };
 }
+
+/**
+ * A DER OCSP response from the test CA saying `cert` is good (what an operator's tool fetches from
+ * the CA and leaves next to the certificate for stapling). Returns the file's path.
+ */
+export function makeOcspResponse(cert: TestCert): string {
+  const authority = testCa();
+  const dir = mkdtempSync(join(tmpdir(), 'cachefront-ocsp-'));
+  const serial = execFileSync('openssl', ['x509', '-in', cert.certFile, '-noout', '-serial'], { encoding: 'utf8' })
+    .trim()
+    .split('=')[1] as string;
+  writeFileSync(join(dir, 'index.txt'), `V\t301231000000Z\t\t${serial}\tunknown\t/CN=test\n`);
+  openssl(['ocsp', '-issuer', authority.certFile, '-cert', cert.certFile, '-reqout', 'req.der', '-no_nonce'], dir);
+  openssl(
+    [
+      'ocsp',
+      '-index',
+      'index.txt',
+      '-rsigner',
+      authority.certFile,
+      '-rkey',
+      authority.keyFile,
+      '-CA',
+      authority.certFile,
+    ].concat(['-reqin', 'req.der', '-respout', 'resp.der', '-ndays', '1']),
+    dir,
+  );
+  return join(dir, 'resp.der');
+}

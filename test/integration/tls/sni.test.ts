@@ -5,10 +5,11 @@
  * from the real transport; http and https share an entry unless the origin varies on the scheme;
  * HTTP is redirected to HTTPS and HSTS sent where a service asks.
  */
+import { readFileSync } from 'node:fs';
 import { connect, type PeerCertificate } from 'node:tls';
 import { describe, expect } from 'vitest';
 import { register } from '../../../src/metrics/metrics.js';
-import { makeCert, testCa } from '../../helpers/certs.js';
+import { makeCert, makeOcspResponse, testCa } from '../../helpers/certs.js';
 import { startEdge, test } from '../../helpers/fixtures.js';
 import { send } from '../../helpers/http.js';
 
@@ -247,6 +248,46 @@ describe('one HTTPS listener for many customers', () => {
       const secure = await httpsGet(edge.tlsUrl as string, 'shop.example', '/a');
       expect(secure.status).toBe(200);
       expect(secure.headers['strict-transport-security']).toBe('max-age=15552000; includeSubDomains');
+    } finally {
+      await edge.close();
+    }
+  });
+
+  test('an OCSP response kept next to the certificate is stapled to handshakes that ask', async ({ redis, origin }) => {
+    const cert = makeCert(['shop.example']);
+    const ocsp = makeOcspResponse(cert);
+    const edge = await startEdge(redis.url, origin.url, {
+      config: {
+        edge: { tls: { listen: { host: '127.0.0.1', port: 0 } } },
+        services: [
+          {
+            id: 'shop',
+            hosts: ['shop.example'],
+            origin: { url: origin.url },
+            tls: { certificate: { cert: cert.certFile, key: cert.keyFile, ocspResponse: ocsp } },
+          },
+        ],
+      },
+    });
+    const { hostname, port } = new URL(edge.tlsUrl as string);
+    try {
+      const stapled = await new Promise<Buffer | null>((resolve, reject) => {
+        // requestOCSP is a connect() option @types/node does not list.
+        const options = {
+          host: hostname,
+          port: Number(port),
+          servername: 'shop.example',
+          ca: testCa().cert,
+          requestOCSP: true,
+        };
+        const socket = connect(options);
+        socket.once('OCSPResponse', (response: Buffer | null) => {
+          resolve(response);
+          socket.end();
+        });
+        socket.once('error', reject);
+      });
+      expect(stapled?.equals(readFileSync(ocsp))).toBe(true);
     } finally {
       await edge.close();
     }
