@@ -46,6 +46,25 @@ export interface FillHead {
   relayed?: boolean;
 }
 
+const SCHEME_HEADER = 'x-forwarded-proto';
+
+/**
+ * A redirect to the same host under the other scheme: an origin sending HTTP clients to HTTPS by
+ * X-Forwarded-Proto, without `Vary: X-Forwarded-Proto`.
+ */
+function schemeRedirect(view: RequestView, answer: OriginAnswer): boolean {
+  if (answer.status < 300 || answer.status > 399) return false;
+  const location = answer.headers.location;
+  if (typeof location !== 'string') return false;
+  try {
+    const target = new URL(location, `${view.scheme}://${view.authority}/`);
+    const other = view.scheme === 'http' ? 'https:' : 'http:';
+    return target.protocol === other && target.hostname === view.authority.replace(/:\d+$/, '');
+  } catch {
+    return false;
+  }
+}
+
 export interface OriginAnswer {
   status: number;
   /** End-to-end headers, with Date added when the origin sent none. */
@@ -99,7 +118,7 @@ function headFor(context: ResponseContext, answer: OriginAnswer, originStatus: n
   const { view } = context;
   const cache = view.service.cache;
   const stored = context.stale?.meta.status;
-  const decision: StoreDecision = replacesSuccessWithError(stored, answer.status)
+  const decided: StoreDecision = replacesSuccessWithError(stored, answer.status)
     ? { ok: false, reason: 'error-over-success' }
     : decideStorage({
         method: 'GET',
@@ -116,6 +135,15 @@ function headFor(context: ResponseContext, answer: OriginAnswer, originStatus: n
           cache.requestCookies === 'when-varied' && fillCookie(view) !== undefined && !cookiesKeyed(view),
         rule: ruleFor(view, answer),
       });
+  // http and https share an entry unless the origin varies on the scheme — as it does, without
+  // saying so, when it redirects one scheme to the other: from then on the URL's entries are split
+  // by X-Forwarded-Proto (the edge's own value), so neither scheme's clients get the other's answer.
+  const decision: StoreDecision =
+    decided.ok &&
+    !decided.varyNames.includes(SCHEME_HEADER) &&
+    (context.guessedNames.includes(SCHEME_HEADER) || schemeRedirect(view, answer))
+      ? { ...decided, varyNames: [...decided.varyNames, SCHEME_HEADER].sort() }
+      : decided;
   const names = decision.ok ? decision.varyNames : context.guessedNames;
   const values = varyValues(names, view.headers, view.runtime.vary);
   const omit = decision.ok ? decision.omitFields : [];

@@ -169,6 +169,11 @@ describe('one HTTPS listener for many customers', () => {
   }) => {
     const cert = makeCert(['shop.example']);
     origin.handle((req, res) => {
+      // An origin that sends plain-HTTP clients to HTTPS, cacheable, without Vary.
+      if (req.url === '/upgrade' && req.headers['x-forwarded-proto'] === 'http') {
+        res.writeHead(301, { location: 'https://shop.example/upgrade', 'cache-control': 'max-age=600' });
+        return void res.end();
+      }
       const vary = req.url?.startsWith('/varied') ? { vary: 'X-Forwarded-Proto' } : {};
       res.writeHead(200, { 'cache-control': 'max-age=600', 'content-type': 'text/plain', ...vary });
       res.end(`${req.headers['x-forwarded-proto']} ${req.url}`);
@@ -208,6 +213,18 @@ describe('one HTTPS listener for many customers', () => {
       expect((await plain('/varied')).headers['x-cache-status']).toBe('Hit');
       expect((await tls('/varied')).text).toBe('https /varied');
       expect((await tls('/varied')).headers['x-cache-status']).toBe('Hit');
+
+      // An origin that redirects HTTP to HTTPS varies on the scheme without saying so: the URL's
+      // entries are split by scheme from then on — HTTPS clients never get the redirect (a loop),
+      // HTTP clients never get the page (a downgrade).
+      const redirected = await plain('/upgrade');
+      expect(redirected.status).toBe(301);
+      expect((await tls('/upgrade')).text).toBe('https /upgrade');
+      const again = await plain('/upgrade');
+      expect([again.status, again.headers['x-cache-status']]).toEqual([301, 'Hit']);
+      const page = await tls('/upgrade');
+      expect([page.status, page.headers['x-cache-status']]).toEqual([200, 'Hit']);
+      expect(origin.requestsFor('/upgrade')).toHaveLength(2);
     } finally {
       await edge.close();
     }
