@@ -1,7 +1,8 @@
 // `npm run bench`: installs what the benchmark needs (npm dependencies; wrk, nginx and redis-server
 // from Debian's packages), builds the edge, and runs the suites: bench/run.ts (hits, misses, nginx
 // comparison), bench/lookups.ts (hits a saturated machine turns into origin fetches), bench/admin.ts (listing and purging at 50,000 entries), bench/transform.ts (text and
-// image transforms) and bench/chaos.ts (origin and Redis killed under load).
+// image transforms), bench/chaos.ts (origin and Redis killed under load) and bench/tls.ts (HTTPS
+// handshakes and hits beside nginx).
 import { join } from 'node:path';
 import { ensureDebianPackage, ensureNodeModules, ROOT, run } from './setup.mjs';
 
@@ -11,6 +12,8 @@ const tools = [
   ['nginx', ['nginx'], 'the proxy_cache comparison'],
   ['varnishd', ['varnish'], 'the Varnish comparison'],
   ['redis-server', ['redis-server'], 'the shared store'],
+  ['h2load', ['nghttp2-client'], 'the HTTP/2 load generator (tls)'],
+  ['openssl', ['openssl'], 'the benchmark certificate (tls)'],
 ];
 for (const [command, packages, why] of tools) {
   if (!ensureDebianPackage(command, packages, why)) process.exit(1);
@@ -30,6 +33,7 @@ const SUITES = {
   admin: 'admin.ts',
   transform: 'transform.ts',
   chaos: 'chaos.ts',
+  tls: 'tls.ts',
 };
 const chosen = process.argv[2] ? [process.argv[2]] : Object.keys(SUITES);
 for (const suite of chosen) {
