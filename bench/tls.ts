@@ -3,15 +3,16 @@
  * P-256, made with openssl) and the same origin (bench/origin.mjs).
  *
  * Systems: cachefront serve (2 workers, access log off, a local redis-server; the certificate as
- * the default one, since the load generators connect to an IP and send no SNI) and nginx with TLS
- * as bench/nginx-tls.conf.template configures it. Workloads, each over TLS 1.3:
- *   - new handshakes: wrk with `Connection: close`, so every request is a new TLS connection and
- *     a full handshake (requests/s = handshakes/s);
+ * the default one, since the load generators connect to an IP and send no SNI), nginx with TLS
+ * as bench/nginx-tls.conf.template configures it, and, as the ceiling of a Node HTTPS server here,
+ * a bare node:http2 server answering from memory (bench/bare-node-tls.mjs). Workloads, each over TLS 1.3:
+ *   - new connections: h2load with as many clients as requests (1,000 a round, 5 rounds), so every
+ *     request is a new TLS connection and a full handshake, over HTTP/1.1 and over HTTP/2;
  *   - 1 KiB hits over HTTP/1.1 with keep-alive: h2load --h1;
  *   - 1 KiB hits over HTTP/2: h2load, 10 streams per connection.
  * Each repetition runs every workload on both systems, their order rotated; ratios are the median
- * of the per-repetition ratios. BENCH_DURATION (seconds per run, default 8), BENCH_CONNECTIONS
- * (default 64), BENCH_REPS (default 3).
+ * of the per-repetition ratios. BENCH_REQUESTS (per hit run, default 60,000), BENCH_CONNECTIONS
+ * (for hits, default 64), BENCH_HANDSHAKE_ROUNDS (default 5), BENCH_REPS (default 3).
  */
 import { execFile, fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,14 +22,18 @@ import { promisify } from 'node:util';
 import { MODERN_CIPHERS } from '../src/config/tls.js';
 import { startLocalRedis } from '../src/redis/local-server.js';
 import { makeCert } from '../test/helpers/certs.js';
-import { freePort, type Leftovers, runBenchmark, startServe, waitUntilUp, wrk } from './lib.js';
+import { freePort, type Leftovers, runBenchmark, startServe, waitUntilUp } from './lib.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
-const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const HOST = 'bench.test';
+/** Requests per h2load run: several seconds of hits on this machine. */
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 60_000);
+/** New connections per handshake round (one request each), and rounds per measurement. */
+const HANDSHAKE_CLIENTS = 1000;
+const HANDSHAKE_ROUNDS = Number(process.env.BENCH_HANDSHAKE_ROUNDS ?? 5);
 const left: Leftovers = { children: [] };
 
 interface Result {
@@ -43,8 +48,11 @@ async function h2load(url: string, h1: boolean): Promise<Result> {
     [
       '-t2',
       `-c${CONNECTIONS}`,
-      `-D${DURATION}`,
-      ...(h1 ? ['--h1', '-H', `host: ${HOST}`] : ['-m10', '-H', `:authority: ${HOST}`]),
+      // A request count rather than -D (h2load 1.52's -D waits on kept-alive HTTP/1.1 connections).
+      `-n${REQUESTS}`,
+      ...(h1 ? ['--h1'] : ['-m10']),
+      '-H',
+      `:authority: ${HOST}`,
       url,
     ],
     { maxBuffer: 1 << 22 },
@@ -56,17 +64,36 @@ async function h2load(url: string, h1: boolean): Promise<Result> {
   return { rps, detail: `mean ${mean.padStart(8)}  ${protocol}  failed ${failed}` };
 }
 
-async function handshakes(url: string): Promise<Result> {
-  const result = await wrk(url, {
-    host: HOST,
-    connections: CONNECTIONS,
-    seconds: DURATION,
-    extra: ['-H', 'Connection: close'],
-  });
-  return {
-    rps: result.rps,
-    detail: `p99 ${result.p99ms.toFixed(2).padStart(7)} ms${result.errors ? `  ${result.errors}` : ''}`,
-  };
+/**
+ * New TLS connections per second: h2load with as many clients as requests, so each request is a
+ * new connection and a full TLS 1.3 handshake (no session to resume); several rounds, their totals
+ * summed. (wrk with `Connection: close` measures its own cost here: with Node's TLS it spends
+ * three times the CPU per connection it spends with nginx's.)
+ */
+async function handshakes(url: string, h1: boolean): Promise<Result> {
+  let done = 0;
+  let seconds = 0;
+  let failed = 0;
+  for (let round = 0; round < HANDSHAKE_ROUNDS; round++) {
+    const { stdout } = await run(
+      'h2load',
+      [
+        '-t2',
+        `-c${HANDSHAKE_CLIENTS}`,
+        `-n${HANDSHAKE_CLIENTS}`,
+        ...(h1 ? ['--h1'] : []),
+        '-H',
+        `:authority: ${HOST}`,
+        url,
+      ],
+      { maxBuffer: 1 << 22 },
+    );
+    const finished = /finished in ([\d.]+)(ms|s),/.exec(stdout);
+    seconds += Number(finished?.[1]) / (finished?.[2] === 'ms' ? 1000 : 1);
+    done += Number(/requests: .*?(\d+) succeeded/.exec(stdout)?.[1] ?? 0);
+    failed += Number(/requests: .*?(\d+) failed/.exec(stdout)?.[1] ?? 0);
+  }
+  return { rps: done / seconds, detail: `${done} connections in ${seconds.toFixed(2)} s  failed ${failed}` };
 }
 
 const median = (values: number[]) => {
@@ -80,9 +107,9 @@ async function main(): Promise<void> {
   const cert = makeCert([HOST], { dir });
   const redis = await startLocalRedis();
   left.redis = redis;
-  const [originPort, edgePort, tlsPort, adminPort, metricsPort, nginxPort] = (await Promise.all(
-    Array.from({ length: 6 }, () => freePort()),
-  )) as [number, number, number, number, number, number];
+  const [originPort, edgePort, tlsPort, adminPort, metricsPort, nginxPort, barePort] = (await Promise.all(
+    Array.from({ length: 7 }, () => freePort()),
+  )) as [number, number, number, number, number, number, number];
   const origin = fork(join(ROOT, 'bench', 'origin.mjs'), [String(originPort)], { stdio: 'ignore' });
   left.children.push(origin);
 
@@ -120,29 +147,37 @@ async function main(): Promise<void> {
     spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: ['ignore', 'ignore', 'inherit'] }),
   );
 
+  left.children.push(
+    fork(join(ROOT, 'bench', 'bare-node-tls.mjs'), [String(barePort), cert.certFile, cert.keyFile], {
+      stdio: 'ignore',
+    }),
+  );
   const systems = [
     { name: 'cachefront', port: tlsPort },
     { name: 'nginx', port: nginxPort },
+    // Not a cache: the ceiling of a Node HTTPS server here (bench/bare-node-tls.mjs).
+    { name: 'node, bare', port: barePort },
   ];
   const url = (port: number) => `https://127.0.0.1:${port}/1k`;
   await waitUntilUp(`http://127.0.0.1:${originPort}/1k`);
   await waitUntilUp(`http://127.0.0.1:${edgePort}/1k`, { host: HOST });
   for (const system of systems) {
     // Up, and the object cached (h2load only counts; its first requests fill).
-    await run('h2load', ['-n20', '-c1', '--h1', '-H', `host: ${HOST}`, url(system.port)]);
+    await run('h2load', ['-n20', '-c1', '--h1', '-H', `:authority: ${HOST}`, url(system.port)]);
   }
   const workloads = [
-    { name: 'new TLS handshakes (HTTP/1.1, Connection: close)', measure: (port: number) => handshakes(url(port)) },
+    { name: 'new TLS connections/s, HTTP/1.1', measure: (port: number) => handshakes(url(port), true) },
+    { name: 'new TLS connections/s, HTTP/2', measure: (port: number) => handshakes(url(port), false) },
     { name: '1 KiB hits, HTTP/1.1 keep-alive', measure: (port: number) => h2load(url(port), true) },
     { name: '1 KiB hits, HTTP/2 (10 streams per connection)', measure: (port: number) => h2load(url(port), false) },
   ];
   console.log(
-    `\nTLS 1.3, ECDSA P-256; wrk/h2load -t2 -c${CONNECTIONS} -D${DURATION}s, ${REPS} repetitions, systems rotated; ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'})\n`,
+    `\nTLS 1.3, ECDSA P-256; h2load -t2: connections ${HANDSHAKE_ROUNDS}×${HANDSHAKE_CLIENTS} new, hits -c${CONNECTIONS} -n${REQUESTS}; ${REPS} repetitions, systems rotated; ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'})\n`,
   );
   const ratios = new Map<string, number[]>();
   for (let rep = 1; rep <= REPS; rep++) {
     for (const workload of workloads) {
-      const order = rep % 2 === 0 ? [...systems].reverse() : systems;
+      const order = [...systems.slice(rep % systems.length), ...systems.slice(0, rep % systems.length)];
       const results = new Map<string, Result>();
       for (const system of order) {
         const result = await workload.measure(system.port);
@@ -151,13 +186,21 @@ async function main(): Promise<void> {
           `rep ${rep}  ${workload.name.padEnd(50)} ${system.name.padEnd(11)} ${result.rps.toFixed(0).padStart(7)} req/s  ${result.detail}`,
         );
       }
-      const ratio = (results.get('cachefront')?.rps ?? 0) / (results.get('nginx')?.rps ?? 1);
-      ratios.set(workload.name, [...(ratios.get(workload.name) ?? []), ratio]);
+      for (const [against, key] of [
+        ['nginx', workload.name],
+        ['node, bare', `${workload.name} (bare node)`],
+      ] as const) {
+        const ratio = (results.get('cachefront')?.rps ?? 0) / (results.get(against)?.rps ?? 1);
+        ratios.set(key, [...(ratios.get(key) ?? []), ratio]);
+      }
     }
   }
-  console.log('\nmedian ratio cachefront / nginx');
+  console.log(`\n${'median ratio'.padEnd(52)} cachefront/nginx  cachefront/bare node`);
   for (const workload of workloads) {
-    console.log(`  ${workload.name.padEnd(50)} ${median(ratios.get(workload.name) ?? [0]).toFixed(2)}×`);
+    const against = (key: string) => `${median(ratios.get(key) ?? [0]).toFixed(2)}×`;
+    console.log(
+      `  ${workload.name.padEnd(50)} ${against(workload.name).padStart(16)}  ${against(`${workload.name} (bare node)`).padStart(20)}`,
+    );
   }
 }
 
