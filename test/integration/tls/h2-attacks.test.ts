@@ -214,6 +214,20 @@ describe('HTTP/2 limits', () => {
     h2.close();
   });
 
+  test('a header list past maxHeaderListBytes never reaches the origin', async ({ redis, origin }) => {
+    await edgeFor(redis.url, origin);
+    const h2 = await open();
+    await waitFor(() => h2.of(FRAME.SETTINGS).length > 0, 'the server settings');
+    // 40 fields of 1 KiB: 40 KiB decoded, past the 32 KiB advertised.
+    const fields = Array.from({ length: 40 }, (_, i) => [`x-big-${i}`, 'b'.repeat(1024)] as [string, string]);
+    h2.headers(1, [...get('/big', HOST), ...fields]);
+    const outcome = await h2.outcome(1);
+    expect(['reset', 'closed']).toContain(outcome);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(origin.requestsFor('/big')).toEqual([]);
+    h2.close();
+  });
+
   test('CONTINUATION flood: endless header fragments end the connection, not the process', async ({
     redis,
     origin,
