@@ -5,13 +5,12 @@
  * asking) that validates the file and hands it to every worker, answering once each has applied it.
  */
 import type { Worker } from 'node:cluster';
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { fileDigest } from '../config/live-config.js';
-import { issuesOf, parseConfigText } from '../config/load.js';
+import { issuesOf, readConfigFile } from '../config/load.js';
 import { restartOnlyChanges } from '../config/restart-settings.js';
 import type { Config } from '../config/schema.js';
-import { CachefrontError, ConfigUnreadable } from '../errors.js';
+import { CachefrontError } from '../errors.js';
 import {
   CONFIG_APPLIED,
   CONFIG_FILE,
@@ -33,13 +32,7 @@ export function readValidConfig(
   log: Logger,
 ): { ok: true; text: string; config: Config } | Extract<ReloadResult, { ok: false }> {
   try {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      throw ConfigUnreadable(file, (error as Error).message);
-    }
-    return { ok: true, text, config: parseConfigText(text, file) };
+    return { ok: true, ...readConfigFile(file) };
   } catch (error) {
     if (!(error instanceof CachefrontError)) throw error;
     const issues = issuesOf(error);

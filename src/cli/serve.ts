@@ -5,15 +5,14 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import { LiveConfig } from '../config/live-config.js';
-import { parseConfigText } from '../config/load.js';
+import { readConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { CachefrontError, ConfigUnreadable } from '../errors.js';
+import { CachefrontError } from '../errors.js';
 import { redisReachable } from '../redis/connect.js';
 import { findRedisServer, type LocalRedis, startLocalRedis } from '../redis/local-server.js';
 import { PrimaryConfig } from './primary-config.js';
@@ -67,13 +66,7 @@ export function createLogger(): Logger {
 /** The file's text and its configuration, or the error printed and undefined. */
 export function loadTextOrExit(file: string): { text: string; config: Config } | undefined {
   try {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      throw ConfigUnreadable(file, (error as Error).message);
-    }
-    return { text, config: parseConfigText(text, file) };
+    return readConfigFile(file);
   } catch (error) {
     if (error instanceof CachefrontError) {
       console.error(error.message);

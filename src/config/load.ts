@@ -85,11 +85,16 @@ export function issuesOf(error: unknown): string[] {
 }
 
 export function loadConfigFile(path: string, env: Environment = process.env): Config {
+  return readConfigFile(path, env).config;
+}
+
+/** The file's text (what a reload hands to workers) and its validated configuration. */
+export function readConfigFile(path: string, env: Environment = process.env): { text: string; config: Config } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     throw ConfigUnreadable(path, (error as Error).message);
   }
-  return parseConfigText(text, path, env);
+  return { text, config: parseConfigText(text, path, env) };
 }

@@ -49,7 +49,8 @@ describe('reloading a running cachefront serve', () => {
       expect((await answers('new.test')).map((a) => a.status)).toEqual(Array(12).fill(200));
       const gone = await answers('old.test');
       expect(gone.map((a) => a.status)).toEqual(Array(12).fill(421));
-      expect(serve.output()).toContain('"msg":"configuration reloaded"');
+      // The primary says so once every worker has answered (after they started serving it).
+      await waitFor(() => serve.output().includes('"msg":"configuration reloaded"'), 'the reload to be logged');
 
       // A broken file: refused with its path, and the running configuration stays.
       writeFileSync(file, configText(ports, redis.url, [{ id: 'Shop!', host: 'shop.test', origin: 'ftp://x' }]));

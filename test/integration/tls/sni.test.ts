@@ -65,6 +65,33 @@ function httpsGet(url: string, host: string, path: string, headers: Record<strin
   );
 }
 
+/**
+ * An edge whose HTTPS listener serves one service, shop.example, with `cert`; `tls` adds to the
+ * service's TLS settings, `edgeTls` to the listener's.
+ */
+function shopOverTls(
+  redisUrl: string,
+  originUrl: string,
+  cert: { certFile: string; keyFile: string },
+  tls: Record<string, unknown> = {},
+  edgeTls: Record<string, unknown> = {},
+) {
+  const { certificate, ...rest } = tls as { certificate?: object };
+  return startEdge(redisUrl, originUrl, {
+    config: {
+      edge: { tls: { listen: { host: '127.0.0.1', port: 0 }, ...edgeTls } },
+      services: [
+        {
+          id: 'shop',
+          hosts: ['shop.example'],
+          origin: { url: originUrl },
+          tls: { certificate: { cert: cert.certFile, key: cert.keyFile, ...certificate }, ...rest },
+        },
+      ],
+    },
+  });
+}
+
 describe('one HTTPS listener for many customers', () => {
   test('SNI picks each service’s certificate; unknown names are refused; bad certificates never served', async ({
     redis,
@@ -136,24 +163,15 @@ describe('one HTTPS listener for many customers', () => {
   test('a default certificate for names no service covers', async ({ redis, origin }) => {
     const fallback = makeCert(['edge.example']);
     const shop = makeCert(['shop.example']);
-    const edge = await startEdge(redis.url, origin.url, {
-      config: {
-        edge: {
-          tls: {
-            listen: { host: '127.0.0.1', port: 0 },
-            defaultCertificate: { cert: fallback.certFile, key: fallback.keyFile },
-          },
-        },
-        services: [
-          {
-            id: 'shop',
-            hosts: ['shop.example'],
-            origin: { url: origin.url },
-            tls: { certificate: { cert: shop.certFile, key: shop.keyFile } },
-          },
-        ],
+    const edge = await shopOverTls(
+      redis.url,
+      origin.url,
+      shop,
+      {},
+      {
+        defaultCertificate: { cert: fallback.certFile, key: fallback.keyFile },
       },
-    });
+    );
     try {
       expect(namesOf(await handshake(edge.tlsUrl as string, 'shop.example'))).toBe('DNS:shop.example');
       expect(namesOf(await handshake(edge.tlsUrl as string, 'nobody.example'))).toBe('DNS:edge.example');
@@ -178,19 +196,7 @@ describe('one HTTPS listener for many customers', () => {
       res.writeHead(200, { 'cache-control': 'max-age=600', 'content-type': 'text/plain', ...vary });
       res.end(`${req.headers['x-forwarded-proto']} ${req.url}`);
     });
-    const edge = await startEdge(redis.url, origin.url, {
-      config: {
-        edge: { tls: { listen: { host: '127.0.0.1', port: 0 } } },
-        services: [
-          {
-            id: 'shop',
-            hosts: ['shop.example'],
-            origin: { url: origin.url },
-            tls: { certificate: { cert: cert.certFile, key: cert.keyFile } },
-          },
-        ],
-      },
-    });
+    const edge = await shopOverTls(redis.url, origin.url, cert);
     const plain = (path: string, headers: Record<string, string> = {}) =>
       send(edge.url, { path, headers: { host: 'shop.example', ...headers } });
     const tls = (path: string, headers: Record<string, string> = {}) =>
@@ -232,22 +238,9 @@ describe('one HTTPS listener for many customers', () => {
 
   test('HTTP redirected to HTTPS, HSTS on HTTPS only, where the service asks', async ({ redis, origin }) => {
     const cert = makeCert(['shop.example']);
-    const edge = await startEdge(redis.url, origin.url, {
-      config: {
-        edge: { tls: { listen: { host: '127.0.0.1', port: 0 } } },
-        services: [
-          {
-            id: 'shop',
-            hosts: ['shop.example'],
-            origin: { url: origin.url },
-            tls: {
-              certificate: { cert: cert.certFile, key: cert.keyFile },
-              redirectHttp: true,
-              hsts: { maxAge: '180d', includeSubDomains: true },
-            },
-          },
-        ],
-      },
+    const edge = await shopOverTls(redis.url, origin.url, cert, {
+      redirectHttp: true,
+      hsts: { maxAge: '180d', includeSubDomains: true },
     });
     try {
       const get = await send(edge.url, { path: '/a/b?c=1&a=2', headers: { host: 'shop.example:8080' } });
@@ -273,19 +266,7 @@ describe('one HTTPS listener for many customers', () => {
   test('an OCSP response kept next to the certificate is stapled to handshakes that ask', async ({ redis, origin }) => {
     const cert = makeCert(['shop.example']);
     const ocsp = makeOcspResponse(cert);
-    const edge = await startEdge(redis.url, origin.url, {
-      config: {
-        edge: { tls: { listen: { host: '127.0.0.1', port: 0 } } },
-        services: [
-          {
-            id: 'shop',
-            hosts: ['shop.example'],
-            origin: { url: origin.url },
-            tls: { certificate: { cert: cert.certFile, key: cert.keyFile, ocspResponse: ocsp } },
-          },
-        ],
-      },
-    });
+    const edge = await shopOverTls(redis.url, origin.url, cert, { certificate: { ocspResponse: ocsp } });
     const { hostname, port } = new URL(edge.tlsUrl as string);
     try {
       const stapled = await new Promise<Buffer | null>((resolve, reject) => {
