@@ -112,7 +112,11 @@ describe('services kept as data in Redis', () => {
       ]);
       expect(audit[0].caller).toMatch(/^operator#[0-9a-f]{8}$/);
       expect(JSON.stringify(audit)).not.toContain(OPERATOR_TOKEN);
-      expect(b.serve.output()).toMatch(/"audit":"service","action":"delete","service":"news"/);
+      // Logged as the change is made (the log is written asynchronously: waited for).
+      await waitFor(
+        () => /"audit":"service","action":"delete","service":"news"/.test(b.serve.output()),
+        'the audit line in the log',
+      );
     } finally {
       for (const node of nodes) expect(await node.serve.stop()).toBe(0);
       await origin.close();

@@ -259,7 +259,7 @@ services:
       );
       // The key never reached the log.
       expect(serve.output()).not.toContain('PRIVATE KEY');
-      expect(serve.output()).toContain('"audit":"certificate"');
+      await waitFor(() => serve.output().includes('"audit":"certificate"'), 'the audit line in the log');
     } finally {
       expect(await serve.stop()).toBe(0);
     }
