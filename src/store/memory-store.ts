@@ -13,6 +13,7 @@ import {
   type StoredSummary,
   summarise,
 } from './entry-index.js';
+import { MemoryCoordination } from './memory-coordination.js';
 import { PurgeCounters } from './purge-counters.js';
 import type {
   CachedEntry,
@@ -125,7 +126,7 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
   private readonly entriesOf = new Map<string, number>();
   private readonly vary = new Map<string, VaryRecord>();
   private bytes = 0;
-  private counters = new Map<string, number>();
+  private readonly coordination = new MemoryCoordination();
   private readonly maxTtlMs: number;
   private readonly maxEntryBytes: number;
 
@@ -406,23 +407,25 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     return { entries, bytesStored, ...Object.fromEntries(this.stats.get(service) ?? []) };
   }
 
-  /** The same two-window estimate as lua/rateLimit-2.lua, for the embedded store's single node. */
+  /** Rate limits, leases and the origin's health, for this node alone (store/memory-coordination.ts). */
   async hit(service: string, client: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
-    const window = Math.floor(now / windowMs);
-    const id = (w: number) => `${service}\n${client}\n${w}`;
-    if (this.counters.size > 100_000) this.counters = new Map(); // bounded; a reset only forgives
-    const current = this.counters.get(id(window)) ?? 0;
-    const previous = this.counters.get(id(window - 1)) ?? 0;
-    const elapsed = now - window * windowMs;
-    const estimate = (previous * (windowMs - elapsed)) / windowMs + current;
-    if (estimate + 1 > limit) {
-      let wait = windowMs - elapsed;
-      if (previous > 0) wait = Math.min(wait, Math.ceil(((estimate + 1 - limit) / previous) * windowMs));
-      return { allowed: false, retryAfterMs: Math.max(1, wait) };
-    }
-    this.counters.set(id(window), current + 1);
-    this.counters.delete(id(window - 2));
-    return { allowed: true, retryAfterMs: 0 };
+    return this.coordination.hit(service, client, limit, windowMs, now);
+  }
+
+  async acquireLease(service: string, name: string, ttlMs: number): Promise<boolean> {
+    return this.coordination.acquireLease(service, name, ttlMs);
+  }
+
+  async originFailed(service: string, threshold: number, cooldownMs: number, now: number): Promise<OriginHealthState> {
+    return this.coordination.originFailed(service, threshold, cooldownMs, now);
+  }
+
+  async originSucceeded(service: string): Promise<void> {
+    return this.coordination.originSucceeded(service);
+  }
+
+  async originState(service: string): Promise<OriginHealthState> {
+    return this.coordination.originState(service);
   }
 
   async variantsOf(service: string, primaryHash: string): Promise<string[]> {
@@ -439,36 +442,6 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     return slot && slot.retainUntil > now ? slot.record : undefined;
   }
 
-  private readonly leases = new Map<string, number>();
-  private readonly health = new Map<string, OriginHealthState>();
-
-  /** Leases and origin health for one node: the embedded store's, and a tiered store's fallback. */
-  async acquireLease(service: string, name: string, ttlMs: number): Promise<boolean> {
-    const id = `${service}\n${name}`;
-    const now = Date.now();
-    if ((this.leases.get(id) ?? 0) > now) return false;
-    if (this.leases.size > 10_000) this.leases.clear();
-    this.leases.set(id, now + ttlMs);
-    return true;
-  }
-
-  async originFailed(service: string, threshold: number, cooldownMs: number, now: number): Promise<OriginHealthState> {
-    const state = this.health.get(service) ?? { failures: 0, openUntil: 0 };
-    state.failures++;
-    if (state.failures >= threshold && state.openUntil <= now) state.openUntil = now + cooldownMs;
-    this.health.set(service, state);
-    return { ...state };
-  }
-
-  async originSucceeded(service: string): Promise<void> {
-    this.health.delete(service);
-  }
-
-  async originState(service: string): Promise<OriginHealthState> {
-    return { ...(this.health.get(service) ?? { failures: 0, openUntil: 0 }) };
-  }
-
-  /** Drops one record (used when a newer write makes it wrong). */
   delete(service: string, entryHash: string): void {
     const id = `${service}\n${entryHash}`;
     const slot = this.slots.get(id);

@@ -7,7 +7,6 @@
 import calculateSlot from 'cluster-key-slot';
 import { Cluster } from 'ioredis';
 import { BadCursor } from '../errors.js';
-import { metrics } from '../metrics/metrics.js';
 import type { RedisClient } from '../redis/connect.js';
 import { decodeRecord, encodeRecord } from './codec.js';
 import {
@@ -19,6 +18,7 @@ import {
   type StoredSummary,
   summarise,
 } from './entry-index.js';
+import { IndexDrain } from './index-drain.js';
 import { type KeySpace, keySpace, shardOf, shardPrefix } from './keys.js';
 import { hitScore } from './lfu.js';
 import type { ReadDeadline } from './read-deadline.js';
@@ -73,6 +73,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     defineScripts(client);
     this.fills = new RedisFills(client);
     this.coordination = new RedisCoordination(client);
+    this.indexing = new IndexDrain(client, shards, (service, shard) => this.spaceAt(service, shard));
     this.marks = new RedisPurgeMarks(
       client,
       shards,
@@ -87,6 +88,8 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
   /** Purge marks and receipts (store/redis-purge-marks.ts). */
   private readonly marks: RedisPurgeMarks;
   private readonly coordination: RedisCoordination;
+  /** Indexing what was stored (store/index-drain.ts). */
+  private readonly indexing: IndexDrain;
 
   /** Fleet-wide fills through this Redis (pipeline/fleet-fill.ts). */
   readonly fills: RedisFills;
@@ -194,7 +197,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     const deleteAt = Math.max(...write.representations.map((r) => ('entry' in r ? r.entry.meta.deleteAt : 0)));
     const ttl = Math.ceil(deleteAt - now);
     if (ttl <= 0) return 'expired';
-    this.clock = now;
+    this.indexing.clock = now;
     const { service, primaryKey, object } = write;
     const shard = shardOf(primaryKey, this.shards);
     const space = this.spaceAt(service, shard);
@@ -265,86 +268,23 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     // found after put returns. A long queue (a burst across the fleet, or drains failing) is
     // drained before this store returns: the cap's overshoot stays bounded by MAX_PENDING plus the
     // stores in flight.
-    if (varyChanged === 1) await this.drainShard(service, shard);
-    else if (queued >= MAX_PENDING) await this.drainShard(service, shard, false);
-    else this.scheduleDrain(service, shard);
+    if (varyChanged === 1) await this.indexing.drainShard(service, shard);
+    else if (queued >= MAX_PENDING) await this.indexing.drainShard(service, shard, false);
+    else this.indexing.schedule(service, shard);
     return 'stored';
   }
 
-  private readonly draining = new Map<string, Promise<void>>();
   /**
-   * The latest time a caller passed in: drains drop objects past their delete time by it (the store
-   * keeps the callers' clock, as every other method does, rather than reading its own).
+   * Indexes everything a service has pending (every node's stores), evicting past the caps
+   * (store/index-drain.ts). `complete`: all stored before the call is indexed when it returns.
    */
-  private clock: number | undefined;
-  private readonly drainTimers = new Map<string, NodeJS.Timeout>();
-
-  /** Drains a space's pending queue soon: stores within DRAIN_DELAY_MS share one script call. */
-  private scheduleDrain(service: string, shard: number): void {
-    const id = `${service}\n${shard}`;
-    if (this.drainTimers.has(id)) return;
-    const timer = setTimeout(() => {
-      this.drainTimers.delete(id);
-      // Complete: items queued while another drain ran are indexed too, even if no store follows.
-      // A failed drain leaves its items queued: the next store schedules another.
-      this.drainShard(service, shard).catch(() => undefined);
-    }, DRAIN_DELAY_MS);
-    timer.unref();
-    this.drainTimers.set(id, timer);
-  }
-
-  /**
-   * Indexes everything a service has pending (every node's stores), evicting past the caps. One
-   * drain per service at a time in this process. `complete` (what every read of the indexes asks
-   * for): a caller arriving while a drain runs waits for it and then drains what is left, so all
-   * it stored before is indexed; otherwise (a store bounding the queue) it only waits.
-   */
-  async drain(service: string, complete = true): Promise<void> {
-    if (this.shards === 1) return this.drainShard(service, 0, complete);
-    await Promise.all(Array.from({ length: this.shards }, (_, shard) => this.drainShard(service, shard, complete)));
-  }
-
-  private async drainShard(service: string, shard: number, complete = true): Promise<void> {
-    const id = `${service}\n${shard}`;
-    for (;;) {
-      const running = this.draining.get(id);
-      if (!running) break;
-      await running.catch(() => undefined);
-      if (!complete) return;
-    }
-    // A complete drain indexes every store queued so far: a drain scheduled for them is not needed.
-    const timer = complete ? this.drainTimers.get(id) : undefined;
-    if (timer) {
-      clearTimeout(timer);
-      this.drainTimers.delete(id);
-    }
-    const space = this.spaceAt(service, shard);
-    const run = (async () => {
-      for (;;) {
-        const [, , evicted, left] = (await timed(
-          'index',
-          runScript(
-            this.client,
-            'indexPending',
-            [space.pending, space.stats],
-            [space.prefix, this.clock ?? Date.now(), DRAIN_BATCH],
-          ),
-        )) as [number, number, number, number];
-        if (evicted > 0) metrics.evictions.inc({ service }, evicted);
-        if (left === 0) return;
-      }
-    })();
-    this.draining.set(id, run);
-    try {
-      await run;
-    } finally {
-      this.draining.delete(id);
-    }
+  drain(service: string, complete = true): Promise<void> {
+    return this.indexing.drain(service, complete);
   }
 
   async getObject(service: string, object: string, now: number): Promise<StoredObject | undefined> {
     const space = this.space(service, object);
-    await this.drainShard(service, shardOf(object, this.shards));
+    await this.indexing.drainShard(service, shardOf(object, this.shards));
     const summary = await timed('get_object', this.client.hget(space.info, object));
     if (!summary) return undefined;
     const stored = JSON.parse(summary) as StoredSummary;
@@ -435,7 +375,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
 
   async variantsOf(service: string, primaryHash: string): Promise<string[]> {
     const space = this.space(service, primaryHash);
-    await this.drainShard(service, shardOf(primaryHash, this.shards));
+    await this.indexing.drainShard(service, shardOf(primaryHash, this.shards));
     const [members, plain] = await Promise.all([
       this.client.smembers(space.variants(primaryHash)),
       this.client.hexists(space.info, primaryHash),
@@ -450,7 +390,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     await Promise.all(
       [...groups].map(async ([shard, group]) => {
         // Hits count for objects indexed: those still pending are indexed first.
-        await this.drainShard(service, shard);
+        await this.indexing.drainShard(service, shard);
         const args: (string | number)[] = [score];
         for (const [hash, count] of group) args.push(hash, count);
         const space = this.spaceAt(service, shard);
@@ -587,10 +527,6 @@ function alive(record: CachedRecord | undefined, now: number): CachedRecord | un
 /** The longest a removal waits for a replica to acknowledge it (cluster only). */
 const REPLICATION_WAIT_MS = 250;
 
-/** How long stores wait to be indexed together; bounds the cap's overshoot to one interval's stores. */
-const DRAIN_DELAY_MS = 5;
-/** Items one indexPending call takes: bounds how long it holds Redis (a few ms; bench/admin.ts). */
-const DRAIN_BATCH = 64;
 /**
  * Objects stored but not yet indexed past which a store drains before it returns. Indexed objects
  * never exceed the cap (each drain is atomic); stored ones may, by at most this many plus the stores
