@@ -58,6 +58,16 @@ async function applied(catalog: CatalogAccess, version: number) {
   }
 }
 
+/** 409: the configuration file defines this service; the catalog may not change it. */
+function fileOwns(reply: FastifyReply, service: string, verb: 'change' | 'remove') {
+  return fail(
+    reply,
+    409,
+    'CF_ERR_ADMIN_CONFLICT',
+    `service "${service}" is defined in the configuration file: ${verb} it there`,
+  );
+}
+
 export function configRoutes(api: FastifyInstance, options: ConfigRouteOptions): void {
   const { catalog } = options;
   const withCatalog = (reply: FastifyReply): CatalogAccess | undefined => {
@@ -138,14 +148,7 @@ export function configRoutes(api: FastifyInstance, options: ConfigRouteOptions):
       const issues = formatIssues(parsed.error.issues);
       return fail(reply, 400, 'CF_ERR_ADMIN_BAD_INPUT', `invalid service:\n${issues.join('\n')}`, { issues });
     }
-    if (access.live.fileServices.has(service)) {
-      return fail(
-        reply,
-        409,
-        'CF_ERR_ADMIN_CONFLICT',
-        `service "${service}" is defined in the configuration file: change it there`,
-      );
-    }
+    if (access.live.fileServices.has(service)) return fileOwns(reply, service, 'change');
     for (const other of options.current().services) {
       if (other.id === service) continue;
       const shared = parsed.data.hosts.find((host) => other.hosts.includes(host));
@@ -164,14 +167,7 @@ export function configRoutes(api: FastifyInstance, options: ConfigRouteOptions):
     const access = withCatalog(reply);
     const service = access && serviceOf(request, reply);
     if (!access || service === undefined) return reply;
-    if (access.live.fileServices.has(service)) {
-      return fail(
-        reply,
-        409,
-        'CF_ERR_ADMIN_CONFLICT',
-        `service "${service}" is defined in the configuration file: remove it there`,
-      );
-    }
+    if (access.live.fileServices.has(service)) return fileOwns(reply, service, 'remove');
     const who = whoActed(request);
     const { version, removed } = await access.store.remove(service, who, Date.now());
     if (!removed) return fail(reply, 404, 'CF_ERR_ADMIN_UNKNOWN_SERVICE', 'no such service in the catalog');

@@ -1,5 +1,7 @@
 /** Cached entries for store-level tests. */
 import type { EntryFilter } from '../../src/store/entry-index.js';
+import type { RedisStore } from '../../src/store/redis-store.js';
+import { singleObject } from '../../src/store/single-object.js';
 import type { CachedEntry, CacheStore } from '../../src/store/types.js';
 
 export interface EntryOptions {
@@ -66,4 +68,26 @@ export async function listedPaths(store: CacheStore, service: string, filter: En
 /** The hashes of every object a tag names (one page: tests hold fewer than 1,000). */
 export async function taggedHashes(store: CacheStore, service: string, tag: string): Promise<string[]> {
   return (await store.listEntries(service, { filter: { tag }, limit: 1000, mode: 'hashes' }, Date.now())).hashes;
+}
+
+/** Stores one page per key (`page <key>` at `/<key>`) directly, as a region's edge would. */
+export async function storePages(
+  store: RedisStore,
+  service: string,
+  keys: readonly string[],
+  now: number,
+): Promise<void> {
+  for (const key of keys) {
+    await store.put(
+      singleObject({
+        service,
+        primaryKey: key,
+        entryKey: key,
+        entry: makeEntry(`page ${key}`, { now, path: `/${key}` }),
+        maxObjects: 1000,
+        lfuHalfLifeMs: 86_400_000,
+      }),
+      now,
+    );
+  }
 }

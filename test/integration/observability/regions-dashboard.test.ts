@@ -11,8 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purgeUrl } from '../../../src/store/bulk-purge.js';
 import { RedisStore } from '../../../src/store/redis-store.js';
-import { singleObject } from '../../../src/store/single-object.js';
-import { makeEntry } from '../../helpers/entries.js';
+import { storePages } from '../../helpers/entries.js';
 import { send } from '../../helpers/http.js';
 import {
   evaluatePanels,
@@ -82,20 +81,7 @@ describe.skipIf(!HAVE_PROMETHEUS)('the regions dashboard against a real Promethe
     // eu fills two pages and purges one: us copies both, then applies the purge.
     const eu = redis.get('eu') as TestRedis;
     const store = new RedisStore(eu.client(), false, eu.client(), undefined, 1, 'eu');
-    const now = Date.now();
-    for (const key of ['Aa11', 'Bb22']) {
-      await store.put(
-        singleObject({
-          service: SERVICE,
-          primaryKey: key,
-          entryKey: key,
-          entry: makeEntry(`page ${key}`, { now, path: `/${key}` }),
-          maxObjects: 1000,
-          lfuHalfLifeMs: 86_400_000,
-        }),
-        now,
-      );
-    }
+    await storePages(store, SERVICE, ['Aa11', 'Bb22'], Date.now());
     const us = (redis.get('us') as TestRedis).client();
     await waitFor(async () => (await us.keys(`cf:{${SERVICE}}:e:*`)).length === 2, 'us to copy both pages');
     await purgeUrl(store, SERVICE, 'Aa11', undefined, false, Date.now());

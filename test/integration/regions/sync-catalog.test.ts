@@ -13,8 +13,7 @@ import { type LocalRedis, startLocalRedis } from '../../../src/redis/local-serve
 import { RedisServiceCatalog } from '../../../src/services/catalog.js';
 import { purgeUrl } from '../../../src/store/bulk-purge.js';
 import { RedisStore } from '../../../src/store/redis-store.js';
-import { singleObject } from '../../../src/store/single-object.js';
-import { makeEntry } from '../../helpers/entries.js';
+import { storePages } from '../../helpers/entries.js';
 import { test } from '../../helpers/fixtures.js';
 import { exited, freePort } from '../../helpers/prometheus.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -89,20 +88,7 @@ describe('cachefront sync and the service catalog', () => {
       );
 
       const store = new RedisStore(eu, false, eu, undefined, 1, 'eu');
-      const now = Date.now();
-      for (const key of ['Aa11', 'Bb22']) {
-        await store.put(
-          singleObject({
-            service: 'news',
-            primaryKey: key,
-            entryKey: key,
-            entry: makeEntry(`page ${key}`, { now, path: `/${key}` }),
-            maxObjects: 1000,
-            lfuHalfLifeMs: 86_400_000,
-          }),
-          now,
-        );
-      }
+      await storePages(store, 'news', ['Aa11', 'Bb22'], Date.now());
       await waitFor(async () => (await us.keys('cf:{news}:e:*')).length === 2, 'us to copy both pages');
       await purgeUrl(store, 'news', 'Aa11', undefined, false, Date.now());
       await waitFor(async () => (await us.keys('cf:{news}:e:*')).length === 1, 'us to apply the purge');
