@@ -12,6 +12,7 @@ import { currentAge, single } from '../policy/freshness.js';
 import { contentRange, decideRange, unsatisfiedRange } from '../policy/range.js';
 import { browserCacheControl, browserTtlMs, type MatchedRules } from '../rules/match.js';
 import type { CachedEntry } from '../store/types.js';
+import { streamingResponse } from '../tls/h2-exchange.js';
 import { type CacheStatusParts, formatCacheStatus, headerSafe, type XCacheStatus } from './cache-status.js';
 import { exchangeNotes } from './exchange.js';
 
@@ -192,7 +193,9 @@ function pipeBody(body: Readable, res: ServerResponse): void {
   res.on('close', () => {
     if (!body.readableEnded) body.destroy();
   });
-  body.pipe(res);
+  const h2 = streamingResponse(res);
+  if (h2) h2.pipeFrom(body);
+  else body.pipe(res);
 }
 
 /** Bytes start..end (inclusive) of a stream; the source is let go once the range is complete. */

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BodyTooLarge, type CachefrontError } from '../errors.js';
 import type { OriginResponse } from '../origin/client.js';
 import { endToEndHeaders, type Headers } from '../origin/hop-by-hop.js';
+import { requestBody } from '../tls/h2-exchange.js';
 import type { ForwardReason } from './cache-status.js';
 import { deliverError, deliverStream, sendEarlyHints } from './deliver.js';
 import { deliverOriginDown, type EdgeDeps, originGate } from './edge-deps.js';
@@ -70,7 +71,7 @@ export async function pass(
       method: view.method,
       target: originTarget(view),
       headers: passRequestHeaders(view),
-      body: hasBody ? limitBody(req, limit) : null,
+      body: hasBody ? limitBody(requestBody(req), limit) : null,
       onInfo: (info) => {
         if (info.statusCode === 103) sendEarlyHints(res, endToEndHeaders(info.headers));
       },

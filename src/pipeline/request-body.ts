@@ -3,14 +3,13 @@
  * declared length over it is refused before a byte is read; a chunked body is counted as it
  * streams and cut off past it.
  */
-import type { IncomingMessage } from 'node:http';
 import { type Readable, Transform } from 'node:stream';
 
 /** A client's request body over edge.maxBodyBytes (not the origin's fault). */
 export class BodyLimitError extends Error {}
 
 /** The body, counted as it streams and cut off past the limit. */
-export function limitBody(body: IncomingMessage, limit: number): Readable {
+export function limitBody(body: Readable, limit: number): Readable {
   if (!Number.isFinite(limit)) return body;
   let seen = 0;
   const counted = new Transform({

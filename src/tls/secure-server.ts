@@ -8,7 +8,7 @@
  * nghttp2, and rapid reset (CVE-2023-44487) by counting the streams each client resets.
  */
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import {
   constants,
   createSecureServer,
@@ -16,11 +16,13 @@ import {
   type Http2ServerRequest,
   type Http2ServerResponse,
   type ServerHttp2Session,
+  type ServerHttp2Stream,
 } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { EdgeTlsConfig } from '../config/tls.js';
 import type { TlsContexts } from './contexts.js';
+import { type PeerInfo, serveStream } from './h2-exchange.js';
 
 export interface SecureServerOptions {
   settings: EdgeTlsConfig;
@@ -36,34 +38,37 @@ export interface SecureServerOptions {
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
- * An HTTP/2 request as the pipeline reads requests: `Host` from `:authority` when the client sent
- * no Host (RFC 9113 §8.3.1), so both protocols resolve services alike. Pseudo-headers stay in
- * `headers` (Node puts them there) and never reach the origin (origin/hop-by-hop.ts).
+ * Counts a connection's streams the client reset, in one-second windows; past the limit, GOAWAY.
+ * Called as each stream closes (h2-exchange's one 'close' listener), so a stream costs no
+ * listener of its own for it.
  */
-function asPipelineRequest(req: Http2ServerRequest): IncomingMessage {
-  if (req.headers.host === undefined && req.authority) req.headers.host = req.authority;
-  return req as unknown as IncomingMessage;
-}
-
-/** Counts each connection's client resets in one-second windows; past the limit, GOAWAY. */
-function guardRapidReset(session: ServerHttp2Session, maxPerSecond: number, onAbuse: SecureServerOptions['onAbuse']) {
+function rapidResetGuard(
+  session: ServerHttp2Session,
+  maxPerSecond: number,
+  onAbuse: SecureServerOptions['onAbuse'],
+): (stream: ServerHttp2Stream) => void {
   let windowStart = 0;
   let resets = 0;
-  session.on('stream', (stream) => {
-    stream.on('aborted', () => {
-      if (stream.rstCode === constants.NGHTTP2_NO_ERROR) return;
-      const now = Date.now();
-      if (now - windowStart >= 1000) {
-        windowStart = now;
-        resets = 0;
-      }
-      if (++resets > maxPerSecond && !session.closed && !session.destroyed) {
-        onAbuse?.('rapid reset', session.socket?.remoteAddress);
-        session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
-        session.destroy();
-      }
-    });
-  });
+  return (stream) => {
+    // aborted: closed before the response ended — by the client's RST_STREAM, or a failure here.
+    if (!stream.aborted || stream.rstCode === constants.NGHTTP2_NO_ERROR) return;
+    const now = Date.now();
+    if (now - windowStart >= 1000) {
+      windowStart = now;
+      resets = 0;
+    }
+    if (++resets > maxPerSecond && !session.closed && !session.destroyed) {
+      onAbuse?.('rapid reset', session.socket?.remoteAddress);
+      session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      session.destroy();
+    }
+  };
+}
+
+/** What each connection's streams share: the peer as the pipeline reads it, and the guard. */
+interface SessionState {
+  peer: PeerInfo;
+  closed: (stream: ServerHttp2Stream) => void;
 }
 
 export interface EdgeSecureServer {
@@ -112,8 +117,8 @@ export function createEdgeSecureServer(options: SecureServerOptions, handler: Ha
       // HTTP/1.1 over TLS gets the plain listener's limits.
       maxHeaderSize: options.maxHeaderBytes,
     } as Parameters<typeof createSecureServer>[0],
+    // HTTP/1.1 over TLS only: HTTP/2 streams are taken below, without the compatibility objects.
     (req: Http2ServerRequest, res: Http2ServerResponse) => {
-      if (req.httpVersionMajor === 2) return handler(asPipelineRequest(req), res as unknown as ServerResponse);
       const socket = req.socket as unknown as Socket;
       http1.set(socket, (http1.get(socket) ?? 0) + 1);
       res.once('close', () => {
@@ -129,11 +134,24 @@ export function createEdgeSecureServer(options: SecureServerOptions, handler: Ha
     http1.set(socket, 0);
     socket.once('close', () => http1.delete(socket));
   });
-  server.on('session', (session) => {
+  // A 'request' listener made node:http2 add its compatibility handler for streams: replaced.
+  server.removeAllListeners('stream');
+  const states = new WeakMap<ServerHttp2Session, SessionState>();
+  server.on('session', (session: ServerHttp2Session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
-    guardRapidReset(session, settings.http2.maxResetsPerSecond, options.onAbuse);
+    states.set(session, {
+      peer: { encrypted: true, remoteAddress: session.socket?.remoteAddress },
+      closed: rapidResetGuard(session, settings.http2.maxResetsPerSecond, options.onAbuse),
+    });
   });
+  server.on(
+    'stream',
+    (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+      const state = states.get(stream.session as ServerHttp2Session) as SessionState;
+      serveStream(stream, headers, rawHeaders, state.peer, handler, state.closed);
+    },
+  );
   // The OCSP response the operator keeps next to the certificate, stapled to the handshake.
   server.on(
     'OCSPRequest',

@@ -62,6 +62,22 @@ describe('every method the parser accepts', () => {
     },
   );
 
+  test('an upload with Expect: 100-continue gets its 100 from the edge and reaches the origin without it', async ({
+    edge,
+    origin,
+  }) => {
+    origin.handle((req, res, recorded) => {
+      res.writeHead(201, { 'content-type': 'text/plain' });
+      res.end(`${req.method} got ${recorded.body.length} bytes`);
+    });
+    const body = 'u'.repeat(100_000);
+    const answer = await edge.get('/upload', { method: 'PUT', body, headers: { expect: '100-continue' } });
+    expect(answer.status).toBe(201);
+    expect(answer.text).toBe('PUT got 100000 bytes');
+    // The edge answered the expectation; the origin is sent the body, not a second 100 to wait for.
+    expect(origin.requestsFor('/upload')[0]?.headers.expect).toBeUndefined();
+  });
+
   test('TRACE is still refused (it would reflect cookies and tokens into a page)', async ({ edge, origin }) => {
     const reply = await rawRequest(edge.url, `TRACE / HTTP/1.1\r\nHost: ${edge.host}\r\nConnection: close\r\n\r\n`);
     expect(statusOf(reply)).toBe(405);
