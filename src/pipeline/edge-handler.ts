@@ -30,8 +30,8 @@ import { type ClientRequest, deliverEntry, deliverError, deliverStream, sendEarl
 import { deliverOriginDown, type EdgeDeps, originGate } from './edge-deps.js';
 import { exchangeNotes } from './exchange.js';
 import type { Attachment, FillOptions, Waiter } from './fill.js';
-import { guard } from './guard.js';
-import { type LookupResult, lookup, storeFailure, unknownVariant } from './lookup.js';
+import { guard, guarded } from './guard.js';
+import { type LookupResult, lookup, lookupLocal, storeFailure, unknownVariant } from './lookup.js';
 import { pass } from './pass.js';
 import { type RequestView, recv } from './recv.js';
 import { settle } from './stale-if-error.js';
@@ -96,7 +96,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
   }
   if (view.scheme === 'https' && view.runtime.hsts) res.setHeader('strict-transport-security', view.runtime.hsts);
   const key = view.service.key.exposeKeyHeader ? view.primary.readable : undefined;
-  const refused = await guard(view, res, deps);
+  const refused = guarded(view) ? await guard(view, res, deps) : undefined;
   if (refused) {
     states.push('guard:refused');
     return deliverError(res, refused, { xCacheStatus: 'Bypass', cacheStatus: { fwd: 'bypass' }, key });
@@ -136,9 +136,12 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     key,
     states,
   };
-  const found = await lookup(view, deps.store, deps.varyMemo, deps.now()).catch((error: unknown) =>
-    lookupFailed(exchange, error),
-  );
+  // A hit this node holds is answered in the turn the request arrived; the rest ask the store.
+  const found =
+    lookupLocal(view, deps.store, deps.varyMemo, deps.now()) ??
+    (await lookup(view, deps.store, deps.varyMemo, deps.now()).catch((error: unknown) =>
+      lookupFailed(exchange, error),
+    ));
   states.push(LOOKUP_STATE[found.kind]);
   const now = deps.now();
   const decision = decideStored({

@@ -9,6 +9,11 @@ import { contains } from '../waap/cidr.js';
 import type { EdgeDeps } from './edge-deps.js';
 import type { RequestView } from './recv.js';
 
+/** Does the service check requests at all? (Most do not: their requests skip `guard` and its promise.) */
+export function guarded(view: RequestView): boolean {
+  return Boolean(view.runtime.allow || view.runtime.deny || view.service.waap.rateLimit);
+}
+
 /** The refusal for this request, or undefined when it may go on. */
 export async function guard(
   view: RequestView,
@@ -17,7 +22,7 @@ export async function guard(
 ): Promise<CachefrontError | undefined> {
   const { allow, deny } = view.runtime;
   const limit = view.service.waap.rateLimit;
-  if (!allow && !deny && !limit) return undefined;
+  if (!guarded(view)) return undefined;
   const client = view.clientIp;
   if (deny && contains(deny, client)) return Forbidden();
   if (allow && !contains(allow, client)) return Forbidden();

@@ -96,6 +96,26 @@ export function unknownVariant(view: RequestView, memo: VaryMemo, failure: Store
   };
 }
 
+/** The variant key of a request under the URL's Vary names. */
+type Variant = ReturnType<typeof variantKey>;
+
+/**
+ * LOOKUP answered from this node's memory (the L1, the embedded store), in the turn the request
+ * arrived: no promise, no microtask. Undefined when the shared store must be asked (`lookup`).
+ */
+export function lookupLocal(
+  view: RequestView,
+  store: CacheStore,
+  memo: VaryMemo,
+  now: number,
+): LookupResult | undefined {
+  if (!store.findLocal) return undefined;
+  const names = memo.get(view.service.id, view.primary);
+  const variant = variantKey(view.primary, names, varyValues(names, view.headers, view.runtime.vary));
+  const found = store.findLocal(view.service.id, variant.hash, view.primary.hash, now);
+  return found?.record ? fromRecord(view, memo, variant, names, found.record, found.guard) : undefined;
+}
+
 export async function lookup(view: RequestView, store: CacheStore, memo: VaryMemo, now: number): Promise<LookupResult> {
   const service = view.service.id;
   let names = memo.get(service, view.primary);
@@ -123,21 +143,26 @@ export async function lookup(view: RequestView, store: CacheStore, memo: VaryMem
       };
     }
   }
+  return fromRecord(view, memo, variant, names, record, found.guard);
+}
+
+/** What a stored record means for this request. */
+function fromRecord(
+  view: RequestView,
+  memo: VaryMemo,
+  variant: Variant,
+  names: readonly string[],
+  record: CachedRecord,
+  guard: PurgeGuard | undefined,
+): LookupResult {
   if (record.kind === 'uncacheable') {
-    return { kind: 'uncacheable', entryKey: variant.hash, names, reason: record.reason, guard: found.guard };
+    return { kind: 'uncacheable', entryKey: variant.hash, names, reason: record.reason, guard };
   }
-  if (!sameNames(record.meta.varyNames, names)) memo.set(service, view.primary, record.meta.varyNames);
+  if (!sameNames(record.meta.varyNames, names)) memo.set(view.service.id, view.primary, record.meta.varyNames);
   const coding = record.meta.unknownCoding;
   if (coding !== undefined && !acceptsCoding(view.headers['accept-encoding'], coding)) {
     // Stored in a coding this client cannot read: for it, the response is not stored.
-    return {
-      kind: 'miss',
-      entryKey: variant.hash,
-      names,
-      readable: variant.readable,
-      varyMiss: true,
-      guard: found.guard,
-    };
+    return { kind: 'miss', entryKey: variant.hash, names, readable: variant.readable, varyMiss: true, guard };
   }
-  return { kind: 'hit', entry: record, entryKey: variant.hash, names, readable: variant.readable, guard: found.guard };
+  return { kind: 'hit', entry: record, entryKey: variant.hash, names, readable: variant.readable, guard };
 }

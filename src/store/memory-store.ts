@@ -186,6 +186,11 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     return slot.record;
   }
 
+  findLocal(service: string, entryHash: string, primaryHash: string, now: number): Found | undefined {
+    const record = this.getNow(service, entryHash, now);
+    return record ? { record, guard: this.purges.guardOf(service, primaryHash) } : undefined;
+  }
+
   async find(service: string, entryHash: string, primaryHash: string, now: number): Promise<Found> {
     const record = this.getNow(service, entryHash, now);
     const guard = this.purges.guardOf(service, primaryHash);

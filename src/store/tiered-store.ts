@@ -112,6 +112,11 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
     return record;
   }
 
+  findLocal(service: string, entryHash: string, _primaryHash: string, now: number): Found | undefined {
+    const local = this.l1.getNow(service, entryHash, now);
+    return local ? { record: local } : undefined;
+  }
+
   async find(service: string, entryHash: string, primaryHash: string, now: number): Promise<Found> {
     const local = this.l1.getNow(service, entryHash, now);
     if (local) return { record: local };

@@ -169,6 +169,11 @@ export interface CacheStore {
    */
   find(service: string, entryKey: string, primaryKey: string, now: number): Promise<Found>;
   /**
+   * What this node holds in memory under an entry key (the L1, the embedded store), read without a
+   * promise so a hit is answered in the turn its request arrived. Undefined: ask `find`.
+   */
+  findLocal?(service: string, entryKey: string, primaryKey: string, now: number): Found | undefined;
+  /**
    * Stores an object (replacing the one stored under its id, every key of it) and records its Vary
    * names for the primary key. When the names differ from those stored before, the objects stored
    * under the old names are removed.
