@@ -1,6 +1,6 @@
 /** What the benchmarks share: free ports, waiting for a server, and running wrk. */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -91,6 +91,47 @@ export async function wrk(url: string, options: WrkOptions): Promise<WrkResult> 
 }
 
 /** What a benchmark leaves running: stopped when it ends, killed when it fails. */
+/**
+ * CPU time (user + system, ms) a process and all its descendants have used so far, from /proc:
+ * read before and after a run, the difference is what the system spent on it, whatever the load
+ * generator beside it took. Linux only (undefined elsewhere).
+ */
+export function treeCpuMs(root: number): number | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return undefined;
+  }
+  const parentOf = new Map<number, number>();
+  const ticksOf = new Map<number, number>();
+  for (const name of entries) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // Fields after the command name (which may hold spaces): state ppid … utime(14) stime(15).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    parentOf.set(Number(name), Number(fields[1]));
+    ticksOf.set(Number(name), Number(fields[11]) + Number(fields[12]));
+  }
+  let ticks = 0;
+  for (const [pid, own] of ticksOf) {
+    for (let at: number | undefined = pid; at !== undefined && at > 1; at = parentOf.get(at)) {
+      if (at === root) {
+        ticks += own;
+        break;
+      }
+    }
+  }
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+
+/** Clock ticks per second of /proc's times (USER_HZ: 100 on every Linux this runs on). */
+const CLOCK_TICKS = 100;
+
 export interface Leftovers {
   children: ChildProcess[];
   redis?: { stop(): Promise<void> } | undefined;

@@ -24,7 +24,7 @@ import { promisify } from 'node:util';
 import { MODERN_CIPHERS } from '../src/config/tls.js';
 import { startLocalRedis } from '../src/redis/local-server.js';
 import { makeCert } from '../test/helpers/certs.js';
-import { freePort, type Leftovers, runBenchmark, startServe, waitUntilUp } from './lib.js';
+import { freePort, type Leftovers, runBenchmark, startServe, treeCpuMs, waitUntilUp } from './lib.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
@@ -40,6 +40,8 @@ const left: Leftovers = { children: [] };
 
 interface Result {
   rps: number;
+  /** Requests the run completed. */
+  requests: number;
   detail: string;
 }
 
@@ -63,7 +65,8 @@ async function h2load(url: string, h1: boolean): Promise<Result> {
   const failed = /requests: .*?(\d+) failed/.exec(stdout)?.[1] ?? '?';
   const mean = /time for request:\s+\S+\s+\S+\s+(\S+)/.exec(stdout)?.[1] ?? '?';
   const protocol = /Application protocol: (\S+)/.exec(stdout)?.[1] ?? '?';
-  return { rps, detail: `mean ${mean.padStart(8)}  ${protocol}  failed ${failed}` };
+  const requests = Number(/requests: .*?(\d+) succeeded/.exec(stdout)?.[1] ?? 0);
+  return { rps, requests, detail: `mean ${mean.padStart(8)}  ${protocol}  failed ${failed}` };
 }
 
 /**
@@ -95,7 +98,11 @@ async function handshakes(url: string, h1: boolean): Promise<Result> {
     done += Number(/requests: .*?(\d+) succeeded/.exec(stdout)?.[1] ?? 0);
     failed += Number(/requests: .*?(\d+) failed/.exec(stdout)?.[1] ?? 0);
   }
-  return { rps: done / seconds, detail: `${done} connections in ${seconds.toFixed(2)} s  failed ${failed}` };
+  return {
+    rps: done / seconds,
+    requests: done,
+    detail: `${done} connections in ${seconds.toFixed(2)} s  failed ${failed}`,
+  };
 }
 
 const median = (values: number[]) => {
@@ -133,7 +140,8 @@ async function main(): Promise<void> {
       `    tls: { certificate: { cert: "${cert.certFile}", key: "${cert.keyFile}" } }`,
     ].join('\n'),
   );
-  left.children.push(startServe(config, { REDIS_URL: redis.url }));
+  const edge = startServe(config, { REDIS_URL: redis.url });
+  left.children.push(edge);
   writeFileSync(
     join(dir, 'nginx.conf'),
     readFileSync(join(ROOT, 'bench', 'nginx-tls.conf.template'), 'utf8')
@@ -145,20 +153,20 @@ async function main(): Promise<void> {
       .replaceAll('__CIPHERS__', MODERN_CIPHERS)
       .replace('__USER__', process.getuid?.() === 0 ? 'user root;' : ''),
   );
-  left.children.push(
-    spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: ['ignore', 'ignore', 'inherit'] }),
-  );
+  const nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  left.children.push(nginx);
 
-  left.children.push(
-    fork(join(ROOT, 'bench', 'bare-node-tls.mjs'), [String(barePort), cert.certFile, cert.keyFile], {
-      stdio: 'ignore',
-    }),
-  );
+  const bare = fork(join(ROOT, 'bench', 'bare-node-tls.mjs'), [String(barePort), cert.certFile, cert.keyFile], {
+    stdio: 'ignore',
+  });
+  left.children.push(bare);
+  // Each system's process tree, for the CPU it spends per request (cachefront's includes its
+  // primary; its redis-server idles on hits the L1 holds).
   const systems = [
-    { name: 'cachefront', port: tlsPort },
-    { name: 'nginx', port: nginxPort },
+    { name: 'cachefront', port: tlsPort, pid: edge.pid as number },
+    { name: 'nginx', port: nginxPort, pid: nginx.pid as number },
     // Not a cache: the ceiling of a Node HTTPS server here (bench/bare-node-tls.mjs).
-    { name: 'node, bare', port: barePort },
+    { name: 'node, bare', port: barePort, pid: bare.pid as number },
   ];
   const url = (port: number) => `https://127.0.0.1:${port}/1k`;
   await waitUntilUp(`http://127.0.0.1:${originPort}/1k`);
@@ -180,15 +188,26 @@ async function main(): Promise<void> {
     `\nTLS 1.3, ECDSA P-256; h2load -t2: connections ${HANDSHAKE_ROUNDS}×${HANDSHAKE_CLIENTS} new, hits -c${CONNECTIONS} -n${REQUESTS}; warmed up, ${REPS} repetitions, systems rotated; ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'})\n`,
   );
   const ratios = new Map<string, number[]>();
+  // CPU µs per request, by workload and system, every repetition.
+  const cpuPerRequest = new Map<string, number[]>();
   for (let rep = 1; rep <= REPS; rep++) {
     for (const workload of workloads) {
       const order = [...systems.slice(rep % systems.length), ...systems.slice(0, rep % systems.length)];
       const results = new Map<string, Result>();
       for (const system of order) {
+        const cpuBefore = treeCpuMs(system.pid);
         const result = await workload.measure(system.port);
+        const cpuAfter = treeCpuMs(system.pid);
         results.set(system.name, result);
+        const micros =
+          cpuBefore === undefined || cpuAfter === undefined || result.requests === 0
+            ? undefined
+            : ((cpuAfter - cpuBefore) * 1000) / result.requests;
+        const cpuKey = `${workload.name}\n${system.name}`;
+        if (micros !== undefined) cpuPerRequest.set(cpuKey, [...(cpuPerRequest.get(cpuKey) ?? []), micros]);
+        const cpu = micros === undefined ? '' : `cpu ${micros.toFixed(0).padStart(4)} µs/req  `;
         console.log(
-          `rep ${rep}  ${workload.name.padEnd(50)} ${system.name.padEnd(11)} ${result.rps.toFixed(0).padStart(7)} req/s  ${result.detail}`,
+          `rep ${rep}  ${workload.name.padEnd(50)} ${system.name.padEnd(11)} ${result.rps.toFixed(0).padStart(7)} req/s  ${cpu}${result.detail}`,
         );
       }
       for (const [against, key] of [
@@ -206,6 +225,16 @@ async function main(): Promise<void> {
     console.log(
       `  ${workload.name.padEnd(50)} ${against(workload.name).padStart(16)}  ${against(`${workload.name} (bare node)`).padStart(20)}`,
     );
+  }
+  console.log(
+    `\n${'median CPU per request, µs (the system, not h2load)'.padEnd(52)} ${systems.map((s) => s.name.padStart(11)).join('  ')}`,
+  );
+  for (const workload of workloads) {
+    const cells = systems.map((system) => {
+      const values = cpuPerRequest.get(`${workload.name}\n${system.name}`);
+      return (values ? median(values).toFixed(0) : '?').padStart(11);
+    });
+    console.log(`  ${workload.name.padEnd(50)} ${cells.join('  ')}`);
   }
 }
 
