@@ -36,7 +36,9 @@
   ARGV[11] a copy: its journal's field "<region>/<space>" ("": not a copy)
   ARGV[12] a copy: its position in that journal
   ARGV[13] a copy: what its region had applied of other journals, "<field>=<position>,…"
-  ARGV[14..] pairs: entry hash, packed record (src/store/codec.ts: an entry or an alias)
+  ARGV[14] a chunked body's chunks, "<id>:<count>" ("": none): written before (putChunk) with a
+           short life, they are given the object's
+  ARGV[15..] pairs: entry hash, packed record (src/store/codec.ts: an entry or an alias)
 
   Output: { items queued, 1 when the URL's Vary names changed (a "V" item was queued before it) },
           or { -1, 0 } when a purge overtook the fill (nothing stored), { -2, 0 } when a copy lost
@@ -71,15 +73,21 @@ if copy ~= '' then
       end
     end
   end
-  for i = 14, #ARGV, 2 do
+  for i = 15, #ARGV, 2 do
     if rcall('EXISTS', prefix .. 'e:' .. ARGV[i]) == 1 then
       return { -3, 0 }
     end
   end
 end
 
-for i = 14, #ARGV, 2 do
+for i = 15, #ARGV, 2 do
   rcall('SET', prefix .. 'e:' .. ARGV[i], ARGV[i + 1], 'PX', ttl)
+end
+local chunkId, chunkCount = ARGV[14]:match('^([^:]+):(%d+)$')
+if chunkId then
+  for i = 0, tonumber(chunkCount) - 1 do
+    rcall('PEXPIRE', prefix .. 'ch:' .. chunkId .. ':' .. i, ttl)
+  end
 end
 -- A URL's bookkeeping only ever lives longer: it must outlive every object stored under it.
 local previous = rcall('SET', vary, names, 'KEEPTTL', 'GET')

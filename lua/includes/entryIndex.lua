@@ -63,7 +63,18 @@ local function keysOf(hash, info)
   return { hash }
 end
 
--- Removes objects: every entry key of each, their members in every index of the service, and their
+-- The chunk keys of a large object's body (summary field `c` = { id, n }; src/store/chunks.ts),
+-- appended to `keys`. They are not entry keys: a soft purge never reads them as records.
+local function addChunkKeys(keys, info)
+  local c = info and info.c
+  if c then
+    for i = 0, c.n - 1 do
+      keys[#keys + 1] = prefix .. 'ch:' .. c.id .. ':' .. i
+    end
+  end
+end
+
+-- Removes objects: every entry key of each (and its chunks), their members in every index of the service, and their
 -- ids from their URLs' variants sets (Redis drops a set when it empties; a URL's Vary record lives
 -- out its own TTL). Returns how many were indexed at all, and their ids.
 local function forgetMany(given)
@@ -90,6 +101,7 @@ local function forgetMany(given)
       for _, key in ipairs(keysOf(hash, info)) do
         keys[#keys + 1] = prefix .. 'e:' .. key
       end
+      addChunkKeys(keys, info)
       paths[#paths + 1] = info.pa .. ' ' .. hash
       for _, tag in ipairs(info.g) do
         push(tagged, tag, hash)
@@ -178,13 +190,19 @@ end
 -- An object stored twice in the batch is indexed as last stored; a replaced object keeps its
 -- frequency and loses the keys the new one does not have.
 local function indexBatch(items)
-  local order, byHash = {}, {}
+  local order, byHash, superseded = {}, {}, {}
   for _, item in ipairs(items) do
     local hash, primary, deleteAt, score, cap, byteCap, b, keys, tags, path, json = item:match(
       '^O\n([^\n]*)\n([^\n]*)\n([^\n]*)\n([^\n]*)\n([^\n]*)\n([^\n]*)\n([^\n]*)\n([^\n]*)\n([^\n]*)\n([^\n]*)\n(.*)$'
     )
     if not byHash[hash] then
       order[#order + 1] = hash
+    elseif json:find('"c":', 1, true) or byHash[hash].json:find('"c":', 1, true) then
+      -- Stored twice before indexing: the earlier body's chunks go unless the later names them.
+      local earlier, later = cjson.decode(byHash[hash].json), cjson.decode(json)
+      if earlier.c and (later.c or {}).id ~= earlier.c.id then
+        addChunkKeys(superseded, earlier)
+      end
     end
     byHash[hash] = {
       primary = primary, deleteAt = deleteAt, score = score, cap = tonumber(cap), byteCap = tonumber(byteCap),
@@ -209,6 +227,10 @@ local function indexBatch(items)
           stale[#stale + 1] = prefix .. 'e:' .. key
         end
       end
+      -- A replaced body's chunks go, unless the new summary names the same ones.
+      if old.c and (cjson.decode(o.json).c or {}).id ~= old.c.id then
+        addChunkKeys(stale, old)
+      end
       oldPaths[#oldPaths + 1] = old.pa .. ' ' .. hash
       for _, tag in ipairs(old.g) do
         push(oldTags, tag, hash)
@@ -227,6 +249,9 @@ local function indexBatch(items)
     for tag in o.tags:gmatch('[^,]+') do
       push(tagged, tag, 0, hash)
     end
+  end
+  for _, key in ipairs(superseded) do
+    stale[#stale + 1] = key
   end
   if #stale > 0 then
     callMany('DEL', nil, stale)

@@ -16,6 +16,8 @@ export const REDIS_OPERATIONS = [
   'get',
   'get_vary',
   'get_object',
+  'get_chunk',
+  'put_chunk',
   'store',
   'index',
   'mark_uncacheable',

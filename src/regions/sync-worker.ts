@@ -232,6 +232,10 @@ export class SyncWorker {
     const now = this.now();
     const object = await source.getObject(stream.service, record.object, now);
     if (!object) return void syncMetrics.skipped.inc({ from: peer, to, reason: 'gone' });
+    // A chunked body is not copied yet (its chunks would have to follow): the region fetches it.
+    if (object.representations.some((r) => 'entry' in r && r.entry.meta.chunks)) {
+      return void syncMetrics.skipped.inc({ from: peer, to, reason: 'chunked' });
+    }
     const outcome = await this.options.store.put(
       {
         service: stream.service,

@@ -59,6 +59,8 @@ export interface StoredSummary {
   at: number;
   fa: number;
   da: number;
+  /** A chunked body's chunks (store/types.ts ChunkManifest): they leave with the object. */
+  c?: { id: string; n: number };
 }
 
 /** Filters of the listing and of a purge; every given condition must hold. */
@@ -130,9 +132,11 @@ export function summarise(write: EntryWrite): StoredSummary {
   const sizes: Record<string, number> = {};
   let bytes = 0;
   for (const { entry } of entries) {
-    sizes[representationName(entry.meta)] = entry.body.length;
-    bytes += entry.body.length;
+    const length = entry.meta.chunks?.bytes ?? entry.body.length;
+    sizes[representationName(entry.meta)] = length;
+    bytes += length;
   }
+  const chunks = entries.find((r) => r.entry.meta.chunks)?.entry.meta.chunks;
   return {
     p: write.primaryKey,
     k: write.representations.map((r) => r.key),
@@ -147,6 +151,7 @@ export function summarise(write: EntryWrite): StoredSummary {
     at: meta.storedAt,
     fa: meta.staleAt,
     da: meta.deleteAt,
+    ...(chunks ? { c: { id: chunks.id, n: chunks.count } } : {}),
   };
 }
 

@@ -42,6 +42,8 @@ export function keySpace(prefix: string) {
   return {
     prefix,
     entry: (entryHash: string) => `${prefix}e:${entryHash}`,
+    /** Chunk `index` of a large body (lua/includes/entryIndex.lua removes them with the object). */
+    chunk: (id: string, index: number) => `${prefix}ch:${id}:${index}`,
     vary: (primaryHash: string) => `${prefix}vary:${primaryHash}`,
     variants: (primaryHash: string) => `${prefix}variants:${primaryHash}`,
     pending: `${prefix}idx:pending`,

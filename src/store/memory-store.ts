@@ -66,6 +66,8 @@ interface ObjectSlot {
   /** Written by put: the object is counted, listed and capped here. Absent for L1 copies of reads. */
   summary?: StoredSummary;
   hits: number;
+  /** A chunked body's chunks (in `chunks`), which leave with the object. */
+  chunks?: { id: string; count: number };
 }
 
 // Moving a slot to the recently-used end costs a Map delete and insert; doing it at most once a
@@ -125,6 +127,8 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
   /** Objects held whole per service, for the object cap. */
   private readonly entriesOf = new Map<string, number>();
   private readonly vary = new Map<string, VaryRecord>();
+  /** Chunks of large bodies, "<service>\n<id>:<index>": counted in `bytes`, gone with their object. */
+  private readonly chunks = new Map<string, Buffer>();
   private bytes = 0;
   private readonly coordination = new MemoryCoordination();
   private readonly maxTtlMs: number;
@@ -161,6 +165,7 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
       recomputed += alias ? RECORD_OVERHEAD : recordBytes(slot.record);
       if (slot.record.kind === 'entry' && slot.record.body.buffer.byteLength !== slot.record.body.length) slices++;
     }
+    for (const bytes of this.chunks.values()) recomputed += bytes.length;
     return { counted: this.bytes, recomputed, slices };
   }
 
@@ -251,6 +256,7 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     const slot = this.objectSlot(service, object);
     slot.summary = summarise(write);
     slot.hits = hits;
+    if (slot.summary.c) slot.chunks = { id: slot.summary.c.id, count: slot.summary.c.n };
     this.entriesOf.set(service, (this.entriesOf.get(service) ?? 0) + 1);
     const entries = new Map<string, CachedEntry>();
     for (const representation of write.representations) {
@@ -465,6 +471,33 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     this.forgetObject(id, slot);
   }
 
+  async putChunk(service: string, _primaryKey: string, id: string, index: number, bytes: Buffer): Promise<void> {
+    const key = `${service}\n${id}:${index}`;
+    const old = this.chunks.get(key);
+    if (old) this.bytes -= old.length;
+    const own = ownBody(bytes);
+    this.chunks.set(key, own);
+    this.bytes += own.length;
+  }
+
+  async getChunk(service: string, _primaryKey: string, id: string, index: number): Promise<Buffer | undefined> {
+    return this.chunks.get(`${service}\n${id}:${index}`);
+  }
+
+  async dropChunks(service: string, _primaryKey: string, id: string, count: number): Promise<void> {
+    this.dropChunksNow(service, id, count);
+  }
+
+  private dropChunksNow(service: string, id: string, count: number): void {
+    for (let index = 0; index < count; index++) {
+      const key = `${service}\n${id}:${index}`;
+      const bytes = this.chunks.get(key);
+      if (!bytes) continue;
+      this.chunks.delete(key);
+      this.bytes -= bytes.length;
+    }
+  }
+
   /** Keeps a record fetched from the backing store (the L1 fill), without touching Vary bookkeeping. */
   remember(service: string, entryHash: string, record: CachedRecord, now: number): void {
     const deadline = record.kind === 'entry' ? record.meta.deleteAt : record.until;
@@ -483,6 +516,7 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     this.objects.clear();
     this.entriesOf.clear();
     this.vary.clear();
+    this.chunks.clear();
     this.bytes = 0;
   }
 
@@ -499,6 +533,7 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
   private forgetObject(id: string, slot: ObjectSlot): void {
     if (this.objects.get(id) !== slot) return;
     this.objects.delete(id);
+    if (slot.chunks) this.dropChunksNow(slot.service, slot.chunks.id, slot.chunks.count);
     if (slot.summary) this.entriesOf.set(slot.service, (this.entriesOf.get(slot.service) ?? 1) - 1);
   }
 

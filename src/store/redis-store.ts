@@ -259,6 +259,7 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
           copy?.field ?? '',
           copy?.id ?? '',
           copy ? [...copy.known].map(([field, id]) => `${field}=${id}`).join(',') : '',
+          summary.c ? `${summary.c.id}:${summary.c.n}` : '',
           ...keysAndRecords,
         ],
       ),
@@ -280,6 +281,30 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
    */
   drain(service: string, complete = true): Promise<void> {
     return this.indexing.drain(service, complete);
+  }
+
+  async putChunk(
+    service: string,
+    primaryKey: string,
+    id: string,
+    index: number,
+    bytes: Buffer,
+    ttlMs: number,
+  ): Promise<void> {
+    const key = this.space(service, primaryKey).chunk(id, index);
+    await timed('put_chunk', this.client.set(key, bytes, 'PX', Math.max(1, Math.ceil(ttlMs))));
+  }
+
+  async getChunk(service: string, primaryKey: string, id: string, index: number): Promise<Buffer | undefined> {
+    const bytes = await timed('get_chunk', this.client.getBuffer(this.space(service, primaryKey).chunk(id, index)));
+    return bytes ?? undefined;
+  }
+
+  async dropChunks(service: string, primaryKey: string, id: string, count: number): Promise<void> {
+    const space = this.space(service, primaryKey);
+    const keys = Array.from({ length: count }, (_, index) => space.chunk(id, index));
+    // In slices: one command per thousand keys, all in the URL's slot.
+    for (let i = 0; i < keys.length; i += 1000) await this.client.unlink(...keys.slice(i, i + 1000));
   }
 
   async getObject(service: string, object: string, now: number): Promise<StoredObject | undefined> {

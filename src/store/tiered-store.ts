@@ -143,6 +143,26 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
     }
   }
 
+  /** Chunks live in the shared store only: the L1 keeps the manifest, never a large body. */
+  putChunk(
+    service: string,
+    primaryKey: string,
+    id: string,
+    index: number,
+    bytes: Buffer,
+    ttlMs: number,
+  ): Promise<void> {
+    return this.shared.putChunk(service, primaryKey, id, index, bytes, ttlMs);
+  }
+
+  getChunk(service: string, primaryKey: string, id: string, index: number): Promise<Buffer | undefined> {
+    return this.shared.getChunk(service, primaryKey, id, index);
+  }
+
+  dropChunks(service: string, primaryKey: string, id: string, count: number): Promise<void> {
+    return this.shared.dropChunks(service, primaryKey, id, count);
+  }
+
   /** From the shared store: a refresh rewrites every representation, whatever this node holds. */
   getObject(service: string, object: string, now: number): Promise<StoredObject | undefined> {
     return this.shared.getObject(service, object, now);

@@ -52,10 +52,27 @@ export interface EntryMeta {
   /** An image the edge re-encoded (webp, avif, or the original format optimised). */
   imageFormat?: string;
   /**
+   * A large object stored as fixed-size chunks beside this record (store/chunks.ts): the record's
+   * body is then empty and the bytes are read chunk by chunk, only those a response needs.
+   */
+  chunks?: ChunkManifest;
+  /**
    * The object this representation belongs to (one origin response): the unit of the object cap,
    * of LFU hit counts, of listing and of purging. Absent: the entry is its own object.
    */
   object?: string;
+}
+
+/**
+ * Where a chunked body is: chunks `0..count-1` of `size` bytes each (the last may be shorter) under
+ * `id`, a name drawn for each stored body, so chunks of a replaced object never mix with the new.
+ */
+export interface ChunkManifest {
+  id: string;
+  size: number;
+  count: number;
+  /** The whole body's length. */
+  bytes: number;
 }
 
 export interface CachedEntry {
@@ -173,6 +190,16 @@ export interface CacheStore {
    * promise so a hit is answered in the turn its request arrived. Undefined: ask `find`.
    */
   findLocal?(service: string, entryKey: string, primaryKey: string, now: number): Found | undefined;
+  /**
+   * Writes one chunk of a large body before its object is stored (`put` with `meta.chunks`), alive
+   * for `ttlMs` unless that put adopts it: chunks of a fill that never completes go by themselves.
+   * `primaryKey` places it in its URL's key space.
+   */
+  putChunk(service: string, primaryKey: string, id: string, index: number, bytes: Buffer, ttlMs: number): Promise<void>;
+  /** One chunk of a stored body; undefined when it is gone (purged, evicted, expired). */
+  getChunk(service: string, primaryKey: string, id: string, index: number): Promise<Buffer | undefined>;
+  /** Removes chunks written for a body that will not be stored (a failed or overtaken fill). */
+  dropChunks(service: string, primaryKey: string, id: string, count: number): Promise<void>;
   /**
    * Stores an object (replacing the one stored under its id, every key of it) and records its Vary
    * names for the primary key. When the names differ from those stored before, the objects stored

@@ -286,6 +286,68 @@ export function describeCacheStore(name: string, makeStore: () => Promise<CacheS
       }
     });
 
+    /** A body of `count` chunks of 4 bytes written under a fresh id, then its object stored. */
+    const putChunked = async (s: string, primaryKey: string, entryKey: string, count: number, maxObjects = 50_000) => {
+      const id = randomUUID().slice(0, 12);
+      const chunks = Array.from({ length: count }, (_, i) => Buffer.from(`${entryKey.slice(0, 2)}${i}`.padEnd(4, '.')));
+      for (const [i, bytes] of chunks.entries()) await store.putChunk(s, primaryKey, id, i, bytes, 60_000);
+      const manifest = entry('');
+      manifest.meta.chunks = { id, size: 4, count, bytes: 4 * count };
+      await store.put(singleObject({ service: s, primaryKey, entryKey, entry: manifest, ...LIMITS, maxObjects }), NOW);
+      return { id, chunks };
+    };
+    const chunksLeft = async (s: string, primaryKey: string, id: string, count: number) => {
+      let left = 0;
+      for (let i = 0; i < count; i++) if (await store.getChunk(s, primaryKey, id, i)) left++;
+      return left;
+    };
+
+    it('a chunked object: the record names its chunks, each read on its own, counted once with all its bytes', async () => {
+      const s = svc();
+      const { id, chunks } = await putChunked(s, 'p', 'big', 3);
+      const got = await store.get(s, 'big', NOW);
+      expect(got?.kind === 'entry' && got.meta.chunks).toEqual({ id, size: 4, count: 3, bytes: 12 });
+      expect(got?.kind === 'entry' && got.body.length).toBe(0);
+      for (const [i, bytes] of chunks.entries())
+        expect((await store.getChunk(s, 'p', id, i))?.equals(bytes)).toBe(true);
+      expect(await store.getChunk(s, 'p', id, 3)).toBeUndefined();
+      await store.drain(s);
+      expect(await store.readStats(s)).toMatchObject({ entries: 1, bytesStored: 12 });
+    });
+
+    it('a chunked object’s chunks leave with it: purged, invalidated, replaced, evicted, dropped', async () => {
+      const s = svc();
+      const purged = await putChunked(s, 'p1', 'o1', 2);
+      await store.drain(s);
+      expect(await store.purgeEntries(s, ['o1'], false, NOW)).toEqual(['o1']);
+      expect(await chunksLeft(s, 'p1', purged.id, 2)).toBe(0);
+
+      const invalidated = await putChunked(s, 'p2', 'p2', 2);
+      await store.invalidate(s, 'p2');
+      expect(await chunksLeft(s, 'p2', invalidated.id, 2)).toBe(0);
+
+      const first = await putChunked(s, 'p3', 'o3', 2);
+      const second = await putChunked(s, 'p3', 'o3', 3);
+      await store.drain(s);
+      expect(await chunksLeft(s, 'p3', first.id, 2)).toBe(0);
+      expect(await chunksLeft(s, 'p3', second.id, 3)).toBe(3);
+      expect(await store.readStats(s)).toMatchObject({ entries: 1, bytesStored: 12 });
+
+      // Past a cap of one object, the older one goes with its chunks.
+      const capped = svc();
+      const old = await putChunked(capped, 'q1', 'c1', 2, 1);
+      await store.drain(capped);
+      await putChunked(capped, 'q2', 'c2', 2, 1);
+      await store.drain(capped);
+      expect(await chunksLeft(capped, 'q1', old.id, 2)).toBe(0);
+
+      // Chunks of a fill that will not be stored.
+      const orphan = randomUUID().slice(0, 12);
+      await store.putChunk(s, 'p4', orphan, 0, Buffer.from('lost'), 60_000);
+      await store.dropChunks(s, 'p4', orphan, 1);
+      expect(await store.getChunk(s, 'p4', orphan, 0)).toBeUndefined();
+    });
+
     it('services never see each other’s entries', async () => {
       const a = svc();
       const b = svc();
