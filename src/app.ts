@@ -138,7 +138,7 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
   // One origin fetch per cold object across the fleet, where the store coordinates nodes.
   const fleet = 'onFillDone' in store ? (store as CacheStore & FillCoordination) : undefined;
   const coalescer = new Coalescer(
-    { origin, writer: new StoreWriter({ store, now, images, warn: warn.warn }), hitForMiss, now, hits },
+    { origin, writer: new StoreWriter({ store, now, images, warn: warn.warn }), hitForMiss, now, hits, chunks: store },
     fleet,
   );
   const varyMemo = new VaryMemo();

@@ -56,6 +56,19 @@ const cache = z
   .strictObject({
     /** Larger bodies are streamed through and never stored. */
     maxObjectBytes: byteSize.default(8 * 1024 * 1024),
+    /**
+     * Bodies past `aboveBytes` are stored as chunks of `chunkBytes` (docs/large-objects.md): a hit
+     * reads the chunks it sends, one ahead of the client, a range only those it covers. Such bodies
+     * are stored as the origin sent them (no compressed or image variants).
+     */
+    chunks: z
+      .strictObject({
+        aboveBytes: byteSize.default(2 * 1024 * 1024),
+        chunkBytes: byteSize
+          .default(1024 * 1024)
+          .refine((bytes) => bytes >= 64 * 1024 && bytes <= 64 * 1024 * 1024, { error: 'between 64 KiB and 64 MiB' }),
+      })
+      .prefault({}),
     /** Objects kept for this service: past it, its least frequently used entries are evicted. */
     maxObjects: z.number().int().min(1).default(50_000),
     /** Optional cap on the body bytes kept for this service (0: none), enforced like maxObjects. */

@@ -14,6 +14,7 @@ import { browserCacheControl, browserTtlMs, type MatchedRules } from '../rules/m
 import type { CachedEntry } from '../store/types.js';
 import { streamingResponse } from '../tls/h2-exchange.js';
 import { type CacheStatusParts, formatCacheStatus, headerSafe, type XCacheStatus } from './cache-status.js';
+import type { ChunkedBody } from './chunk-reader.js';
 import { exchangeNotes } from './exchange.js';
 
 export interface CacheAnnotations {
@@ -67,15 +68,21 @@ function annotate(headers: Headers, notes: CacheAnnotations): Headers {
   return headers;
 }
 
-/** Answers from a stored entry. */
+/**
+ * Answers from a stored entry. A chunked one (meta.chunks) is read from the store through `chunks`,
+ * only the bytes the response needs.
+ */
 export function deliverEntry(
   res: ServerResponse,
   entry: CachedEntry,
   now: number,
   notes: CacheAnnotations,
   request: ClientRequest,
+  chunks?: ChunkedBody,
 ): void {
-  const { meta, body } = entry;
+  const { meta } = entry;
+  if (meta.chunks && !chunks) throw new Error('a chunked entry is delivered with its chunks');
+  const body = chunks ?? entry.body;
   const headers: Headers = {};
   for (const [name, value] of meta.headers) {
     const existing = headers[name];
@@ -109,12 +116,16 @@ function respond(
   res: ServerResponse,
   status: number,
   headers: Headers,
-  body: Buffer | Readable | null,
+  stored: Buffer | Readable | ChunkedBody | null,
   notes: CacheAnnotations,
   request: ClientRequest | undefined,
 ): void {
+  // A chunked body is opened for what is sent: the range, the whole, or nothing (HEAD, 304, 412, 416).
+  const chunked = isChunked(stored) ? stored : undefined;
+  let body = chunked ? null : (stored as Buffer | Readable | null);
+  if (chunked) headers['content-length'] = String(chunked.length);
   if (request === undefined) {
-    write(res, status, headers, body, notes);
+    write(res, status, headers, chunked ? chunked.open(0, chunked.length - 1) : body, notes);
     return;
   }
   const outcome = evaluatePreconditions(request.method, request.headers, status, headers);
@@ -130,7 +141,11 @@ function respond(
     }
     return void res.end();
   }
-  const length = Buffer.isBuffer(body) ? body.length : Number(single(headers, 'content-length'));
+  const length = chunked
+    ? chunked.length
+    : Buffer.isBuffer(body)
+      ? body.length
+      : Number(single(headers, 'content-length'));
   const rangeable = status === 200 && Number.isFinite(length) && !bodyless(status);
   if (rangeable) headers['accept-ranges'] ??= 'bytes';
   // RFC 9110 §14.2: Range is defined for GET only; If-Range decides whether it still applies.
@@ -154,10 +169,16 @@ function respond(
       headers['content-range'] = contentRange(decision.range, length);
       headers['content-length'] = String(end - start + 1);
       status = 206;
+      if (chunked) return void write(res, status, headers, chunked.open(start, end), notes);
       body = body === null ? null : Buffer.isBuffer(body) ? body.subarray(start, end + 1) : slice(body, start, end);
     }
   }
+  if (chunked && request.method !== 'HEAD' && length > 0) body = chunked.open(0, length - 1);
   write(res, status, headers, body, notes);
+}
+
+function isChunked(body: Buffer | Readable | ChunkedBody | null): body is ChunkedBody {
+  return body !== null && (body as ChunkedBody).kind === 'chunks';
 }
 
 function write(

@@ -26,6 +26,7 @@ import { metrics } from '../metrics/metrics.js';
 import { requestDirectives } from '../policy/evaluate.js';
 import type { CachedEntry } from '../store/types.js';
 import type { ForwardReason, XCacheStatus } from './cache-status.js';
+import { type ChunkedBody, chunkedBody } from './chunk-reader.js';
 import { type ClientRequest, deliverEntry, deliverError, deliverStream, sendEarlyHints } from './deliver.js';
 import { deliverOriginDown, type EdgeDeps, originGate } from './edge-deps.js';
 import { exchangeNotes } from './exchange.js';
@@ -252,12 +253,24 @@ function savedBytes(entry: CachedEntry): { field: string; bytes: number } | unde
   return { field, bytes: identity - entry.body.length };
 }
 
+/** The body's length, chunked or not. */
+function bodyLength(entry: CachedEntry): number {
+  return entry.meta.chunks?.bytes ?? entry.body.length;
+}
+
+/** A chunked entry's body, read from the store as it is sent (pipeline/chunk-reader.ts). */
+function chunksOf(exchange: Exchange, entry: CachedEntry): ChunkedBody | undefined {
+  const { deps, view } = exchange;
+  const manifest = entry.meta.chunks;
+  return manifest ? chunkedBody(deps.store, view.service.id, view.primary.hash, manifest) : undefined;
+}
+
 /** DELIVER from the store: a fresh hit. */
 function deliverStored(exchange: Exchange, found: Found, xCacheStatus: 'Hit', now: number): void {
   const { res, view, deps, key } = exchange;
   const { entry } = found;
   // One count for the object (LFU, listing), whichever representation was served.
-  deps.hits?.hit(view.service, entry.meta.object ?? found.entryKey, entry.body.length, savedBytes(entry));
+  deps.hits?.hit(view.service, entry.meta.object ?? found.entryKey, bodyLength(entry), savedBytes(entry));
   exchange.states.push('deliver:hit');
   deliverEntry(
     res,
@@ -276,6 +289,7 @@ function deliverStored(exchange: Exchange, found: Found, xCacheStatus: 'Hit', no
       rules: view.rules,
     },
     exchange.client,
+    chunksOf(exchange, found.entry),
   );
 }
 
@@ -291,7 +305,7 @@ function deliverStale(
   const { entry } = found;
   metrics.stale.inc({ service: view.service.id, reason });
   const outcome = reason === 'while_revalidate' ? 'hits' : 'staleServed';
-  deps.hits?.hit(view.service, entry.meta.object ?? found.entryKey, entry.body.length, savedBytes(entry), outcome);
+  deps.hits?.hit(view.service, entry.meta.object ?? found.entryKey, bodyLength(entry), savedBytes(entry), outcome);
   const at = deps.now();
   const xCacheStatus = reason === 'while_revalidate' ? 'Updating' : 'Stale';
   exchange.states.push(xCacheStatus === 'Updating' ? 'deliver:updating' : 'deliver:stale');
@@ -312,6 +326,7 @@ function deliverStale(
       rules: view.rules,
     },
     exchange.client,
+    chunksOf(exchange, found.entry),
   );
 }
 
@@ -334,6 +349,7 @@ function deliverCollapsed(exchange: Exchange, found: Found, notes: DeliveryNotes
       rules: view.rules,
     },
     exchange.client,
+    chunksOf(exchange, found.entry),
   );
 }
 

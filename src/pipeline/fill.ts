@@ -13,8 +13,9 @@ import { endToEndHeaders } from '../origin/hop-by-hop.js';
 import { headerMap, revalidationHeaders } from '../policy/conditional.js';
 import { formatHttpDate } from '../policy/http-date.js';
 import { mediaType } from '../store/entry-index.js';
-import type { CachedEntry, FillOutcome, PurgeGuard } from '../store/types.js';
+import type { CachedEntry, CacheStore, FillOutcome, PurgeGuard } from '../store/types.js';
 import { compressible, declaredCoding, sniffCoding } from '../transform/compress.js';
+import { readChunks } from './chunk-reader.js';
 import { FanOut } from './fan-out.js';
 import type { HitCounter } from './hit-counter.js';
 import type { HitForMiss } from './hit-for-miss.js';
@@ -51,6 +52,8 @@ export interface FillDeps {
   now: () => number;
   /** Counts the body bytes received from the origin (the service's egress stats). */
   hits?: HitCounter;
+  /** Where chunked bodies are read (a 304 confirming a large stored object). */
+  chunks?: Pick<CacheStore, 'getChunk'>;
 }
 
 export interface FillOptions {
@@ -164,8 +167,8 @@ export class Fill {
     const head = decision.head;
     const stored = decision.kind === 'not-modified' ? (stale as CachedEntry) : undefined;
     this.body = stored
-      ? FanOut.whole(stored.body)
-      : FanOut.of(response.body, head.storing ? head.maxObjectBytes : 0, (bytes) =>
+      ? storedBody(this.deps, this.view, stored)
+      : FanOut.of(response.body, head.storing ? replayLimit(this.view, head.maxObjectBytes) : 0, (bytes) =>
           this.deps.hits?.count(this.view.service, 'bytesFromOrigin', bytes),
         );
     this.head = head;
@@ -250,6 +253,25 @@ export class Fill {
     this.closed = true;
     this.coalesced?.onClosed(outcome);
   }
+}
+
+/**
+ * How much of a body being fetched is kept for requests that join the fill late: all of it up to
+ * 8 MiB (or the chunking threshold, if larger), never a whole large object. A request joining a
+ * large fill after that fetches alone.
+ */
+export function replayLimit(view: RequestView, maxObjectBytes: number): number {
+  return Math.min(maxObjectBytes, Math.max(view.service.cache.chunks.aboveBytes, MAX_REPLAY_BYTES));
+}
+
+const MAX_REPLAY_BYTES = 8 * 1024 * 1024;
+
+/** A stored body a 304 confirmed, for the fill's waiters: whole, or read from its chunks. */
+function storedBody(deps: FillDeps, view: RequestView, stored: CachedEntry): FanOut {
+  const manifest = stored.meta.chunks;
+  if (!manifest || !deps.chunks) return FanOut.whole(stored.body);
+  const body = readChunks(deps.chunks, view.service.id, view.primary.hash, manifest, 0, manifest.bytes - 1);
+  return FanOut.of(body, replayLimit(view, manifest.bytes));
 }
 
 /** RFC 9111 §4.3.1: revalidate with the stored validators, so an unchanged body is not sent again. */

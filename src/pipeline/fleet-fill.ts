@@ -13,7 +13,15 @@ import { PassThrough } from 'node:stream';
 import type { StoreDecision } from '../policy/storable.js';
 import type { FillCoordination, FillOutcome, FlightPart } from '../store/types.js';
 import { FanOut } from './fan-out.js';
-import { type Attachment, Fill, type FillDeps, type FillHead, type FillOptions, type Waiter } from './fill.js';
+import {
+  type Attachment,
+  Fill,
+  type FillDeps,
+  type FillHead,
+  type FillOptions,
+  replayLimit,
+  type Waiter,
+} from './fill.js';
 import { FlightSender } from './flight-sender.js';
 import type { RequestView } from './recv.js';
 import { mayShare } from './response-decision.js';
@@ -213,7 +221,11 @@ export class FleetFill {
         relayed: true,
       };
       const source = new PassThrough();
-      const flight: Flight = { head, source, body: FanOut.of(source, this.view.service.cache.maxObjectBytes) };
+      const flight: Flight = {
+        head,
+        source,
+        body: FanOut.of(source, replayLimit(this.view, this.view.service.cache.maxObjectBytes)),
+      };
       this.flight = flight;
       const pending = this.pending;
       this.pending = [];

@@ -86,6 +86,18 @@ function single(object: string, names: string[], meta: EntryMeta, body: Buffer):
   return { object, varyNames: names, representations: [{ key: object, entry }] };
 }
 
+/**
+ * A large body stored as the origin sent it, in chunks (store-writer.ts): one representation, under
+ * the object's own key. A content-coding is kept as sent and served only to clients accepting it.
+ */
+export function storedAsSent(view: RequestView, meta: EntryMeta): ObjectPlan {
+  const { object, names } = objectOf(view, meta);
+  const coding = declaredCoding(storedHeader(meta.headers, 'content-encoding'));
+  return single(object, names, coding === 'identity' ? meta : { ...meta, unknownCoding: coding }, EMPTY);
+}
+
+const EMPTY = Buffer.alloc(0);
+
 /** The objects to write for a complete, storable response. */
 export async function planWrites(view: RequestView, entryKey: string, meta: EntryMeta, body: Buffer): Promise<Plan> {
   const coding = declaredCoding(storedHeader(meta.headers, 'content-encoding'));

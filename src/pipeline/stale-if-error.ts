@@ -6,7 +6,7 @@
  */
 import { PassThrough, Readable } from 'node:stream';
 import type { CachedEntry } from '../store/types.js';
-import type { Attachment } from './fill.js';
+import { type Attachment, replayLimit } from './fill.js';
 import type { RequestView } from './recv.js';
 import { staleAnswersInstead } from './response-decision.js';
 
@@ -27,7 +27,9 @@ export async function settle(
     return { kind: 'stale', fwdStatus: head.originStatus, detail: 'origin-error' };
   }
   if (body === null || head.originStatus === 304) return { kind: 'fresh', attachment: settled };
-  const read = await readAhead(body, Math.max(view.service.cache.maxObjectBytes, stale.body.length));
+  // Past the replay limit (8 MiB, never a whole large object) the rest streams: an origin failing
+  // after that cuts the response rather than falling back to the stale copy.
+  const read = await readAhead(body, replayLimit(view, Math.max(view.service.cache.maxObjectBytes, stale.body.length)));
   if (!read) return { kind: 'stale', fwdStatus: head.originStatus, detail: 'origin-body-error' };
   return { kind: 'fresh', attachment: { ...settled, body: read } };
 }

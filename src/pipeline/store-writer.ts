@@ -4,14 +4,15 @@
  * turns it into the object's representations and stores them in one write. Images go on to be
  * optimised off the request path. A 304 refreshes the stored object whole instead.
  */
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { endToEndHeaders, type Headers } from '../origin/hop-by-hop.js';
 import { headerMap } from '../policy/conditional.js';
 import { parseTags } from '../store/entry-index.js';
-import type { CacheStore, EntryMeta, EntryWrite, PurgeGuard, Representation } from '../store/types.js';
+import type { CacheStore, ChunkManifest, EntryMeta, EntryWrite, PurgeGuard, Representation } from '../store/types.js';
 import type { ImageSink } from './image-jobs.js';
 import type { RequestView } from './recv.js';
-import { type ObjectPlan, planWrites } from './representations.js';
+import { type ObjectPlan, planWrites, storedAsSent } from './representations.js';
 import type { FillHead } from './response-decision.js';
 import { refreshedHeaders } from './response-decision.js';
 
@@ -36,7 +37,10 @@ const NOT_STORED_HEADERS = new Set(['age', 'set-cookie']);
 export class StoreWriter {
   constructor(private readonly deps: StoreWriterDeps) {}
 
-  /** Reads `body` to its end and stores it as the object `head` describes. */
+  /**
+   * Reads `body` to its end and stores it as the object `head` describes: whole, or, past the
+   * service's `cache.chunks.aboveBytes`, in chunks written as they come (writeChunked).
+   */
   async write(
     view: RequestView,
     head: FillHead,
@@ -45,16 +49,20 @@ export class StoreWriter {
     guard?: PurgeGuard,
   ): Promise<WriteOutcome> {
     const limit = head.maxObjectBytes;
+    const { aboveBytes } = view.service.cache.chunks;
     const chunks: Buffer[] = [];
     let bytes = 0;
+    const iterator = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        const chunk = next.value;
         bytes += chunk.length;
         if (bytes > limit) {
           body.destroy();
           return 'too-large';
         }
         chunks.push(chunk);
+        if (bytes > aboveBytes) return await this.writeChunked(view, head, body, iterator, chunks, responseTime, guard);
       }
     } catch {
       return 'body-failed';
@@ -70,6 +78,61 @@ export class StoreWriter {
       }
       if (plan.image) this.deps.images?.enqueue(plan.image);
       return 'stored';
+    } catch (error) {
+      this.deps.warn({ err: error, service: view.service.id }, 'storing a response failed');
+      return 'store-failed';
+    }
+  }
+
+  /**
+   * A large body: cut into chunks of `cache.chunks.chunkBytes`, each written as soon as it is full
+   * (the body waits for the write: backpressure, and never more than a chunk held), then the record
+   * naming them. Chunks of a body that fails, grows past the limit or is not stored are dropped.
+   */
+  private async writeChunked(
+    view: RequestView,
+    head: FillHead,
+    body: Readable,
+    rest: AsyncIterator<Buffer>,
+    start: Buffer[],
+    responseTime: number,
+    guard: PurgeGuard | undefined,
+  ): Promise<WriteOutcome> {
+    const meta = this.metaFor(view, head, responseTime);
+    const cutter = new ChunkCutter(this.deps.store, view, Math.max(1, meta.deleteAt - this.deps.now()));
+    const outcome = await this.storeChunks(view, head, body, rest, start, cutter, meta, guard);
+    if (outcome !== 'stored') {
+      body.destroy();
+      await cutter.drop();
+    }
+    return outcome;
+  }
+
+  private async storeChunks(
+    view: RequestView,
+    head: FillHead,
+    body: Readable,
+    rest: AsyncIterator<Buffer>,
+    start: Buffer[],
+    cutter: ChunkCutter,
+    meta: EntryMeta,
+    guard: PurgeGuard | undefined,
+  ): Promise<WriteOutcome> {
+    try {
+      try {
+        for (const chunk of start) await cutter.add(chunk);
+        for (let next = await rest.next(); !next.done; next = await rest.next()) {
+          if (cutter.bytes + next.value.length > head.maxObjectBytes) return 'too-large';
+          await cutter.add(next.value);
+        }
+      } catch (error) {
+        // The origin's body failed (or, rethrown, writing a chunk did).
+        if (!body.errored && !body.destroyed) throw error;
+        return 'body-failed';
+      }
+      meta.chunks = await cutter.finish();
+      const stored = await this.deps.store.put(objectWrite(view, storedAsSent(view, meta), guard), meta.storedAt);
+      return stored === 'overtaken' ? 'overtaken' : 'stored';
     } catch (error) {
       this.deps.warn({ err: error, service: view.service.id }, 'storing a response failed');
       return 'store-failed';
@@ -148,6 +211,58 @@ export class StoreWriter {
       ...(head.decision.rule ? { rule: head.decision.rule } : {}),
       ...(head.decision.staleOverride ? { staleOverride: head.decision.staleOverride } : {}),
     };
+  }
+}
+
+/**
+ * Cuts a body into chunks of `cache.chunks.chunkBytes` under a fresh id and writes each as soon as
+ * it is full (the caller waits: backpressure, never more than a chunk held). Chunks live as long as
+ * the object would: its put adopts them; `drop` removes them when it will not be stored.
+ */
+class ChunkCutter {
+  private readonly id = randomBytes(9).toString('base64url');
+  private readonly size: number;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private count = 0;
+  bytes = 0;
+
+  constructor(
+    private readonly store: CacheStore,
+    private readonly view: RequestView,
+    private readonly ttlMs: number,
+  ) {
+    this.size = view.service.cache.chunks.chunkBytes;
+  }
+
+  async add(chunk: Buffer): Promise<void> {
+    this.bytes += chunk.length;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes >= this.size) await this.flush(false);
+  }
+
+  async finish(): Promise<ChunkManifest> {
+    await this.flush(true);
+    return { id: this.id, size: this.size, count: this.count, bytes: this.bytes };
+  }
+
+  drop(): Promise<void> {
+    return this.store
+      .dropChunks(this.view.service.id, this.view.primary.hash, this.id, this.count)
+      .catch(() => undefined);
+  }
+
+  private async flush(all: boolean): Promise<void> {
+    let joined = Buffer.concat(this.pending, this.pendingBytes);
+    while (joined.length >= this.size || (all && joined.length > 0)) {
+      const chunk = joined.subarray(0, this.size);
+      await this.store.putChunk(this.view.service.id, this.view.primary.hash, this.id, this.count, chunk, this.ttlMs);
+      this.count++;
+      joined = joined.subarray(chunk.length);
+    }
+    this.pending = joined.length > 0 ? [joined] : [];
+    this.pendingBytes = joined.length;
   }
 }
 

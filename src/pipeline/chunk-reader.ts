@@ -1,0 +1,90 @@
+/**
+ * @module A chunked body read from the store as the client takes it: only the chunks a response
+ * covers (a range in the middle of a large object reads nothing else), one chunk ahead of the
+ * client, never the whole object (docs/large-objects.md).
+ */
+import { Readable } from 'node:stream';
+import type { CacheStore, ChunkManifest } from '../store/types.js';
+
+/** A chunk the record names is gone (a purge or Redis' own eviction got there first). */
+export class ChunkMissing extends Error {}
+
+/** A stored body that is opened for the bytes a response needs. */
+export interface ChunkedBody {
+  readonly kind: 'chunks';
+  /** The whole body's length. */
+  readonly length: number;
+  /** Bytes start..end (inclusive) as a stream. */
+  open(start: number, end: number): Readable;
+}
+
+type ChunkStore = Pick<CacheStore, 'getChunk'>;
+
+export function chunkedBody(
+  store: ChunkStore,
+  service: string,
+  primaryKey: string,
+  manifest: ChunkManifest,
+): ChunkedBody {
+  return {
+    kind: 'chunks',
+    length: manifest.bytes,
+    open: (start, end) => readChunks(store, service, primaryKey, manifest, start, end),
+  };
+}
+
+/** Bytes start..end of a chunked body, chunk after chunk, the next one read while this one is sent. */
+export function readChunks(
+  store: ChunkStore,
+  service: string,
+  primaryKey: string,
+  manifest: ChunkManifest,
+  start: number,
+  end: number,
+): Readable {
+  const { id, size } = manifest;
+  const last = Math.floor(end / size);
+  let next = Math.floor(start / size);
+  // The chunk being read for the client, and the one after it.
+  const ahead: Promise<Buffer | undefined>[] = [];
+  const fetch = () => {
+    while (ahead.length < 2 && next + ahead.length <= last) {
+      const read = store.getChunk(service, primaryKey, id, next + ahead.length);
+      // A read left behind when the client goes must not fail the process as unhandled.
+      read.catch(() => undefined);
+      ahead.push(read);
+    }
+  };
+  let reading = false;
+  return new Readable({
+    // One chunk at a time: a chunk (1–2 MiB) is well past the mark, so `read` waits for the client.
+    highWaterMark: 1,
+    read() {
+      if (reading) return;
+      if (next > last) {
+        this.push(null);
+        return;
+      }
+      reading = true;
+      fetch();
+      const index = next;
+      (ahead.shift() as Promise<Buffer | undefined>).then(
+        (chunk) => {
+          reading = false;
+          if (this.destroyed) return;
+          if (!chunk) return void this.destroy(new ChunkMissing(`chunk ${index} of ${id} is gone`));
+          next++;
+          fetch();
+          const from = index * size;
+          const sliceStart = Math.max(start - from, 0);
+          const sliceEnd = Math.min(end + 1 - from, chunk.length);
+          this.push(sliceStart === 0 && sliceEnd === chunk.length ? chunk : chunk.subarray(sliceStart, sliceEnd));
+        },
+        (error: Error) => {
+          reading = false;
+          this.destroy(error);
+        },
+      );
+    },
+  });
+}

@@ -1,0 +1,121 @@
+/**
+ * Large objects stored in chunks (docs/large-objects.md): a body past `cache.chunks.aboveBytes` is
+ * written chunk by chunk as it streams, served whole from its chunks, a range reads only the
+ * chunks it covers (counted in the bytes Redis sends), HEAD reads none, and a purge takes the
+ * chunks with the object.
+ */
+import type { Redis } from 'ioredis';
+import { afterEach, describe, expect } from 'vitest';
+import { startEdge, type TestEdge, test } from '../../helpers/fixtures.js';
+import { settled } from '../../helpers/wait.js';
+
+const CHUNK = 256 * 1024;
+const SIZE = 3 * 1024 * 1024 + 12_345;
+
+/** Deterministic bytes whose every offset is checkable: byte i is (i * 7 + (i >> 16)) & 255. */
+function bodyOf(size: number): Buffer {
+  const body = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) body[i] = (i * 7 + (i >> 16)) & 255;
+  return body;
+}
+
+/** Bytes Redis has sent its clients so far. */
+async function redisBytesOut(redis: Redis): Promise<number> {
+  const info = await redis.info('stats');
+  return Number(/total_net_output_bytes:(\d+)/.exec(info)?.[1]);
+}
+
+let edge: TestEdge;
+
+describe('a large object in chunks', () => {
+  afterEach(async () => {
+    await edge?.close();
+  });
+
+  test('stored as it streams, served whole, ranges read only their chunks, purged with its chunks', async ({
+    redis,
+    origin,
+  }) => {
+    const body = bodyOf(SIZE);
+    origin.handle((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'max-age=600' });
+      // In pieces, as a large download arrives.
+      for (let at = 0; at < body.length; at += 100_000) res.write(body.subarray(at, at + 100_000));
+      res.end();
+    });
+    edge = await startEdge(redis.url, origin.url, {
+      service: { cache: { chunks: { aboveBytes: 1024 * 1024, chunkBytes: CHUNK } } },
+    });
+    const miss = await edge.get('/artefact.bin');
+    expect(miss.headers['x-cache-status']).toBe('Miss');
+    expect(miss.body.equals(body)).toBe(true);
+    await settled(edge);
+
+    const client = redis.client();
+    try {
+      const chunkKeys = await client.keys(`cf:{${edge.service}}:ch:*`);
+      expect(chunkKeys).toHaveLength(Math.ceil(SIZE / CHUNK));
+
+      const hit = await edge.get('/artefact.bin');
+      expect(hit.headers['x-cache-status']).toBe('Hit');
+      expect(hit.headers['content-length']).toBe(String(SIZE));
+      expect(hit.body.equals(body)).toBe(true);
+
+      // A range in the middle: two chunks read, not thirteen.
+      const before = await redisBytesOut(client);
+      const range = await edge.get('/artefact.bin', { headers: { range: 'bytes=1000000-1100000' } });
+      const sent = (await redisBytesOut(client)) - before;
+      expect(range.status).toBe(206);
+      expect(range.headers['content-range']).toBe(`bytes 1000000-1100000/${SIZE}`);
+      expect(range.body.equals(body.subarray(1_000_000, 1_100_001))).toBe(true);
+      expect(sent).toBeGreaterThan(2 * CHUNK - 1);
+      expect(sent).toBeLessThan(3 * CHUNK);
+
+      // HEAD reads no chunk at all.
+      const headBefore = await redisBytesOut(client);
+      const head = await edge.get('/artefact.bin', { method: 'HEAD' });
+      expect(head.headers['content-length']).toBe(String(SIZE));
+      expect((await redisBytesOut(client)) - headBefore).toBeLessThan(CHUNK);
+
+      // The last bytes, across the short last chunk.
+      const tail = await edge.get('/artefact.bin', { headers: { range: 'bytes=-5000' } });
+      expect(tail.body.equals(body.subarray(SIZE - 5000))).toBe(true);
+
+      expect(origin.requestsFor('/artefact.bin')).toHaveLength(1);
+      const stats = await edge.store.readStats(edge.service);
+      expect(stats).toMatchObject({ entries: 1, bytesStored: SIZE });
+
+      const primary = (await client.keys(`cf:{${edge.service}}:vary:*`))[0]?.split(':vary:')[1] as string;
+      await edge.store.invalidate(edge.service, primary);
+      expect(await client.keys(`cf:{${edge.service}}:ch:*`)).toHaveLength(0);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  test('a body that fails midway leaves no chunks; one past maxObjectBytes is passed on and not kept', async ({
+    redis,
+    origin,
+  }) => {
+    origin.handle((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'max-age=600' });
+      res.write(Buffer.alloc(1536 * 1024, 'a'));
+      if (req.url === '/broken') return void setTimeout(() => res.destroy(), 20);
+      res.end(Buffer.alloc(1536 * 1024, 'b'));
+    });
+    edge = await startEdge(redis.url, origin.url, {
+      service: { cache: { maxObjectBytes: 2 * 1024 * 1024, chunks: { aboveBytes: 1024 * 1024, chunkBytes: CHUNK } } },
+    });
+    await edge.get('/broken').catch(() => undefined);
+    const tooLarge = await edge.get('/too-large');
+    expect(tooLarge.body.length).toBe(3 * 1024 * 1024);
+    await settled(edge);
+    const client = redis.client();
+    try {
+      expect(await client.keys(`cf:{${edge.service}}:ch:*`)).toHaveLength(0);
+      expect((await edge.get('/too-large')).headers['x-cache-status']).not.toBe('Hit');
+    } finally {
+      client.disconnect();
+    }
+  });
+});
