@@ -20,17 +20,38 @@ export interface ChunkedBody {
 
 type ChunkStore = Pick<CacheStore, 'getChunk'>;
 
+/** A chunk already read (the lookup checks the first one a response needs is there). */
+export interface ReadChunk {
+  index: number;
+  bytes: Buffer;
+}
+
 export function chunkedBody(
   store: ChunkStore,
   service: string,
   primaryKey: string,
   manifest: ChunkManifest,
+  options: { first?: ReadChunk | undefined; onMissing?: () => void } = {},
 ): ChunkedBody {
   return {
     kind: 'chunks',
     length: manifest.bytes,
-    open: (start, end) => readChunks(store, service, primaryKey, manifest, start, end),
+    open: (start, end) => {
+      const body = readChunks(store, service, primaryKey, manifest, start, end, options.first);
+      if (options.onMissing) {
+        const onMissing = options.onMissing;
+        body.once('error', (error) => {
+          if (error instanceof ChunkMissing) onMissing();
+        });
+      }
+      return body;
+    },
   };
+}
+
+/** The chunk a response's first byte is in: the range's start, or the body's. */
+export function firstChunkIndex(manifest: ChunkManifest, rangeStart: number | undefined): number {
+  return Math.floor((rangeStart ?? 0) / manifest.size);
 }
 
 /** Bytes start..end of a chunked body, chunk after chunk, the next one read while this one is sent. */
@@ -41,6 +62,7 @@ export function readChunks(
   manifest: ChunkManifest,
   start: number,
   end: number,
+  first?: ReadChunk,
 ): Readable {
   const { id, size } = manifest;
   const last = Math.floor(end / size);
@@ -49,7 +71,11 @@ export function readChunks(
   const ahead: Promise<Buffer | undefined>[] = [];
   const fetch = () => {
     while (ahead.length < 2 && next + ahead.length <= last) {
-      const read = store.getChunk(service, primaryKey, id, next + ahead.length);
+      const index = next + ahead.length;
+      const read =
+        first?.index === index
+          ? Promise.resolve<Buffer | undefined>(first.bytes)
+          : store.getChunk(service, primaryKey, id, index);
       // A read left behind when the client goes must not fail the process as unhandled.
       read.catch(() => undefined);
       ahead.push(read);

@@ -24,9 +24,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NotCached } from '../errors.js';
 import { metrics } from '../metrics/metrics.js';
 import { requestDirectives } from '../policy/evaluate.js';
-import type { CachedEntry } from '../store/types.js';
+import { single } from '../policy/freshness.js';
+import { decideRange } from '../policy/range.js';
+import type { CachedEntry, ChunkManifest } from '../store/types.js';
 import type { ForwardReason, XCacheStatus } from './cache-status.js';
-import { type ChunkedBody, chunkedBody } from './chunk-reader.js';
+import { type ChunkedBody, chunkedBody, firstChunkIndex, type ReadChunk } from './chunk-reader.js';
 import { type ClientRequest, deliverEntry, deliverError, deliverStream, sendEarlyHints } from './deliver.js';
 import { deliverOriginDown, type EdgeDeps, originGate } from './edge-deps.js';
 import { exchangeNotes } from './exchange.js';
@@ -57,6 +59,8 @@ interface Exchange {
   /** The readable key for X-Cache-Key, when the service exposes it. */
   key: string | undefined;
   states: string[];
+  /** A chunked hit's first chunk, read before anything is written (withFirstChunk). */
+  first?: ReadChunk;
 }
 
 /**
@@ -138,11 +142,14 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     states,
   };
   // A hit this node holds is answered in the turn the request arrived; the rest ask the store.
-  const found =
+  let found =
     lookupLocal(view, deps.store, deps.varyMemo, deps.now()) ??
     (await lookup(view, deps.store, deps.varyMemo, deps.now()).catch((error: unknown) =>
       lookupFailed(exchange, error),
     ));
+  if (found.kind === 'hit' && found.entry.meta.chunks && view.method !== 'HEAD') {
+    found = await withFirstChunk(exchange, found);
+  }
   states.push(LOOKUP_STATE[found.kind]);
   const now = deps.now();
   const decision = decideStored({
@@ -259,10 +266,50 @@ function bodyLength(entry: CachedEntry): number {
 }
 
 /** A chunked entry's body, read from the store as it is sent (pipeline/chunk-reader.ts). */
-function chunksOf(exchange: Exchange, entry: CachedEntry): ChunkedBody | undefined {
+function chunksOf(exchange: Exchange, found: Found): ChunkedBody | undefined {
   const { deps, view } = exchange;
-  const manifest = entry.meta.chunks;
-  return manifest ? chunkedBody(deps.store, view.service.id, view.primary.hash, manifest) : undefined;
+  const manifest = found.entry.meta.chunks;
+  if (!manifest) return undefined;
+  return chunkedBody(deps.store, view.service.id, view.primary.hash, manifest, {
+    first: exchange.first,
+    onMissing: () => removeBroken(exchange, found),
+  });
+}
+
+/**
+ * A chunked hit reads the chunk its response starts in before anything is written: one that is gone
+ * (a purge, or Redis' own eviction, got there first) makes the request a miss rather than a cut
+ * response, and the object is removed so that no one else finds it half there.
+ */
+async function withFirstChunk(exchange: Exchange, found: Found): Promise<LookupResult> {
+  const { view, deps } = exchange;
+  const manifest = found.entry.meta.chunks as ChunkManifest;
+  const range = view.method === 'GET' ? single(view.headers, 'range') : undefined;
+  const decision = range === undefined ? undefined : decideRange(range, manifest.bytes);
+  const index = firstChunkIndex(manifest, decision?.kind === 'partial' ? decision.range.start : undefined);
+  const bytes = await deps.store
+    .getChunk(view.service.id, view.primary.hash, manifest.id, index)
+    .catch(() => undefined);
+  if (bytes) {
+    exchange.first = { index, bytes };
+    return found;
+  }
+  removeBroken(exchange, found);
+  // No purge guard: the removal above must not stop the fill from storing the object again.
+  return { kind: 'miss', entryKey: found.entryKey, names: found.names, readable: found.readable, varyMiss: false };
+}
+
+/** A chunked object missing a chunk: removed (every node's L1 too), so the next request refetches it. */
+function removeBroken(exchange: Exchange, found: Found): void {
+  const { view, deps } = exchange;
+  const object = found.entry.meta.object ?? found.entryKey;
+  deps.log.warn(
+    { service: view.service.id, key: found.entryKey },
+    'a stored large object lost a chunk; removed, it is fetched again',
+  );
+  deps.store.purgeEntries(view.service.id, [object], false, deps.now()).catch((error: unknown) => {
+    deps.log.warn({ err: error, service: view.service.id }, 'removing a large object that lost a chunk failed');
+  });
 }
 
 /** DELIVER from the store: a fresh hit. */
@@ -289,7 +336,7 @@ function deliverStored(exchange: Exchange, found: Found, xCacheStatus: 'Hit', no
       rules: view.rules,
     },
     exchange.client,
-    chunksOf(exchange, found.entry),
+    chunksOf(exchange, found),
   );
 }
 
@@ -326,7 +373,7 @@ function deliverStale(
       rules: view.rules,
     },
     exchange.client,
-    chunksOf(exchange, found.entry),
+    chunksOf(exchange, found),
   );
 }
 
@@ -349,7 +396,7 @@ function deliverCollapsed(exchange: Exchange, found: Found, notes: DeliveryNotes
       rules: view.rules,
     },
     exchange.client,
-    chunksOf(exchange, found.entry),
+    chunksOf(exchange, found),
   );
 }
 

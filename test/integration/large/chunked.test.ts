@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect } from 'vitest';
 import { startEdge, type TestEdge, test } from '../../helpers/fixtures.js';
-import { settled } from '../../helpers/wait.js';
+import { settled, waitFor } from '../../helpers/wait.js';
 
 const CHUNK = 256 * 1024;
 const SIZE = 3 * 1024 * 1024 + 12_345;
@@ -88,6 +88,50 @@ describe('a large object in chunks', () => {
       const primary = (await client.keys(`cf:{${edge.service}}:vary:*`))[0]?.split(':vary:')[1] as string;
       await edge.store.invalidate(edge.service, primary);
       expect(await client.keys(`cf:{${edge.service}}:ch:*`)).toHaveLength(0);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  test('a chunk gone from Redis: at the start, a miss that refetches; midway, a cut response and the object removed', async ({
+    redis,
+    origin,
+  }) => {
+    const body = bodyOf(SIZE);
+    origin.handle((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'max-age=600' });
+      res.end(body);
+    });
+    edge = await startEdge(redis.url, origin.url, {
+      service: { cache: { chunks: { aboveBytes: 1024 * 1024, chunkBytes: CHUNK } } },
+    });
+    const client = redis.client();
+    const chunkKey = async (index: number) =>
+      (await client.keys(`cf:{${edge.service}}:ch:*`)).find((key) => key.endsWith(`:${index}`)) as string;
+    try {
+      await edge.get('/evicted.bin');
+      await settled(edge);
+      // Redis' own maxmemory eviction, as far as the edge can tell.
+      await client.del(await chunkKey(0));
+      const refetched = await edge.get('/evicted.bin');
+      expect(refetched.headers['x-cache-status']).toBe('Miss');
+      expect(refetched.body.equals(body)).toBe(true);
+      expect(origin.requestsFor('/evicted.bin')).toHaveLength(2);
+      await settled(edge);
+      expect((await edge.get('/evicted.bin')).headers['x-cache-status']).toBe('Hit');
+
+      await client.del(await chunkKey(5));
+      const cut = await edge.get('/evicted.bin').then(
+        (answer) => answer.body.length,
+        () => -1,
+      );
+      expect(cut).toBeLessThan(SIZE);
+      // Removed as soon as the gap was found: the next request refetches (a cut one meanwhile is retried).
+      await waitFor(
+        async () => (await edge.get('/evicted.bin').catch(() => undefined))?.headers['x-cache-status'] === 'Miss',
+        'a refetch',
+      );
+      expect(origin.requestsFor('/evicted.bin')).toHaveLength(3);
     } finally {
       client.disconnect();
     }
