@@ -1,8 +1,8 @@
 // `npm run bench`: installs what the benchmark needs (npm dependencies; wrk, nginx and redis-server
 // from Debian's packages), builds the edge, and runs the suites: bench/run.ts (hits, misses, nginx
 // comparison), bench/lookups.ts (hits a saturated machine turns into origin fetches), bench/admin.ts (listing and purging at 50,000 entries), bench/transform.ts (text and
-// image transforms), bench/chaos.ts (origin and Redis killed under load) and bench/tls.ts (HTTPS
-// handshakes and hits beside nginx).
+// image transforms), bench/chaos.ts (origin and Redis killed under load), bench/tls.ts (HTTPS
+// handshakes and hits beside nginx) and bench/large.ts (large objects in chunks).
 import { join } from 'node:path';
 import { ensureDebianPackage, ensureNodeModules, ROOT, run } from './setup.mjs';
 
@@ -34,6 +34,7 @@ const SUITES = {
   transform: 'transform.ts',
   chaos: 'chaos.ts',
   tls: 'tls.ts',
+  large: 'large.ts',
 };
 const chosen = process.argv[2] ? [process.argv[2]] : Object.keys(SUITES);
 for (const suite of chosen) {

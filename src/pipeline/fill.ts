@@ -168,7 +168,7 @@ export class Fill {
     const stored = decision.kind === 'not-modified' ? (stale as CachedEntry) : undefined;
     this.body = stored
       ? storedBody(this.deps, this.view, stored)
-      : FanOut.of(response.body, head.storing ? replayLimit(this.view, head.maxObjectBytes) : 0, (bytes) =>
+      : FanOut.of(response.body, head.storing ? replayLimit(this.view, head.maxObjectBytes, headers) : 0, (bytes) =>
           this.deps.hits?.count(this.view.service, 'bytesFromOrigin', bytes),
         );
     this.head = head;
@@ -257,11 +257,16 @@ export class Fill {
 
 /**
  * How much of a body being fetched is kept for requests that join the fill late: all of it up to
- * 8 MiB (or the chunking threshold, if larger), never a whole large object. A request joining a
- * large fill after that fetches alone.
+ * 8 MiB (or the chunking threshold, if larger), and for a body announced past the threshold only
+ * up to the threshold: never a whole large object. A request joining a large fill after that
+ * fetches alone.
  */
-export function replayLimit(view: RequestView, maxObjectBytes: number): number {
-  return Math.min(maxObjectBytes, Math.max(view.service.cache.chunks.aboveBytes, MAX_REPLAY_BYTES));
+export function replayLimit(view: RequestView, maxObjectBytes: number, headers?: Headers): number {
+  const { aboveBytes } = view.service.cache.chunks;
+  // A body announced as large (it will be chunked) keeps no more than the threshold.
+  const declared = Number(headers?.['content-length']);
+  if (declared > aboveBytes) return Math.min(maxObjectBytes, aboveBytes);
+  return Math.min(maxObjectBytes, Math.max(aboveBytes, MAX_REPLAY_BYTES));
 }
 
 const MAX_REPLAY_BYTES = 8 * 1024 * 1024;

@@ -216,14 +216,15 @@ export class StoreWriter {
 
 /**
  * Cuts a body into chunks of `cache.chunks.chunkBytes` under a fresh id and writes each as soon as
- * it is full (the caller waits: backpressure, never more than a chunk held). Chunks live as long as
- * the object would: its put adopts them; `drop` removes them when it will not be stored.
+ * it is full (the caller waits: backpressure). One buffer of a chunk's size is filled and reused
+ * for every chunk (a store is done with it when its write resolves), so a large fill makes no
+ * garbage of its own. Chunks live as long as the object would: its put adopts them; `drop`
+ * removes them when it will not be stored.
  */
 class ChunkCutter {
   private readonly id = randomBytes(9).toString('base64url');
-  private readonly size: number;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly buffer: Buffer;
+  private filled = 0;
   private count = 0;
   bytes = 0;
 
@@ -232,19 +233,23 @@ class ChunkCutter {
     private readonly view: RequestView,
     private readonly ttlMs: number,
   ) {
-    this.size = view.service.cache.chunks.chunkBytes;
+    this.buffer = Buffer.allocUnsafeSlow(view.service.cache.chunks.chunkBytes);
   }
 
-  async add(chunk: Buffer): Promise<void> {
-    this.bytes += chunk.length;
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes >= this.size) await this.flush(false);
+  async add(piece: Buffer): Promise<void> {
+    this.bytes += piece.length;
+    let at = 0;
+    while (at < piece.length) {
+      const copied = piece.copy(this.buffer, this.filled, at);
+      this.filled += copied;
+      at += copied;
+      if (this.filled === this.buffer.length) await this.write();
+    }
   }
 
   async finish(): Promise<ChunkManifest> {
-    await this.flush(true);
-    return { id: this.id, size: this.size, count: this.count, bytes: this.bytes };
+    if (this.filled > 0) await this.write();
+    return { id: this.id, size: this.buffer.length, count: this.count, bytes: this.bytes };
   }
 
   drop(): Promise<void> {
@@ -253,16 +258,11 @@ class ChunkCutter {
       .catch(() => undefined);
   }
 
-  private async flush(all: boolean): Promise<void> {
-    let joined = Buffer.concat(this.pending, this.pendingBytes);
-    while (joined.length >= this.size || (all && joined.length > 0)) {
-      const chunk = joined.subarray(0, this.size);
-      await this.store.putChunk(this.view.service.id, this.view.primary.hash, this.id, this.count, chunk, this.ttlMs);
-      this.count++;
-      joined = joined.subarray(chunk.length);
-    }
-    this.pending = joined.length > 0 ? [joined] : [];
-    this.pendingBytes = joined.length;
+  private async write(): Promise<void> {
+    const chunk = this.buffer.subarray(0, this.filled);
+    await this.store.putChunk(this.view.service.id, this.view.primary.hash, this.id, this.count, chunk, this.ttlMs);
+    this.count++;
+    this.filled = 0;
   }
 }
 

@@ -475,7 +475,8 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     const key = `${service}\n${id}:${index}`;
     const old = this.chunks.get(key);
     if (old) this.bytes -= old.length;
-    const own = ownBody(bytes);
+    // A copy: the writer reuses its buffer once this resolves (store/types.ts).
+    const own = Buffer.from(bytes);
     this.chunks.set(key, own);
     this.bytes += own.length;
   }

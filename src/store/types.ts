@@ -193,7 +193,7 @@ export interface CacheStore {
   /**
    * Writes one chunk of a large body before its object is stored (`put` with `meta.chunks`), alive
    * for `ttlMs` unless that put adopts it: chunks of a fill that never completes go by themselves.
-   * `primaryKey` places it in its URL's key space.
+   * `primaryKey` places it in its URL's key space. The caller may reuse `bytes` once this resolves.
    */
   putChunk(service: string, primaryKey: string, id: string, index: number, bytes: Buffer, ttlMs: number): Promise<void>;
   /** One chunk of a stored body; undefined when it is gone (purged, evicted, expired). */
