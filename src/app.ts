@@ -22,6 +22,7 @@ import { HitCounter } from './pipeline/hit-counter.js';
 import { HitForMiss } from './pipeline/hit-for-miss.js';
 import { ImageOptimiser, type ImageSink } from './pipeline/image-jobs.js';
 import { VaryMemo } from './pipeline/lookup.js';
+import { QuotaGauge } from './pipeline/quota.js';
 import { RecvMemo } from './pipeline/recv.js';
 import { BackgroundRefresh } from './pipeline/refresh.js';
 import { serviceRuntimes } from './pipeline/service-runtime.js';
@@ -165,6 +166,7 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
     limits: { maxUrlBytes: config.edge.maxUrlBytes, maxHeaderCount: config.edge.maxHeaderCount },
     maxBodyBytes: config.edge.maxBodyBytes,
     hits,
+    quota: new QuotaGauge(store, now, warn.warn),
     trustedProxies: compileCidrs(config.edge.trustedProxies),
     ...(store.hit ? { rateLimits: store as RateLimitStore } : {}),
     ...(health ? { health } : {}),
@@ -187,7 +189,12 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
     read: async (id) => {
       const service = config.services.find((s) => s.id === id) as (typeof config.services)[number];
       const [stats, circuit] = await Promise.all([store.readStats(id), health?.state(service)]);
-      return { entries: stats.entries ?? 0, bytes: stats.bytesStored ?? 0, circuitOpen: circuit?.state === 'open' };
+      return {
+        entries: stats.entries ?? 0,
+        bytes: stats.bytesStored ?? 0,
+        circuitOpen: circuit?.state === 'open',
+        quotaBytes: service.cache.quota.bytes,
+      };
     },
     bounded: () => boundedStructures(),
     ...(options.tls
@@ -328,6 +335,7 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
           server.closeIdleConnections();
         });
         await tlsClosed;
+        deps.quota?.close();
         await hits.close();
         await origin.close();
       }

@@ -71,6 +71,11 @@ export const OriginTimeout = defineError(
   'the origin of service %s did not answer in time',
 );
 export const OriginBroken = defineError('CF_ERR_ORIGIN_BROKEN', 502, 'the origin of service %s sent a broken response');
+export const QuotaFull = defineError(
+  'CF_ERR_QUOTA_FULL',
+  507,
+  'the cache of service %s is full (its byte quota): a clean-up is under way, ask again later',
+);
 export const Internal = defineError('CF_ERR_INTERNAL', 500, 'internal error in the edge');
 export const ShuttingDown = defineError('CF_ERR_SHUTTING_DOWN', 503, 'this edge node is shutting down');
 export const NotCached = defineError(

@@ -208,6 +208,7 @@ export const statsResponse = z.object({
   service: z.string(),
   entries: z.number(),
   bytesStored: z.number(),
+  quotaBytes: z.number().meta({ description: 'the service’s byte quota (0: none); bytesStored is its use' }),
   hits: z.number(),
   misses: z.number(),
   bypasses: z.number(),

@@ -385,6 +385,7 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
           service,
           entries: field('entries'),
           bytesStored: field('bytesStored'),
+          quotaBytes: current().serviceConfig.get(service)?.cache.quota.bytes ?? 0,
           hits,
           misses,
           bypasses: field('bypasses'),

@@ -74,6 +74,18 @@ const cache = z
     /** Optional cap on the body bytes kept for this service (0: none), enforced like maxObjects. */
     maxBytes: byteSize.default(0),
     /**
+     * A byte quota that refuses rather than evicts (KissCache's; docs/large-objects.md): past
+     * `bytes`, a miss is answered 507 (`refuse`) or passed through uncached (`pass`), and a
+     * clean-up takes the service down to `lowWater` of it, least frequently used first.
+     */
+    quota: z
+      .strictObject({
+        bytes: byteSize.default(0),
+        whenFull: z.enum(['refuse', 'pass']).default('refuse'),
+        lowWater: z.number().gt(0).lt(1).default(0.75),
+      })
+      .prefault({}),
+    /**
      * Response headers whose values tag an entry for purging by tag (space- or comma-separated):
      * Fastly's Surrogate-Key and Cloudflare's Cache-Tag by default. Tags are scoped to the service.
      */
@@ -126,6 +138,10 @@ const cache = z
      * is never given to the next); "always" follows RFC 9111 and trusts the origin's headers alone.
      */
     requestCookies: z.enum(['when-varied', 'always']).default('when-varied'),
+  })
+  .refine((c) => c.quota.bytes === 0 || c.maxBytes === 0, {
+    error: 'a byte quota refuses new objects where maxBytes evicts old ones: set one of them',
+    path: ['quota', 'bytes'],
   })
   .prefault({});
 

@@ -18,6 +18,7 @@ export const REDIS_OPERATIONS = [
   'get_object',
   'get_chunk',
   'put_chunk',
+  'trim',
   'store',
   'index',
   'mark_uncacheable',
@@ -95,6 +96,11 @@ export const metrics = {
     LATENCY_BUCKETS,
   ),
   redisErrors: counter('cachefront_redis_errors_total', 'Redis calls that failed or timed out.', ['operation']),
+  quotaRefusals: counter(
+    'cachefront_quota_refusals_total',
+    'Misses past the service’s byte quota: refused (507) or passed through uncached.',
+    ['service', 'action'],
+  ),
   storeLookupFailures: counter(
     'cachefront_store_lookup_failures_total',
     'Lookups that could not read the store and went to the origin: store-timeout (past the read deadline) or store-error.',
@@ -126,7 +132,7 @@ export const metrics = {
 /** Gauges read from the shared store at scrape time (cheap reads, never a keyspace scan). */
 export interface ServiceGaugeSource {
   services: readonly string[];
-  read(service: string): Promise<{ entries: number; bytes: number; circuitOpen: boolean }>;
+  read(service: string): Promise<{ entries: number; bytes: number; circuitOpen: boolean; quotaBytes: number }>;
   /** The process's bounded structures (the L1, the memos): bytes held and the bound of each. */
   bounded?: () => Record<string, { bytes: number; max: number }>;
   /** The certificates the HTTPS listener serves: whose, and until when (epoch ms). */
@@ -138,7 +144,7 @@ let gaugeSource: ServiceGaugeSource | undefined;
 function gauge(
   name: string,
   help: string,
-  pick: (v: { entries: number; bytes: number; circuitOpen: boolean }) => number,
+  pick: (v: { entries: number; bytes: number; circuitOpen: boolean; quotaBytes: number }) => number,
 ) {
   if (register.getSingleMetric(name)) return;
   new Gauge({
@@ -244,6 +250,11 @@ export function initMetrics(source: ServiceGaugeSource): void {
   for (const operation of REDIS_OPERATIONS) metrics.redisErrors.inc({ operation }, 0);
   gauge('cachefront_entries', 'Entries stored for the service (shared by every edge node).', (v) => v.entries);
   gauge('cachefront_stored_bytes', 'Body bytes stored for the service.', (v) => v.bytes);
+  gauge(
+    'cachefront_quota_bytes',
+    'The service’s byte quota (0: none); its use is cachefront_stored_bytes.',
+    (v) => v.quotaBytes,
+  );
   gauge('cachefront_origin_circuit_open', '1 while the service’s origin circuit is open.', (v) =>
     v.circuitOpen ? 1 : 0,
   );
@@ -258,6 +269,7 @@ export function declareServiceSeries(service: string): void {
   for (const kind of ['connect', 'timeout', 'broken', 'status']) metrics.originErrors.inc({ service, kind }, 0);
   for (const reason of ['while_revalidate', 'error', 'circuit_open']) metrics.stale.inc({ service, reason }, 0);
   for (const kind of ['compression', 'images']) metrics.saved.inc({ service, kind }, 0);
+  for (const action of ['refuse', 'pass']) metrics.quotaRefusals.inc({ service, action }, 0);
   for (const result of ['smaller', 'kept', 'refused']) metrics.imagesOptimised.inc({ service, result }, 0);
   for (const reason of ['store-timeout', 'store-error']) metrics.storeLookupFailures.inc({ service, reason }, 0);
   metrics.coalesced.inc({ service }, 0);

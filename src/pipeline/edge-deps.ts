@@ -11,6 +11,7 @@ import type { Coalescer } from './coalesce.js';
 import { deliverError } from './deliver.js';
 import type { HitCounter } from './hit-counter.js';
 import type { VaryMemo } from './lookup.js';
+import type { QuotaGauge } from './quota.js';
 import type { RecvDeps, RequestView } from './recv.js';
 import type { BackgroundRefresh } from './refresh.js';
 
@@ -27,6 +28,8 @@ export interface EdgeDeps extends RecvDeps {
   rateLimits?: RateLimitStore;
   /** Counts hits for LFU eviction. */
   hits?: HitCounter;
+  /** Services' byte quotas: a miss past one is refused or passed through (pipeline/quota.ts). */
+  quota?: QuotaGauge;
   /** The origins' circuit breakers; without it every request may go to the origin. */
   health?: OriginHealth;
   /** stale-while-revalidate's background refreshes; without it stale entries are revalidated inline. */

@@ -21,7 +21,7 @@
  *   fill fans it out (fan-out) and the store writer keeps it (store-writer).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { NotCached } from '../errors.js';
+import { NotCached, QuotaFull } from '../errors.js';
 import { metrics } from '../metrics/metrics.js';
 import { requestDirectives } from '../policy/evaluate.js';
 import { single } from '../policy/freshness.js';
@@ -221,6 +221,18 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     });
   }
   if (found.kind !== 'miss') throw new Error('unreachable');
+  // A service past its byte quota stores nothing new until its clean-up: refused, or passed.
+  if (deps.quota?.full(view.service)) {
+    const action = view.service.cache.quota.whenFull;
+    metrics.quotaRefusals.inc({ service: view.service.id, action });
+    states.push(`quota:${action}`);
+    if (action === 'pass') return pass(req, res, view, deps, 'bypass', 'quota-full');
+    return deliverError(res, QuotaFull(view.service.id), {
+      xCacheStatus: 'Bypass',
+      cacheStatus: { fwd: 'bypass', detail: 'quota-full' },
+      key,
+    });
+  }
   const options: FillOptions = { guard: found.guard };
   const attachment = await deps.coalescer.join(exchange.waiter(), found.entryKey, found.names, options);
   return deliverFill(exchange, attachment, () => deps.coalescer.alone(exchange.waiter(), found.names, options), {

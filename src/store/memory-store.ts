@@ -471,6 +471,28 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     this.forgetObject(id, slot);
   }
 
+  async trimBytes(service: string, targetBytes: number): Promise<number> {
+    let evicted = 0;
+    const stored = () => {
+      let bytes = 0;
+      for (const slot of this.objects.values()) if (slot.service === service && slot.summary) bytes += slot.summary.b;
+      return bytes;
+    };
+    let bytes = stored();
+    // Least recently used first: the first slots in the Map are the oldest.
+    for (const slot of [...this.slots.values()]) {
+      if (bytes <= targetBytes) break;
+      if (slot.service !== service) continue;
+      const object = this.objects.get(`${service}\n${slot.object}`);
+      if (!object?.summary) continue;
+      bytes -= object.summary.b;
+      this.deleteObject(service, slot.object);
+      evicted++;
+    }
+    if (evicted > 0) await this.addStats(service, new Map([['evictions', evicted]]));
+    return evicted;
+  }
+
   async putChunk(service: string, _primaryKey: string, id: string, index: number, bytes: Buffer): Promise<void> {
     const key = `${service}\n${id}:${index}`;
     const old = this.chunks.get(key);

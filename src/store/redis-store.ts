@@ -307,6 +307,18 @@ export class RedisStore implements CacheStore, RateLimitStore, CoordinationStore
     for (let i = 0; i < keys.length; i += 1000) await this.client.unlink(...keys.slice(i, i + 1000));
   }
 
+  async trimBytes(service: string, targetBytes: number): Promise<number> {
+    // Each key space keeps its share, as with the caps (docs/redis-layout.md, "Key spaces").
+    const share = Math.max(1, Math.floor(targetBytes / this.shards));
+    const evicted = await Promise.all(
+      this.spaces(service).map(
+        (space) =>
+          timed('trim', runScript(this.client, 'trimBytes', [space.stats], [space.prefix, share])) as Promise<number>,
+      ),
+    );
+    return evicted.reduce((sum, n) => sum + n, 0);
+  }
+
   async getObject(service: string, object: string, now: number): Promise<StoredObject | undefined> {
     const space = this.space(service, object);
     await this.indexing.drainShard(service, shardOf(object, this.shards));

@@ -54,7 +54,8 @@ type ScriptName =
   | 'claimFill'
   | 'fillDone'
   | 'flightAppend'
-  | 'catalogChange';
+  | 'catalogChange'
+  | 'trimBytes';
 
 /** Defines every script on a client; idempotent. */
 export function defineScripts(client: RedisClient): void {

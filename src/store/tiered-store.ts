@@ -143,6 +143,10 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
     }
   }
 
+  trimBytes(service: string, targetBytes: number): Promise<number> {
+    return this.shared.trimBytes(service, targetBytes);
+  }
+
   /** Chunks live in the shared store only: the L1 keeps the manifest, never a large body. */
   putChunk(
     service: string,

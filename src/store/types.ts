@@ -201,6 +201,11 @@ export interface CacheStore {
   /** Removes chunks written for a body that will not be stored (a failed or overtaken fill). */
   dropChunks(service: string, primaryKey: string, id: string, count: number): Promise<void>;
   /**
+   * A byte quota's clean-up: evicts the service's least frequently used objects (least recently
+   * used in the embedded store) until it stores at most `targetBytes`. Returns how many left.
+   */
+  trimBytes(service: string, targetBytes: number): Promise<number>;
+  /**
    * Stores an object (replacing the one stored under its id, every key of it) and records its Vary
    * names for the primary key. When the names differ from those stored before, the objects stored
    * under the old names are removed.

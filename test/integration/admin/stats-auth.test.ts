@@ -71,6 +71,7 @@ describe.each(TARGETS)('admin API: tokens, stats and explain on %s', (target) =>
         hitRatio: 0.6,
         bytesFromCache: 3 * 'origin says hello to /a'.length,
         bytesStored: 2 * 'origin says hello to /a'.length,
+        quotaBytes: 0,
         // two fills and one pass (POST /x), each body counted once
         bytesFromOrigin: 3 * 'origin says hello to /a'.length,
         evictions: 0,
