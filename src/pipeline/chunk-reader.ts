@@ -3,6 +3,7 @@
  * covers (a range in the middle of a large object reads nothing else), one chunk ahead of the
  * client, never the whole object (docs/large-objects.md).
  */
+import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import type { CacheStore, ChunkManifest } from '../store/types.js';
 
@@ -111,6 +112,88 @@ export function readChunks(
           this.destroy(error);
         },
       );
+    },
+  });
+}
+
+/**
+ * A fill's chunks as they land (the store writer reports them): what a request that joins the
+ * fill too late for its kept bytes follows instead of fetching the object again.
+ */
+export class ChunkProgress extends EventEmitter {
+  /** Unset until the body is known to be chunked. */
+  id: string | undefined;
+  /** Chunks written so far (0..written-1 can be read). */
+  written = 0;
+  /** Set once no chunk will follow: stored, or failed (its chunks are being dropped). */
+  ended: 'stored' | 'failed' | undefined;
+
+  constructor() {
+    super();
+    // One listener per request following the fill: as many as join it.
+    this.setMaxListeners(0);
+  }
+
+  chunk(id: string, written: number): void {
+    this.id = id;
+    this.written = written;
+    this.emit('change');
+  }
+
+  end(outcome: 'stored' | 'failed'): void {
+    this.ended = outcome;
+    this.emit('change');
+  }
+}
+
+/**
+ * The whole body of a fill being chunked, from its first byte: the chunks written so far, then
+ * each as it lands (woken by the writer, never polling). It fails if the fill does.
+ */
+export function followChunks(
+  store: ChunkStore,
+  service: string,
+  primaryKey: string,
+  progress: ChunkProgress,
+): Readable {
+  let next = 0;
+  let reading = false;
+  return new Readable({
+    highWaterMark: 1,
+    read() {
+      if (reading) return;
+      const pump = () => {
+        if (this.destroyed) return void progress.off('change', pump);
+        if (next < progress.written && progress.id !== undefined) {
+          progress.off('change', pump);
+          reading = true;
+          const index = next;
+          store.getChunk(service, primaryKey, progress.id, index).then(
+            (chunk) => {
+              reading = false;
+              if (this.destroyed) return;
+              if (!chunk) return void this.destroy(new ChunkMissing(`chunk ${index} is gone`));
+              next++;
+              this.push(chunk);
+            },
+            (error: Error) => {
+              reading = false;
+              this.destroy(error);
+            },
+          );
+          return;
+        }
+        if (progress.ended === 'stored') {
+          progress.off('change', pump);
+          this.push(null);
+        } else if (progress.ended === 'failed') {
+          progress.off('change', pump);
+          this.destroy(new Error('the fill this request followed failed'));
+        } else if (progress.listeners('change').indexOf(pump) === -1) {
+          progress.on('change', pump);
+        }
+      };
+      pump();
     },
   });
 }

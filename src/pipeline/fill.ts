@@ -15,7 +15,7 @@ import { formatHttpDate } from '../policy/http-date.js';
 import { mediaType } from '../store/entry-index.js';
 import type { CachedEntry, CacheStore, FillOutcome, PurgeGuard } from '../store/types.js';
 import { compressible, declaredCoding, sniffCoding } from '../transform/compress.js';
-import { readChunks } from './chunk-reader.js';
+import { ChunkProgress, followChunks, readChunks } from './chunk-reader.js';
 import { FanOut } from './fan-out.js';
 import type { HitCounter } from './hit-counter.js';
 import type { HitForMiss } from './hit-for-miss.js';
@@ -83,6 +83,8 @@ export class Fill {
   /** The request that started the fill: the only one an unshareable response may go to. */
   private creator: Joined | undefined;
   private body: FanOut | undefined;
+  /** The chunks of a large body as they land: late joiners follow them (chunk-reader.ts). */
+  private readonly progress = new ChunkProgress();
   private closed = false;
 
   constructor(
@@ -184,13 +186,31 @@ export class Fill {
           responseTime,
           this.options.guard,
         )
-      : this.deps.writer.write(this.view, head, this.body.subscribe() as Readable, responseTime, this.options.guard);
+      : this.deps.writer.write(
+          this.view,
+          head,
+          this.body.subscribe() as Readable,
+          responseTime,
+          this.options.guard,
+          this.progress,
+        );
     const outcome = await written;
     if (outcome === 'too-large') {
       this.uncacheable({ ...head, storing: false, decision: { ok: false, reason: 'too-large' } });
     }
     // Overtaken by a purge: what was fetched may predate it, so waiters elsewhere fetch anew.
     this.close(outcome === 'stored' ? 'stored' : outcome === 'overtaken' ? 'not-stored' : 'failed');
+  }
+
+  /**
+   * A request joining after the kept bytes were let go: it follows the chunks the store writer is
+   * writing, from the first, rather than fetching the object again. Undefined when the body is not
+   * being chunked (then it fetches alone).
+   */
+  private follow(): Readable | undefined {
+    const { progress } = this;
+    if (progress.id === undefined || progress.ended === 'failed' || !this.deps.chunks) return undefined;
+    return followChunks(this.deps.chunks, this.view.service.id, this.view.primary.hash, progress);
   }
 
   /** The response will not be stored: no more waiters, and hit-for-miss remembers it. */
@@ -206,7 +226,7 @@ export class Fill {
       joined.resolve({ kind: 'released' });
       return;
     }
-    const body = joined.waiter.headOnly ? null : this.body?.subscribe();
+    const body = joined.waiter.headOnly ? null : (this.body?.subscribe() ?? this.follow());
     // A late joiner after the start of the body was let go (it grew past the limit): fetch alone.
     if (body === undefined) {
       joined.resolve({ kind: 'released' });

@@ -10,6 +10,7 @@ import { endToEndHeaders, type Headers } from '../origin/hop-by-hop.js';
 import { headerMap } from '../policy/conditional.js';
 import { parseTags } from '../store/entry-index.js';
 import type { CacheStore, ChunkManifest, EntryMeta, EntryWrite, PurgeGuard, Representation } from '../store/types.js';
+import type { ChunkProgress } from './chunk-reader.js';
 import type { ImageSink } from './image-jobs.js';
 import type { RequestView } from './recv.js';
 import { type ObjectPlan, planWrites, storedAsSent } from './representations.js';
@@ -47,6 +48,7 @@ export class StoreWriter {
     body: Readable,
     responseTime: number,
     guard?: PurgeGuard,
+    progress?: ChunkProgress,
   ): Promise<WriteOutcome> {
     const limit = head.maxObjectBytes;
     const { aboveBytes } = view.service.cache.chunks;
@@ -62,7 +64,9 @@ export class StoreWriter {
           return 'too-large';
         }
         chunks.push(chunk);
-        if (bytes > aboveBytes) return await this.writeChunked(view, head, body, iterator, chunks, responseTime, guard);
+        if (bytes > aboveBytes) {
+          return await this.writeChunked(view, head, body, iterator, chunks, responseTime, guard, progress);
+        }
       }
     } catch {
       return 'body-failed';
@@ -97,10 +101,12 @@ export class StoreWriter {
     start: Buffer[],
     responseTime: number,
     guard: PurgeGuard | undefined,
+    progress: ChunkProgress | undefined,
   ): Promise<WriteOutcome> {
     const meta = this.metaFor(view, head, responseTime);
-    const cutter = new ChunkCutter(this.deps.store, view, Math.max(1, meta.deleteAt - this.deps.now()));
+    const cutter = new ChunkCutter(this.deps.store, view, Math.max(1, meta.deleteAt - this.deps.now()), progress);
     const outcome = await this.storeChunks(view, head, body, rest, start, cutter, meta, guard);
+    progress?.end(outcome === 'stored' ? 'stored' : 'failed');
     if (outcome !== 'stored') {
       body.destroy();
       await cutter.drop();
@@ -232,6 +238,8 @@ class ChunkCutter {
     private readonly store: CacheStore,
     private readonly view: RequestView,
     private readonly ttlMs: number,
+    /** Told of each chunk written, for the requests following the fill. */
+    private readonly progress?: ChunkProgress,
   ) {
     this.buffer = Buffer.allocUnsafeSlow(view.service.cache.chunks.chunkBytes);
   }
@@ -263,6 +271,7 @@ class ChunkCutter {
     await this.store.putChunk(this.view.service.id, this.view.primary.hash, this.id, this.count, chunk, this.ttlMs);
     this.count++;
     this.filled = 0;
+    this.progress?.chunk(this.id, this.count);
   }
 }
 

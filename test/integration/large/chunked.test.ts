@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect } from 'vitest';
 import { startEdge, type TestEdge, test } from '../../helpers/fixtures.js';
-import { settled, waitFor } from '../../helpers/wait.js';
+import { gate, settled, waitFor } from '../../helpers/wait.js';
 
 const CHUNK = 256 * 1024;
 const SIZE = 3 * 1024 * 1024 + 12_345;
@@ -93,6 +93,47 @@ describe('a large object in chunks', () => {
     }
   });
 
+  test('a request joining a large fill after its first bytes follows its chunks: one origin fetch', async ({
+    redis,
+    origin,
+  }) => {
+    const body = bodyOf(SIZE);
+    const rest = gate();
+    origin.handle(async (_req, res) => {
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'cache-control': 'max-age=600',
+        'content-length': String(SIZE),
+      });
+      res.write(body.subarray(0, 1_500_000));
+      await rest.opened;
+      res.end(body.subarray(1_500_000));
+    });
+    edge = await startEdge(redis.url, origin.url, {
+      service: { cache: { chunks: { aboveBytes: 1024 * 1024, chunkBytes: CHUNK } } },
+    });
+    const client = redis.client();
+    try {
+      const first = edge.get('/joined.bin');
+      // The fill is past what it keeps for late joiners: its first chunks are in Redis.
+      await waitFor(async () => (await client.keys(`cf:{${edge.service}}:ch:*`)).length >= 4, 'chunks written');
+      const gets = async () => Number(/cmdstat_get:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
+      const before = await gets();
+      const late = edge.get('/joined.bin');
+      // It reads the chunks already written (GETs), while the origin still holds back the rest.
+      await waitFor(async () => (await gets()) > before, 'the late request to follow the chunks');
+      rest.open();
+      const [a, b] = await Promise.all([first, late]);
+      expect(a.body.equals(body)).toBe(true);
+      expect(b.body.equals(body)).toBe(true);
+      expect(String(b.headers['cache-status'])).toContain('collapsed');
+      expect(origin.requestsFor('/joined.bin')).toHaveLength(1);
+      await settled(edge); // stored and indexed before the edge closes
+    } finally {
+      client.disconnect();
+    }
+  });
+
   test('a chunk gone from Redis: at the start, a miss that refetches; midway, a cut response and the object removed', async ({
     redis,
     origin,
@@ -132,6 +173,7 @@ describe('a large object in chunks', () => {
         'a refetch',
       );
       expect(origin.requestsFor('/evicted.bin')).toHaveLength(3);
+      await settled(edge);
     } finally {
       client.disconnect();
     }
