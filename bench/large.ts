@@ -19,7 +19,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startLocalRedis } from '../src/redis/local-server.js';
-import { freePort, type Leftovers, runBenchmark, startServe, waitUntilUp } from './lib.js';
+import { freePort, type Leftovers, rssMiB, runBenchmark, startServe, waitUntilUp } from './lib.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const MIB = 1024 * 1024;
@@ -31,12 +31,6 @@ const left: Leftovers = { children: [] };
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 const percentile = (values: number[], p: number) =>
   [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] as number;
-
-/** Resident memory of a process, from /proc (bytes). */
-function rss(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) * 1024;
-}
 
 interface Download {
   status: number;
@@ -178,10 +172,10 @@ async function main(): Promise<void> {
   }
 
   const large = `/bytes/${LARGE}`;
-  const before = rss(edge.pid as number);
+  const before = rssMiB(edge.pid as number) * MIB;
   let peak = before;
   const sampler = setInterval(() => {
-    peak = Math.max(peak, rss(edge.pid as number));
+    peak = Math.max(peak, rssMiB(edge.pid as number) * MIB);
   }, 20);
   const miss = await download(`${edgeUrl}${large}`);
   clearInterval(sampler);

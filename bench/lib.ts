@@ -91,46 +91,50 @@ export async function wrk(url: string, options: WrkOptions): Promise<WrkResult> 
 }
 
 /** What a benchmark leaves running: stopped when it ends, killed when it fails. */
-/**
- * CPU time (user + system, ms) a process and all its descendants have used so far, from /proc:
- * read before and after a run, the difference is what the system spent on it, whatever the load
- * generator beside it took. Linux only (undefined elsewhere).
- */
-export function treeCpuMs(root: number): number | undefined {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
-  } catch {
-    return undefined;
-  }
-  const parentOf = new Map<number, number>();
-  const ticksOf = new Map<number, number>();
-  for (const name of entries) {
-    let stat: string;
+const CLOCK_TICK_SECONDS = 0.01; // USER_HZ on Linux
+
+/** A process and every descendant of it (workers of a primary, nginx's and varnishd's children). */
+export function processTree(root: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
     try {
-      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
     } catch {
-      continue; // gone meanwhile
-    }
-    // Fields after the command name (which may hold spaces): state ppid … utime(14) stime(15).
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    parentOf.set(Number(name), Number(fields[1]));
-    ticksOf.set(Number(name), Number(fields[11]) + Number(fields[12]));
-  }
-  let ticks = 0;
-  for (const [pid, own] of ticksOf) {
-    for (let at: number | undefined = pid; at !== undefined && at > 1; at = parentOf.get(at)) {
-      if (at === root) {
-        ticks += own;
-        break;
-      }
+      // gone meanwhile
     }
   }
-  return (ticks * 1000) / CLOCK_TICKS;
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) tree.push(...(parents.get(tree[i] as number) ?? []));
+  return tree;
 }
 
-/** Clock ticks per second of /proc's times (USER_HZ: 100 on every Linux this runs on). */
-const CLOCK_TICKS = 100;
+/** User + system CPU seconds a process has used. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_SECONDS;
+  } catch {
+    return 0;
+  }
+}
+
+export function rssMiB(pid: number): number {
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return Number(kb ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds a process and all its descendants have used so far (read before and after a run). */
+export function treeCpuSeconds(root: number): number {
+  return processTree(root).reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+}
 
 export interface Leftovers {
   children: ChildProcess[];

@@ -18,18 +18,29 @@
  * one, e.g. "miss"). Results also go to bench/results/latest.json.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalRedis } from '../src/redis/local-server.js';
-import { freePort, get, type Leftovers, runBenchmark, startServe, type WrkResult, waitUntilUp, wrk } from './lib.js';
+import {
+  cpuSeconds,
+  freePort,
+  get,
+  type Leftovers,
+  processTree,
+  rssMiB,
+  runBenchmark,
+  startServe,
+  type WrkResult,
+  waitUntilUp,
+  wrk,
+} from './lib.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const HOST = 'bench.test';
-const CLOCK_TICK_SECONDS = 0.01; // USER_HZ on Linux
 const left: Leftovers = { children: [] };
 
 interface System {
@@ -50,44 +61,6 @@ interface Workload {
 interface Sample extends WrkResult {
   cpuMicrosPerRequest: number;
   originPerSecond?: number;
-}
-
-/** A process and every descendant of it (workers of a primary, nginx's and varnishd's children). */
-function processTree(root: number): number[] {
-  const parents = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const tree = [root];
-  for (let i = 0; i < tree.length; i++) tree.push(...(parents.get(tree[i] as number) ?? []));
-  return tree;
-}
-
-/** User + system CPU seconds a process has used. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_SECONDS;
-  } catch {
-    return 0;
-  }
-}
-
-function rssMiB(pid: number): number {
-  try {
-    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return Number(kb ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
 }
 
 const median = (values: number[]) => {

@@ -24,7 +24,7 @@ import { promisify } from 'node:util';
 import { MODERN_CIPHERS } from '../src/config/tls.js';
 import { startLocalRedis } from '../src/redis/local-server.js';
 import { makeCert } from '../test/helpers/certs.js';
-import { freePort, type Leftovers, runBenchmark, startServe, treeCpuMs, waitUntilUp } from './lib.js';
+import { freePort, type Leftovers, runBenchmark, startServe, treeCpuSeconds, waitUntilUp } from './lib.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
@@ -195,14 +195,11 @@ async function main(): Promise<void> {
       const order = [...systems.slice(rep % systems.length), ...systems.slice(0, rep % systems.length)];
       const results = new Map<string, Result>();
       for (const system of order) {
-        const cpuBefore = treeCpuMs(system.pid);
+        const cpuBefore = treeCpuSeconds(system.pid);
         const result = await workload.measure(system.port);
-        const cpuAfter = treeCpuMs(system.pid);
+        const cpuAfter = treeCpuSeconds(system.pid);
         results.set(system.name, result);
-        const micros =
-          cpuBefore === undefined || cpuAfter === undefined || result.requests === 0
-            ? undefined
-            : ((cpuAfter - cpuBefore) * 1000) / result.requests;
+        const micros = result.requests === 0 ? undefined : ((cpuAfter - cpuBefore) * 1e6) / result.requests;
         const cpuKey = `${workload.name}\n${system.name}`;
         if (micros !== undefined) cpuPerRequest.set(cpuKey, [...(cpuPerRequest.get(cpuKey) ?? []), micros]);
         const cpu = micros === undefined ? '' : `cpu ${micros.toFixed(0).padStart(4)} µs/req  `;

@@ -13,8 +13,10 @@ import {
   type StoredSummary,
   summarise,
 } from './entry-index.js';
+import { MemoryChunks } from './memory-chunks.js';
 import { MemoryCoordination } from './memory-coordination.js';
 import { PurgeCounters } from './purge-counters.js';
+import { owned, RECORD_OVERHEAD, recordBytes } from './record-bytes.js';
 import type {
   CachedEntry,
   CachedRecord,
@@ -81,54 +83,14 @@ interface VaryRecord {
   expiresAt: number;
 }
 
-// Fixed cost of a record besides its body and its strings: the record, meta and slot objects, the
-// Buffer's wrappers, the map slot and key. Measured: a record of a 1 KiB body with six headers
-// costs about 4 KiB of heap and ArrayBuffers in all (test/unit/store/l1-bytes.test.ts holds the
-// estimate to what V8 really uses).
-const RECORD_OVERHEAD = 2048;
-
-/**
- * The bytes a record really keeps alive: its body, its metadata's strings (two bytes a character
- * in V8) and a fixed overhead. Its body must be its own allocation (see ownBody): a slice of a
- * larger buffer would keep the whole of that alive, uncounted.
- */
-export function recordBytes(record: CachedRecord): number {
-  if (record.kind !== 'entry') return RECORD_OVERHEAD;
-  const { meta, body } = record;
-  let strings = meta.url.length + (meta.path?.length ?? 0);
-  // Each header is a two-element array of its own besides its two strings.
-  for (const [name, value] of meta.headers) strings += name.length + value.length + 32;
-  for (const tag of meta.tags ?? []) strings += tag.length + 8;
-  return body.length + 2 * strings + RECORD_OVERHEAD;
-}
-
-/**
- * A body the store may keep: a Buffer that is a slice of a larger one (a Redis reply is a slice of
- * the socket's read chunk; small Buffers are slices of Node's 8 KiB pool) is copied into an
- * allocation of its own, so keeping it keeps only its own bytes.
- */
-export function ownBody(body: Buffer): Buffer {
-  if (body.byteOffset === 0 && body.buffer.byteLength === body.length) return body;
-  const own = Buffer.allocUnsafeSlow(body.length);
-  body.copy(own);
-  return own;
-}
-
-/** The same record with a body of its own (see ownBody). */
-function owned<R extends CachedRecord>(record: R): R {
-  if (record.kind !== 'entry') return record;
-  const body = ownBody(record.body);
-  return body === record.body ? record : { ...record, body };
-}
-
 export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStore {
   private readonly slots = new Map<string, Slot>();
   private readonly objects = new Map<string, ObjectSlot>();
   /** Objects held whole per service, for the object cap. */
   private readonly entriesOf = new Map<string, number>();
   private readonly vary = new Map<string, VaryRecord>();
-  /** Chunks of large bodies, "<service>\n<id>:<index>": counted in `bytes`, gone with their object. */
-  private readonly chunks = new Map<string, Buffer>();
+  /** Chunks of large bodies: inside the byte budget, gone with their object. */
+  private readonly chunks = new MemoryChunks();
   private bytes = 0;
   private readonly coordination = new MemoryCoordination();
   private readonly maxTtlMs: number;
@@ -144,7 +106,7 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
   }
 
   get usedBytes(): number {
-    return this.bytes;
+    return this.bytes + this.chunks.bytes;
   }
 
   get maxBytes(): number {
@@ -165,8 +127,8 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
       recomputed += alias ? RECORD_OVERHEAD : recordBytes(slot.record);
       if (slot.record.kind === 'entry' && slot.record.body.buffer.byteLength !== slot.record.body.length) slices++;
     }
-    for (const bytes of this.chunks.values()) recomputed += bytes.length;
-    return { counted: this.bytes, recomputed, slices };
+    recomputed += this.chunks.recount();
+    return { counted: this.usedBytes, recomputed, slices };
   }
 
   async get(service: string, entryHash: string, now: number): Promise<CachedRecord | undefined> {
@@ -494,31 +456,15 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
   }
 
   async putChunk(service: string, _primaryKey: string, id: string, index: number, bytes: Buffer): Promise<void> {
-    const key = `${service}\n${id}:${index}`;
-    const old = this.chunks.get(key);
-    if (old) this.bytes -= old.length;
-    // A copy: the writer reuses its buffer once this resolves (store/types.ts).
-    const own = Buffer.from(bytes);
-    this.chunks.set(key, own);
-    this.bytes += own.length;
+    this.chunks.put(service, id, index, bytes);
   }
 
   async getChunk(service: string, _primaryKey: string, id: string, index: number): Promise<Buffer | undefined> {
-    return this.chunks.get(`${service}\n${id}:${index}`);
+    return this.chunks.get(service, id, index);
   }
 
   async dropChunks(service: string, _primaryKey: string, id: string, count: number): Promise<void> {
-    this.dropChunksNow(service, id, count);
-  }
-
-  private dropChunksNow(service: string, id: string, count: number): void {
-    for (let index = 0; index < count; index++) {
-      const key = `${service}\n${id}:${index}`;
-      const bytes = this.chunks.get(key);
-      if (!bytes) continue;
-      this.chunks.delete(key);
-      this.bytes -= bytes.length;
-    }
+    this.chunks.drop(service, id, count);
   }
 
   /** Keeps a record fetched from the backing store (the L1 fill), without touching Vary bookkeeping. */
@@ -556,7 +502,7 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
   private forgetObject(id: string, slot: ObjectSlot): void {
     if (this.objects.get(id) !== slot) return;
     this.objects.delete(id);
-    if (slot.chunks) this.dropChunksNow(slot.service, slot.chunks.id, slot.chunks.count);
+    if (slot.chunks) this.chunks.drop(slot.service, slot.chunks.id, slot.chunks.count);
     if (slot.summary) this.entriesOf.set(slot.service, (this.entriesOf.get(slot.service) ?? 1) - 1);
   }
 
@@ -590,7 +536,7 @@ export class MemoryStore implements CacheStore, RateLimitStore, CoordinationStor
     if (object !== entryHash || this.objects.has(objectId)) this.objectSlot(service, object).keys.add(entryHash);
     this.bytes += bytes;
     // Evict least recently used until within budget; the first key in a Map is the oldest.
-    while (this.bytes > this.options.maxBytes) {
+    while (this.usedBytes > this.options.maxBytes) {
       const oldest = this.slots.entries().next().value;
       if (!oldest) break;
       this.remove(oldest[0], oldest[1]);

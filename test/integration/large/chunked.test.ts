@@ -27,6 +27,12 @@ async function redisBytesOut(redis: Redis): Promise<number> {
 
 let edge: TestEdge;
 
+/** An edge chunking bodies past 1 MiB into CHUNK-sized chunks. */
+const chunkingEdge = (redisUrl: string, originUrl: string, cache: Record<string, unknown> = {}) =>
+  startEdge(redisUrl, originUrl, {
+    service: { cache: { chunks: { aboveBytes: 1024 * 1024, chunkBytes: CHUNK }, ...cache } },
+  });
+
 describe('a large object in chunks', () => {
   afterEach(async () => {
     await edge?.close();
@@ -43,9 +49,7 @@ describe('a large object in chunks', () => {
       for (let at = 0; at < body.length; at += 100_000) res.write(body.subarray(at, at + 100_000));
       res.end();
     });
-    edge = await startEdge(redis.url, origin.url, {
-      service: { cache: { chunks: { aboveBytes: 1024 * 1024, chunkBytes: CHUNK } } },
-    });
+    edge = await chunkingEdge(redis.url, origin.url);
     const miss = await edge.get('/artefact.bin');
     expect(miss.headers['x-cache-status']).toBe('Miss');
     expect(miss.body.equals(body)).toBe(true);
@@ -109,9 +113,7 @@ describe('a large object in chunks', () => {
       await rest.opened;
       res.end(body.subarray(1_500_000));
     });
-    edge = await startEdge(redis.url, origin.url, {
-      service: { cache: { chunks: { aboveBytes: 1024 * 1024, chunkBytes: CHUNK } } },
-    });
+    edge = await chunkingEdge(redis.url, origin.url);
     const client = redis.client();
     try {
       const first = edge.get('/joined.bin');
@@ -143,9 +145,7 @@ describe('a large object in chunks', () => {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'max-age=600' });
       res.end(body);
     });
-    edge = await startEdge(redis.url, origin.url, {
-      service: { cache: { chunks: { aboveBytes: 1024 * 1024, chunkBytes: CHUNK } } },
-    });
+    edge = await chunkingEdge(redis.url, origin.url);
     const client = redis.client();
     const chunkKey = async (index: number) =>
       (await client.keys(`cf:{${edge.service}}:ch:*`)).find((key) => key.endsWith(`:${index}`)) as string;
@@ -189,9 +189,7 @@ describe('a large object in chunks', () => {
       if (req.url === '/broken') return void setTimeout(() => res.destroy(), 20);
       res.end(Buffer.alloc(1536 * 1024, 'b'));
     });
-    edge = await startEdge(redis.url, origin.url, {
-      service: { cache: { maxObjectBytes: 2 * 1024 * 1024, chunks: { aboveBytes: 1024 * 1024, chunkBytes: CHUNK } } },
-    });
+    edge = await chunkingEdge(redis.url, origin.url, { maxObjectBytes: 2 * 1024 * 1024 });
     await edge.get('/broken').catch(() => undefined);
     const tooLarge = await edge.get('/too-large');
     expect(tooLarge.body.length).toBe(3 * 1024 * 1024);
