@@ -12,14 +12,14 @@
  *   5. a 1 MiB range in the middle of a 512 MiB object: the bytes Redis sends for it.
  * BENCH_GIB (the large object, default 1), BENCH_REPS (default 3).
  */
-import { fork, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { type Agent, request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startLocalRedis } from '../src/redis/local-server.js';
-import { freePort, type Leftovers, rssMiB, runBenchmark, startServe, waitUntilUp } from './lib.js';
+import { freePort, type Leftovers, rssMiB, runBenchmark, startNginx, startServe, waitUntilUp } from './lib.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const MIB = 1024 * 1024;
@@ -144,17 +144,14 @@ async function main(): Promise<void> {
   );
   const edge = startServe(config, { REDIS_URL: redisServer.url });
   left.children.push(edge);
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    readFileSync(join(ROOT, 'bench', 'nginx.conf.template'), 'utf8')
-      .replaceAll('__PORT__', String(nginxPort))
-      .replaceAll('__ORIGIN__', `127.0.0.1:${originPort}`)
-      .replaceAll('__DIR__', dir)
-      .replace('max_size=1g', 'max_size=8g')
-      .replace('__USER__', process.getuid?.() === 0 ? 'user root;' : ''),
-  );
   left.children.push(
-    spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: ['ignore', 'ignore', 'inherit'] }),
+    // The cache holds the 1 GiB, 512 MiB and 100 MiB objects.
+    startNginx('nginx.conf.template', {
+      dir,
+      port: nginxPort,
+      origin: `127.0.0.1:${originPort}`,
+      replace: { 'max_size=1g': 'max_size=8g' },
+    }),
   );
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
   const nginxUrl = `http://127.0.0.1:${nginxPort}`;

@@ -1,6 +1,6 @@
 /** What the benchmarks share: free ports, waiting for a server, and running wrk. */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -169,6 +169,27 @@ export function runBenchmark(main: () => Promise<void>, left: Leftovers): void {
       await left.redis?.stop().catch(() => undefined);
       process.exit(1);
     });
+}
+
+/**
+ * nginx from one of bench/'s templates, in `dir` (its -p prefix): the port, the origin, the
+ * directory and, as root, `user root` (its workers would otherwise run as "nobody" and could not
+ * write to the temp dir) filled in, and any other text replaced as `replace` says.
+ */
+export function startNginx(
+  template: string,
+  options: { dir: string; port: number; origin: string; replace?: Record<string, string> },
+): ChildProcess {
+  let conf = readFileSync(join(import.meta.dirname, template), 'utf8')
+    .replaceAll('__PORT__', String(options.port))
+    .replaceAll('__ORIGIN__', options.origin)
+    .replaceAll('__DIR__', options.dir)
+    .replace('__USER__', process.getuid?.() === 0 ? 'user root;' : '');
+  for (const [from, to] of Object.entries(options.replace ?? {})) conf = conf.replaceAll(from, to);
+  writeFileSync(join(options.dir, 'nginx.conf'), conf);
+  return spawn('nginx', ['-c', join(options.dir, 'nginx.conf'), '-p', options.dir], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
 
 /** `cachefront serve` (from dist/, as an operator runs it); its log lines (the access log, when on) go to `stdout` (a file descriptor) or nowhere. */

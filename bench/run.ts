@@ -30,6 +30,7 @@ import {
   processTree,
   rssMiB,
   runBenchmark,
+  startNginx,
   startServe,
   type WrkResult,
   waitUntilUp,
@@ -144,15 +145,8 @@ async function main(): Promise<void> {
       logFile,
     ),
   );
-  const nginxConf = readFileSync(join(ROOT, 'bench', 'nginx.conf.template'), 'utf8')
-    .replaceAll('__PORT__', String(nginxPort))
-    .replaceAll('__ORIGIN__', `127.0.0.1:${originPort}`)
-    .replaceAll('__DIR__', dir)
-    // As root, nginx's workers would run as "nobody" and could not write to the temp dir.
-    .replace('__USER__', process.getuid?.() === 0 ? 'user root;' : '');
-  writeFileSync(join(dir, 'nginx.conf'), nginxConf);
   const nginxPid = started(
-    spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: ['ignore', 'ignore', 'inherit'] }),
+    startNginx('nginx.conf.template', { dir, port: nginxPort, origin: `127.0.0.1:${originPort}` }),
   );
   writeFileSync(
     join(dir, 'varnish.vcl'),

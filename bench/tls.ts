@@ -16,15 +16,15 @@
  * ratios. BENCH_REQUESTS (per hit run, default 120,000), BENCH_CONNECTIONS (for hits, default 64),
  * BENCH_HANDSHAKE_ROUNDS (default 5), BENCH_REPS (default 5).
  */
-import { execFile, fork, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, fork } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { MODERN_CIPHERS } from '../src/config/tls.js';
 import { startLocalRedis } from '../src/redis/local-server.js';
 import { makeCert } from '../test/helpers/certs.js';
-import { freePort, type Leftovers, runBenchmark, startServe, treeCpuSeconds, waitUntilUp } from './lib.js';
+import { freePort, type Leftovers, runBenchmark, startNginx, startServe, treeCpuSeconds, waitUntilUp } from './lib.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
@@ -142,18 +142,12 @@ async function main(): Promise<void> {
   );
   const edge = startServe(config, { REDIS_URL: redis.url });
   left.children.push(edge);
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    readFileSync(join(ROOT, 'bench', 'nginx-tls.conf.template'), 'utf8')
-      .replaceAll('__PORT__', String(nginxPort))
-      .replaceAll('__ORIGIN__', `127.0.0.1:${originPort}`)
-      .replaceAll('__DIR__', dir)
-      .replaceAll('__CERT__', cert.certFile)
-      .replaceAll('__KEY__', cert.keyFile)
-      .replaceAll('__CIPHERS__', MODERN_CIPHERS)
-      .replace('__USER__', process.getuid?.() === 0 ? 'user root;' : ''),
-  );
-  const nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const nginx = startNginx('nginx-tls.conf.template', {
+    dir,
+    port: nginxPort,
+    origin: `127.0.0.1:${originPort}`,
+    replace: { __CERT__: cert.certFile, __KEY__: cert.keyFile, __CIPHERS__: MODERN_CIPHERS },
+  });
   left.children.push(nginx);
 
   const bare = fork(join(ROOT, 'bench', 'bare-node-tls.mjs'), [String(barePort), cert.certFile, cert.keyFile], {

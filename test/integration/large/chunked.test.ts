@@ -7,6 +7,7 @@
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect } from 'vitest';
 import { startEdge, type TestEdge, test } from '../../helpers/fixtures.js';
+import type { TestOrigin } from '../../helpers/origin.js';
 import { gate, settled, waitFor } from '../../helpers/wait.js';
 
 const CHUNK = 256 * 1024;
@@ -27,6 +28,15 @@ async function redisBytesOut(redis: Redis): Promise<number> {
 
 let edge: TestEdge;
 
+/** The origin answers every request with `body`, cacheable, in pieces as a large download arrives. */
+function serve(origin: TestOrigin, body: Buffer): void {
+  origin.handle((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'max-age=600' });
+    for (let at = 0; at < body.length; at += 100_000) res.write(body.subarray(at, at + 100_000));
+    res.end();
+  });
+}
+
 /** An edge chunking bodies past 1 MiB into CHUNK-sized chunks. */
 const chunkingEdge = (redisUrl: string, originUrl: string, cache: Record<string, unknown> = {}) =>
   startEdge(redisUrl, originUrl, {
@@ -43,12 +53,7 @@ describe('a large object in chunks', () => {
     origin,
   }) => {
     const body = bodyOf(SIZE);
-    origin.handle((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'max-age=600' });
-      // In pieces, as a large download arrives.
-      for (let at = 0; at < body.length; at += 100_000) res.write(body.subarray(at, at + 100_000));
-      res.end();
-    });
+    serve(origin, body);
     edge = await chunkingEdge(redis.url, origin.url);
     const miss = await edge.get('/artefact.bin');
     expect(miss.headers['x-cache-status']).toBe('Miss');
@@ -141,10 +146,7 @@ describe('a large object in chunks', () => {
     origin,
   }) => {
     const body = bodyOf(SIZE);
-    origin.handle((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'max-age=600' });
-      res.end(body);
-    });
+    serve(origin, body);
     edge = await chunkingEdge(redis.url, origin.url);
     const client = redis.client();
     const chunkKey = async (index: number) =>
