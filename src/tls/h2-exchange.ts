@@ -75,7 +75,10 @@ export class H2Response {
   headersSent = false;
   /** HTTP/1.1's; an HTTP/2 stream ends on its own. */
   shouldKeepAlive = true;
-  private fields: OutgoingHttpHeaders = {};
+  /** Fields set one by one (setHeader), names lowercased. */
+  private fields: OutgoingHttpHeaders | undefined;
+  /** writeHead's fields, read (not copied) when the head is sent: they win over setHeader's. */
+  private given: OutgoingHttpHeaders | undefined;
   private responded = false;
   private ended = false;
   private closeListeners: CloseListener[] | undefined;
@@ -116,6 +119,7 @@ export class H2Response {
 
   setHeader(name: string, value: number | string | readonly string[]): this {
     if (this.headersSent) throw new Error(`cannot set "${name}": the response head was already written`);
+    this.fields ??= {};
     this.fields[name.toLowerCase()] = value as OutgoingHttpHeaders[string];
     return this;
   }
@@ -124,7 +128,7 @@ export class H2Response {
     if (this.headersSent) throw new Error('the response head was already written');
     this.statusCode = status;
     this.headersSent = true;
-    if (headers) for (const name in headers) this.fields[name.toLowerCase()] = headers[name];
+    this.given = headers;
     return this;
   }
 
@@ -200,9 +204,19 @@ export class H2Response {
     this.headersSent = true;
     const out: OutgoingHttpHeaders = { ':status': this.statusCode };
     const fields = this.fields;
-    for (const name in fields) {
-      const value = fields[name];
-      if (value !== undefined && !CONNECTION_SPECIFIC.has(name)) out[name] = value;
+    if (fields) {
+      for (const name in fields) {
+        const value = fields[name];
+        if (value !== undefined && !CONNECTION_SPECIFIC.has(name)) out[name] = value;
+      }
+    }
+    const given = this.given;
+    if (given) {
+      for (const spelled in given) {
+        const value = given[spelled];
+        const name = spelled.toLowerCase();
+        if (value !== undefined && !CONNECTION_SPECIFIC.has(name)) out[name] = value;
+      }
     }
     this.stream.respond(out, { endStream });
   }
