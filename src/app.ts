@@ -9,6 +9,8 @@ import pino, { type Logger } from 'pino';
 import { AccessLog } from './access-log.js';
 import type { Config } from './config/schema.js';
 import { ClientTimeout, HeadersTooLarge, Internal, MalformedRequest, ShuttingDown } from './errors.js';
+import type { Resolve } from './fetch/destination.js';
+import { FetchClient } from './fetch/fetch-client.js';
 import { throttledWarnings } from './log-throttle.js';
 import { type CacheStatusLabel, declareServiceSeries, initMetrics, recordRequest } from './metrics/metrics.js';
 import { OriginClients } from './origin/client.js';
@@ -52,6 +54,8 @@ export interface EdgeOptions {
   warnIntervalMs?: number;
   /** HTTPS (config edge.tls): the certificates, already refreshed once. Absent: plain HTTP only. */
   tls?: TlsContexts;
+  /** How fetch-by-URL resolves upstream names (default: the system's resolver); tests give their own. */
+  resolve?: Resolve;
 }
 
 /** Work the edge does after responding: tests wait for it, metrics report it. */
@@ -120,7 +124,7 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
           : log.warn({ service: change.service }, 'origin circuit closed: requests go to the origin again'),
       )
     : undefined;
-  const origin = new OriginClients(originOutcomes(warn, health));
+  const origin = new OriginClients(originOutcomes(warn, health), new FetchClient(options.resolve));
   const hits = new HitCounter(
     store,
     now,

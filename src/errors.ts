@@ -63,6 +63,15 @@ export const RateLimited = defineError(
   'too many requests: at most %s every %s ms per client',
 );
 
+// Fetch-by-URL (docs/large-objects.md)
+export const FetchNotAllowed = defineError(
+  'CF_ERR_FETCH_NOT_ALLOWED',
+  403,
+  'this address may not use fetch-by-URL on service %s',
+);
+export const FetchRefused = defineError('CF_ERR_FETCH_REFUSED', 403, 'fetch-by-URL refused: %s');
+export const FetchBadRequest = defineError('CF_ERR_FETCH_BAD_REQUEST', 400, 'fetch-by-URL: %s');
+
 // Origin
 export const OriginConnect = defineError('CF_ERR_ORIGIN_CONNECT', 502, 'the origin of service %s could not be reached');
 export const OriginTimeout = defineError(

@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import type { ReloadResult } from '../config/live-config.js';
 import type { Config } from '../config/schema.js';
 import { BadCursor, CachefrontError } from '../errors.js';
+import { fetchedPrimaryOf } from '../fetch/fetch-view.js';
 import { metrics, register } from '../metrics/metrics.js';
 import { OriginHealth } from '../origin/health.js';
 import { serviceRuntimes } from '../pipeline/service-runtime.js';
@@ -295,9 +296,11 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
           return fail(reply, 403, 'CF_ERR_ADMIN_FORBIDDEN', `this token may not purge service "${view.service.id}"`);
         }
         const { soft, dryRun } = input.data;
-        const done = await purgeOneUrl(view.service.id, view.primary.hash, view.primary.readable, soft, dryRun);
-        const result = { service: view.service.id, url: view.primary.readable, soft, dryRun, ...done };
-        audit(request, { url: view.primary.readable }, result);
+        // A fetch-by-URL request's URL names the object it fetched.
+        const primary = fetchedPrimaryOf(view, input.data.url) ?? view.primary;
+        const done = await purgeOneUrl(view.service.id, primary.hash, primary.readable, soft, dryRun);
+        const result = { service: view.service.id, url: primary.readable, soft, dryRun, ...done };
+        audit(request, { url: primary.readable }, result);
         return result;
       });
 
@@ -313,10 +316,10 @@ export function buildAdmin(options: AdminOptions): FastifyInstance {
           if (!received.ok || received.view.service.id !== service) {
             return fail(reply, 400, 'CF_ERR_ADMIN_BAD_INPUT', `url does not belong to service "${service}"`);
           }
-          const { view } = received;
-          const done = await purgeOneUrl(service, view.primary.hash, view.primary.readable, soft, dryRun);
-          const result = { service, url: view.primary.readable, soft, dryRun, ...done };
-          audit(request, { url: view.primary.readable }, result);
+          const primary = fetchedPrimaryOf(received.view, url) ?? received.view.primary;
+          const done = await purgeOneUrl(service, primary.hash, primary.readable, soft, dryRun);
+          const result = { service, url: primary.readable, soft, dryRun, ...done };
+          audit(request, { url: primary.readable }, result);
           return result;
         }
         const storeFilter = filter === undefined ? {} : toStoreFilter(filter);

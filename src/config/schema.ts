@@ -4,11 +4,11 @@
  */
 import { z } from 'zod';
 import { cacheRule } from '../rules/schema.js';
-import { parseCidr } from '../waap/cidr.js';
+import { fetchSchema } from './fetch.js';
 import { keySchema } from './key-schema.js';
 import { regionSchema, syncSchema } from './regions.js';
 import { edgeTlsSchema, serviceTlsSchema } from './tls.js';
-import { byteSize, durationMs, listen } from './units.js';
+import { byteSize, cidr, durationMs, listen } from './units.js';
 
 export {
   DEFAULT_BUCKET_USER_AGENTS,
@@ -145,10 +145,6 @@ const cache = z
   })
   .prefault({});
 
-const cidr = z.string().refine((value) => parseCidr(value) !== undefined, {
-  error: 'must be an IP address or CIDR block such as "10.0.0.0/8" or "2001:db8::/32"',
-});
-
 /** Per-service access rules and rate limits (WAAP basics). */
 const waap = z
   .strictObject({
@@ -243,6 +239,8 @@ export const serviceSchema = z.strictObject({
   tls: serviceTlsSchema,
   /** The operator's cache rules: an ordered list, first match wins (docs/rules.md). */
   rules: z.array(cacheRule).max(500).default([]),
+  /** Fetch-by-URL for artefact users (KissCache's API; docs/large-objects.md): off unless set. */
+  fetch: fetchSchema.optional(),
 });
 
 const redis = z

@@ -1,7 +1,9 @@
 /**
- * @module Human-friendly sizes and durations in the config file ("8 MiB", "30s"), checked by zod.
+ * @module Values the config file writes as people do, checked by zod: sizes and durations ("8 MiB",
+ * "30s"), listeners, CIDR blocks.
  */
 import { z } from 'zod';
+import { parseCidr } from '../waap/cidr.js';
 
 const SIZE_UNITS: Record<string, number> = {
   b: 1,
@@ -53,3 +55,8 @@ export const listen = (defaultHost: string, defaultPort: number) =>
       port: z.number().int().min(0).max(65535).default(defaultPort),
     })
     .prefault({});
+
+/** An IP address or CIDR block, IPv4 or IPv6. */
+export const cidr = z.string().refine((value) => parseCidr(value) !== undefined, {
+  error: 'must be an IP address or CIDR block such as "10.0.0.0/8" or "2001:db8::/32"',
+});

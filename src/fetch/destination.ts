@@ -10,6 +10,7 @@
  * second lookup cannot rebind the name to an internal one.
  */
 import { BlockList, isIP } from 'node:net';
+import { contains } from '../waap/cidr.js';
 
 /** Why a destination was refused (the 403's detail, the log line). */
 export type Refusal = 'not-a-url' | 'scheme' | 'userinfo' | 'not-allowed' | 'not-public' | 'unresolvable';
@@ -99,11 +100,12 @@ export function isPublicAddress(address: string): boolean {
   return embedded === undefined || isPublicAddress(embedded);
 }
 
-/** What an operator allows a service to fetch: hosts (exact, or `*.example.com`) or URL prefixes. */
+/** What an operator allows a service to fetch: hosts (exact, or `*.example.com`), URL prefixes, or `*`. */
 export function allowedBy(url: URL, allow: readonly string[]): boolean {
   const host = url.hostname.toLowerCase();
   const href = url.href;
   return allow.some((rule) => {
+    if (rule === '*') return true;
     if (rule.includes('://')) return href.startsWith(rule);
     const pattern = rule.toLowerCase();
     return pattern.startsWith('*.')
@@ -131,13 +133,20 @@ export type Resolve = (hostname: string) => Promise<{ address: string; family: n
 
 /**
  * The address to connect to for a URL: its literal address, or every address its name resolves to
- * (all must be public; the first is pinned for the connection).
+ * (all must be public; the first is pinned for the connection). `privateNetworks` are the
+ * operator's exceptions (fetch.privateNetworks): addresses in them count as reachable.
  */
-export async function destinationOf(url: URL, resolve: Resolve): Promise<Checked<{ address: string; family: number }>> {
+export async function destinationOf(
+  url: URL,
+  resolve: Resolve,
+  privateNetworks?: BlockList,
+): Promise<Checked<{ address: string; family: number }>> {
   const host = url.hostname.replace(/^\[|\]$/g, '');
+  const reachable = (address: string) =>
+    isPublicAddress(address) || (privateNetworks !== undefined && contains(privateNetworks, address));
   const literal = isIP(host);
   if (literal !== 0) {
-    return isPublicAddress(host)
+    return reachable(host)
       ? { ok: true, value: { address: host, family: literal } }
       : refuse('not-public', `${host} is not a public address`);
   }
@@ -149,7 +158,7 @@ export async function destinationOf(url: URL, resolve: Resolve): Promise<Checked
   }
   const first = addresses[0];
   if (!first) return refuse('unresolvable', `${host} has no address`);
-  const internal = addresses.find((a) => !isPublicAddress(a.address));
+  const internal = addresses.find((a) => !reachable(a.address));
   if (internal) return refuse('not-public', `${host} resolves to ${internal.address}, not a public address`);
   return { ok: true, value: first };
 }

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { ServiceConfig } from '../config/schema.js';
 import { type CachefrontError, OriginBroken, OriginConnect, OriginTimeout } from '../errors.js';
+import type { FetchClient, FetchUpstream } from '../fetch/fetch-client.js';
 import type { Headers } from './hop-by-hop.js';
 
 export interface OriginRequest {
@@ -17,6 +18,11 @@ export interface OriginRequest {
   signal?: AbortSignal;
   /** Informational (1xx) responses that arrive before the final one, e.g. 103 Early Hints. */
   onInfo?: (info: { statusCode: number; headers: Record<string, string | string[]> }) => void;
+  /**
+   * A fetch-by-URL request: sent to this URL's upstream (checked hop by hop) rather than to the
+   * service's origin, and kept out of the origin's health (a third party's failures are not its).
+   */
+  upstream?: FetchUpstream | undefined;
 }
 
 export interface OriginResponse {
@@ -107,9 +113,17 @@ export class OriginClients {
   /** Keys a reload replaced: a request still holding such a service gets a pool for itself. */
   private readonly retired = new Set<string>();
 
-  constructor(private readonly onOutcome?: (service: ServiceConfig, outcome: OriginOutcome) => void) {}
+  constructor(
+    private readonly onOutcome?: (service: ServiceConfig, outcome: OriginOutcome) => void,
+    /** Fetch-by-URL's upstreams (fetch/fetch-client.ts); without it such requests are refused. */
+    private readonly fetcher?: FetchClient,
+  ) {}
 
   async request(service: ServiceConfig, req: OriginRequest): Promise<OriginResponse> {
+    if (req.upstream) {
+      if (!this.fetcher) throw new Error('fetch-by-URL needs a FetchClient');
+      return this.fetcher.request(service, req.upstream, req);
+    }
     const key = poolKey(service);
     let pool = this.pools.get(key);
     if (!pool) {
@@ -160,5 +174,6 @@ export class OriginClients {
   async close(): Promise<void> {
     await Promise.all([...this.pools.values()].map((pool) => pool.close()));
     this.pools.clear();
+    await this.fetcher?.close();
   }
 }

@@ -40,7 +40,8 @@ const ALWAYS: Gate = { allowed: true, probe: false };
 
 /** May this request go to the origin (its circuit closed, or this request the probe)? */
 export function originGate(view: RequestView, deps: EdgeDeps): Promise<Gate> | Gate {
-  return deps.health ? deps.health.gate(view.service) : ALWAYS;
+  // A fetched URL's upstream is not the service's origin: its circuit does not gate it.
+  return deps.health && !view.upstream ? deps.health.gate(view.service) : ALWAYS;
 }
 
 /** 503 while the origin's circuit is open and nothing stored may answer instead. */

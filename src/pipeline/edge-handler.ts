@@ -22,6 +22,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NotCached, QuotaFull } from '../errors.js';
+import { fetchView } from '../fetch/fetch-view.js';
 import { metrics } from '../metrics/metrics.js';
 import { requestDirectives } from '../policy/evaluate.js';
 import { single } from '../policy/freshness.js';
@@ -89,9 +90,8 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
   const notes = exchangeNotes(res);
   const received = recv(req, deps);
   if (!received.ok) return deliverError(res, received.error);
-  const view = received.view;
+  let view = received.view;
   notes.service = view.service.id;
-  notes.key = view.primary.hash;
   notes.path = view.target.path;
   const states = ['recv'];
   notes.states = states;
@@ -99,6 +99,19 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     states.push('synth:https-redirect');
     return redirectToHttps(req, res, view);
   }
+  // Fetch-by-URL: from here on, the request is for the URL it names (fetch/fetch-view.ts).
+  const fetchRoute = view.runtime.fetch;
+  if (fetchRoute?.paths.has(view.target.path)) {
+    const fetched = fetchView(req, fetchRoute, view);
+    if (!fetched.ok) {
+      states.push('synth:fetch-refused');
+      req.resume();
+      return deliverError(res, fetched.error, { xCacheStatus: 'Bypass', cacheStatus: { fwd: 'bypass' } });
+    }
+    states.push('fetch');
+    view = fetched.view;
+  }
+  notes.key = view.primary.hash;
   if (view.scheme === 'https' && view.runtime.hsts) res.setHeader('strict-transport-security', view.runtime.hsts);
   const key = view.service.key.exposeKeyHeader ? view.primary.readable : undefined;
   const refused = guarded(view) ? await guard(view, res, deps) : undefined;

@@ -139,6 +139,7 @@ export class Fill {
         method: 'GET',
         target: originTarget(this.view),
         headers: { ...fillRequestHeaders(this.view, this.guessedNames), ...conditional },
+        upstream: this.view.upstream,
         onInfo: (info) => {
           // RFC 9110 §15.2: informational responses are passed on, never stored.
           if (info.statusCode === 103) this.creator?.waiter.earlyHints?.(endToEndHeaders(info.headers));

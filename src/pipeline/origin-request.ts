@@ -77,6 +77,7 @@ const dropLists = new Map<Set<string>, WeakMap<object, Set<string>>>();
 
 function forwardingHeaders(view: RequestView, headers: Headers): Headers {
   headers.host = view.authority;
+  if (view.upstream) return upstreamHeaders(view, headers);
   // The device bucket, as the edge classified it (the client's own copy was dropped with the rest
   // of the edge-owned headers).
   const deviceHeader = view.runtime.vary.deviceHeader;
@@ -92,6 +93,18 @@ function forwardingHeaders(view: RequestView, headers: Headers): Headers {
   }
   // The origin sees the canonical coding set the key used, so what it sends is readable by every
   // client that shares the entry.
+  headers['accept-encoding'] = originAcceptEncoding(
+    servedCoding(acceptEncodingBucket(view.headers['accept-encoding'])),
+  );
+  return headers;
+}
+
+/**
+ * A fetch-by-URL upstream is a third party: it is not told who asked or through which host
+ * (no X-Forwarded-*), only that a cache did (Via); it gets the canonical coding set, as an origin.
+ */
+function upstreamHeaders(view: RequestView, headers: Headers): Headers {
+  headers.via = '1.1 cachefront';
   headers['accept-encoding'] = originAcceptEncoding(
     servedCoding(acceptEncodingBucket(view.headers['accept-encoding'])),
   );

@@ -71,6 +71,7 @@ export async function pass(
       method: view.method,
       target: originTarget(view),
       headers: passRequestHeaders(view),
+      upstream: view.upstream,
       body: hasBody ? limitBody(requestBody(req), limit) : null,
       onInfo: (info) => {
         if (info.statusCode === 103) sendEarlyHints(res, endToEndHeaders(info.headers));

@@ -17,6 +17,7 @@ import {
   UnknownService,
   UrlTooLong,
 } from '../errors.js';
+import type { FetchUpstream } from '../fetch/fetch-client.js';
 import { keyedPrimary, type PrimaryKey, primaryKey } from '../key/cache-key.js';
 import { type NormalisedTarget, normaliseTarget } from '../key/url.js';
 import { varyValues } from '../key/vary.js';
@@ -40,6 +41,8 @@ export interface RequestView {
   primary: PrimaryKey;
   /** The service's cache rules this request matched (none: a shared empty result). */
   rules: MatchedRules;
+  /** A fetch-by-URL request's upstream (fetch/fetch-view.ts): fetched from there, not the origin. */
+  upstream: FetchUpstream | undefined;
 }
 
 export type RecvResult = { ok: true; view: RequestView } | { ok: false; error: CachefrontError };
@@ -189,6 +192,7 @@ export function recv(req: IncomingMessage, deps: RecvDeps): RecvResult {
       // mark-compacts (1.3 MB promoted per scavenge under 1 KiB hits, a mark-compact every 1.5 s).
       clientIp: clientAddress(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], deps.trustedProxies),
       rules,
+      upstream: undefined,
     },
   };
 }

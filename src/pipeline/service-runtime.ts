@@ -4,6 +4,7 @@
  */
 import type { BlockList } from 'node:net';
 import { DEFAULT_BUCKET_USER_AGENTS, type ServiceConfig } from '../config/schema.js';
+import { compileFetchRoute, type FetchRoute } from '../fetch/fetch-view.js';
 import { cookieFilter } from '../key/cookies.js';
 import { deviceClassifier } from '../key/device.js';
 import { type CompiledQueryRules, compileQueryRules } from '../key/url.js';
@@ -29,6 +30,8 @@ export interface ServiceRuntime {
   rules: CompiledRules;
   /** Strict-Transport-Security for its HTTPS responses (services[].tls.hsts), or none. */
   hsts: string | undefined;
+  /** Its fetch-by-URL mode (services[].fetch), or none. */
+  fetch: FetchRoute | undefined;
 }
 
 /** The Strict-Transport-Security value of a service's settings. */
@@ -59,6 +62,7 @@ export function buildServiceRuntime(service: ServiceConfig): ServiceRuntime {
     tagHeaders: service.cache.tagHeaders,
     rules: new CompiledRules(service.rules),
     hsts: hstsValue(service.tls.hsts),
+    fetch: compileFetchRoute(service.fetch),
   };
 }
 

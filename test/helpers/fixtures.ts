@@ -11,6 +11,7 @@ import { test as base } from 'vitest';
 import { buildEdge, type EdgeApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
+import type { Resolve } from '../../src/fetch/destination.js';
 import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connect.js';
 import { ServiceRegistry } from '../../src/services/registry.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
@@ -74,6 +75,8 @@ export interface EdgeSetup {
    * "h2" test project runs the HTTP caching tests again over HTTP/2.
    */
   transport?: 'h1' | 'h2';
+  /** How fetch-by-URL resolves names (a resolver the test controls). */
+  resolve?: Resolve;
 }
 
 /** The transport the HTTP caching tests run over in this test project. */
@@ -163,6 +166,7 @@ export async function startEdge(redisUrl: string, originUrl: string, setup: Edge
     ...(logger ? { logger } : {}),
     ...(setup.hitFlushMs ? { hitFlushMs: setup.hitFlushMs } : {}),
     ...(setup.warnIntervalMs ? { warnIntervalMs: setup.warnIntervalMs } : {}),
+    ...(setup.resolve ? { resolve: setup.resolve } : {}),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

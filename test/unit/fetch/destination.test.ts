@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { allowedBy, checkUrl, destinationOf, isPublicAddress, type Resolve } from '../../../src/fetch/destination.js';
+import { compileCidrs } from '../../../src/waap/cidr.js';
 
 const ALLOW = ['artefacts.example.com', '*.mirror.example.org', 'https://github.com/org/'];
 const resolver =
@@ -83,6 +84,8 @@ describe('URLs refused before any lookup', () => {
     expect(allowedBy(new URL('http://a.b.mirror.example.org/a'), ALLOW)).toBe(true);
     expect(allowedBy(new URL('https://github.com/org/repo/releases/x.tgz'), ALLOW)).toBe(true);
     expect(allowedBy(new URL('https://github.com.evil.net/org/'), ALLOW)).toBe(false);
+    // "*": any host (the address checks still apply).
+    expect(allowedBy(new URL('https://anything.example.net/x'), ['*'])).toBe(true);
   });
 });
 
@@ -116,6 +119,16 @@ describe('destinations', () => {
       await checkAddress('http://mixed.example.com/', { 'mixed.example.com': ['93.184.216.34', '127.0.0.1'] }),
     ).toMatchObject({ ok: false, refusal: 'not-public' });
     expect(await checkAddress('http://gone.example.com/', {})).toMatchObject({ ok: false, refusal: 'unresolvable' });
+  });
+
+  it("the operator's private networks are reachable, and nothing else inside", async () => {
+    const store = compileCidrs(['10.20.0.0/16']);
+    const url = (u: string) => new URL(u);
+    const names = resolver({ 'store.internal': ['10.20.1.2'], 'other.internal': ['10.30.1.2'] });
+    expect(await destinationOf(url('http://store.internal/a'), names, store)).toMatchObject({ ok: true });
+    expect(await destinationOf(url('http://10.20.9.9/a'), names, store)).toMatchObject({ ok: true });
+    expect(await destinationOf(url('http://other.internal/a'), names, store)).toMatchObject({ refusal: 'not-public' });
+    expect(await destinationOf(url('http://127.0.0.1/a'), names, store)).toMatchObject({ refusal: 'not-public' });
   });
 
   it('a public name is pinned to the address checked, so a second answer cannot rebind it', async () => {
