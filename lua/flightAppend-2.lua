@@ -5,14 +5,15 @@
   with the head is appended only if a node waits (its waiting flag is set): a fill nobody else
   asked for relays nothing. The stream lives a minute past its last entry.
 
-  KEYS[1] the flight            cf:{svc}:flight:<entryHash>        (stream: field h, c, e or x)
+  KEYS[1] the flight            cf:{svc}:flight:<entryHash>        (stream: field h, c, k, e or x)
   KEYS[2] its waiting flag      cf:{svc}:fill-waiting:<entryHash>
 
   ARGV[1] time to live, ms
   ARGV[2] the channel           cf:fill
   ARGV[3] the message           JSON { service, entry, outcome: "flight" }
   ARGV[4], ARGV[5], …           field and value of each part, in order: h (head JSON), c (chunk),
-                                e (end), x (aborted)
+                                k (the chunks stored so far: JSON [id, size, written]), e (end),
+                                x (aborted)
 
   Output: 1 when appended, 0 when nobody waits for the head
 ]]

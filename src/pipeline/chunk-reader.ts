@@ -123,6 +123,8 @@ export function readChunks(
 export class ChunkProgress extends EventEmitter {
   /** Unset until the body is known to be chunked. */
   id: string | undefined;
+  /** Bytes per chunk (the last may be shorter). */
+  size = 0;
   /** Chunks written so far (0..written-1 can be read). */
   written = 0;
   /** Set once no chunk will follow: stored, or failed (its chunks are being dropped). */
@@ -134,8 +136,9 @@ export class ChunkProgress extends EventEmitter {
     this.setMaxListeners(0);
   }
 
-  chunk(id: string, written: number): void {
+  chunk(id: string, written: number, size: number): void {
     this.id = id;
+    this.size = size;
     this.written = written;
     this.emit('change');
   }

@@ -83,8 +83,11 @@ export class Fill {
   /** The request that started the fill: the only one an unshareable response may go to. */
   private creator: Joined | undefined;
   private body: FanOut | undefined;
-  /** The chunks of a large body as they land: late joiners follow them (chunk-reader.ts). */
-  private readonly progress = new ChunkProgress();
+  /**
+   * The chunks of a large body as they land: late joiners follow them (chunk-reader.ts), and so
+   * do the other nodes waiting for this fill (fleet-fill.ts).
+   */
+  readonly progress = new ChunkProgress();
   private closed = false;
 
   constructor(

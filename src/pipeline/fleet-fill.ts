@@ -9,9 +9,11 @@
  * their clients without waiting for the store. The holder renews its short lease while its fill runs; a holder that dies
  * stops renewing it, and within a lease the waiters see it gone and fetch for themselves.
  */
-import { PassThrough } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough, type Readable } from 'node:stream';
 import type { StoreDecision } from '../policy/storable.js';
 import type { FillCoordination, FillOutcome, FlightPart } from '../store/types.js';
+import { ChunkMissing, ChunkProgress, followChunks } from './chunk-reader.js';
 import { FanOut } from './fan-out.js';
 import {
   type Attachment,
@@ -42,6 +44,10 @@ interface Flight {
   head: FillHead;
   source: PassThrough;
   body: FanOut;
+  /** Body bytes this node has had so far (relayed, then read from the chunks). */
+  received: number;
+  /** The holder's chunks, once it relays their progress instead of the bytes. */
+  progress: ChunkProgress;
 }
 
 /** A fill's lease: short, renewed by its holder every LEASE_RENEW_MS while the fill runs. */
@@ -51,6 +57,26 @@ const LEASE_RENEW_MS = 1000;
 interface Pending {
   waiter: Waiter;
   resolve: (attachment: Attachment) => void;
+}
+
+/**
+ * The holder's side once its body is stored in chunks: how many have landed, each time more do,
+ * then the end (or the abort) — a few bytes per chunk through Redis instead of the chunk itself.
+ */
+async function relayChunks(progress: ChunkProgress, sender: FlightSender): Promise<void> {
+  let told = -1;
+  for (;;) {
+    if (!sender.open) return;
+    if (progress.written !== told && progress.id !== undefined) {
+      told = progress.written;
+      sender.push({ kind: 'chunks', id: progress.id, size: progress.size, written: told });
+    }
+    if (progress.ended !== undefined) {
+      sender.push({ kind: progress.ended === 'stored' ? 'end' : 'aborted' });
+      return;
+    }
+    await once(progress, 'change');
+  }
 }
 
 export class FleetFill {
@@ -164,14 +190,22 @@ export class FleetFill {
     };
     const sender = new FlightSender((parts) => this.fleet.flightAppend(service, entryHash, parts));
     sender.push({ kind: 'head', json: JSON.stringify(relayed) });
+    const progress = fill.progress;
+    let chunked = false;
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         // Nobody waits (or Redis failed): leaving the loop lets go of the body.
         if (!sender.open) break;
+        // A large body the store writer now cuts into chunks: the waiting nodes read those.
+        if (progress.id !== undefined) {
+          chunked = true;
+          break;
+        }
         sender.push({ kind: 'chunk', bytes: chunk });
         await sender.room();
       }
-      sender.push({ kind: 'end' });
+      if (chunked) await relayChunks(progress, sender);
+      else sender.push({ kind: 'end' });
     } catch {
       sender.push({ kind: 'aborted' });
     }
@@ -225,6 +259,8 @@ export class FleetFill {
         head,
         source,
         body: FanOut.of(source, replayLimit(this.view, this.view.service.cache.maxObjectBytes)),
+        received: 0,
+        progress: new ChunkProgress(),
       };
       this.flight = flight;
       const pending = this.pending;
@@ -234,12 +270,57 @@ export class FleetFill {
     }
     const flight = this.flight;
     if (!flight) return;
-    if (part.kind === 'chunk') flight.source.write(part.bytes);
-    else {
-      if (part.kind === 'end') flight.source.end();
-      else flight.source.destroy(new Error('the holder’s response was cut short'));
+    if (part.kind === 'chunk') {
+      flight.received += part.bytes.length;
+      flight.source.write(part.bytes);
+    } else if (part.kind === 'chunks') {
+      // From here the body is read from the chunks the holder stores, from the first byte not relayed.
+      const reading = flight.progress.id === undefined;
+      flight.progress.chunk(part.id, part.written, part.size);
+      if (reading) void this.readChunks(flight);
+    } else {
+      const following = flight.progress.id !== undefined;
+      if (part.kind === 'end') {
+        if (following) flight.progress.end('stored');
+        else flight.source.end();
+      } else {
+        flight.progress.end('failed');
+        flight.source.destroy(new Error('the holder’s response was cut short'));
+      }
       this.waitingElsewhere = false;
       this.close();
+    }
+  }
+
+  /**
+   * The rest of a relayed body, from the holder's chunks as they land: each read from the store
+   * when the one before has gone to this node's clients (backpressure), never more than one held.
+   */
+  private async readChunks(flight: Flight): Promise<void> {
+    const { progress, source } = flight;
+    const store = this.deps.chunks;
+    const service = this.view.service.id;
+    const primary = this.view.primary.hash;
+    try {
+      for (;;) {
+        if (source.destroyed) return;
+        const index = Math.floor(flight.received / progress.size);
+        if (index < progress.written && progress.id !== undefined && store) {
+          const chunk = await store.getChunk(service, primary, progress.id, index);
+          if (!chunk) throw new ChunkMissing(`chunk ${index} of ${progress.id} is gone`);
+          const offset = flight.received - index * progress.size;
+          const piece = offset === 0 ? chunk : chunk.subarray(offset);
+          if (piece.length === 0) throw new Error('a relayed body longer than its chunks');
+          flight.received += piece.length;
+          if (!source.write(piece)) await once(source, 'drain');
+          continue;
+        }
+        if (progress.ended === 'stored') return void source.end();
+        if (progress.ended === 'failed' || !store) throw new Error('the holder’s response was cut short');
+        await once(progress, 'change');
+      }
+    } catch (error) {
+      source.destroy(error as Error);
     }
   }
 
@@ -247,9 +328,16 @@ export class FleetFill {
   private admit(waiter: Waiter, flight: Flight): Attachment {
     const { head } = flight;
     if (!mayShare(waiter.view, head, this.guessedNames)) return { kind: 'released' };
-    const body = waiter.headOnly ? null : flight.body.subscribe();
+    const body = waiter.headOnly ? null : (flight.body.subscribe() ?? this.followChunks(flight));
     if (body === undefined) return { kind: 'released' };
     return { kind: 'shared', head, headers: head.sharedHeaders, body, collapsed: true };
+  }
+
+  /** A request joining after the kept bytes were let go follows the holder's chunks from the first. */
+  private followChunks(flight: Flight): Readable | undefined {
+    const { progress } = flight;
+    if (progress.id === undefined || progress.ended === 'failed' || !this.deps.chunks) return undefined;
+    return followChunks(this.deps.chunks, this.view.service.id, this.view.primary.hash, progress);
   }
 
   /**
@@ -274,6 +362,7 @@ export class FleetFill {
     if (!this.waitingElsewhere) return;
     this.waitingElsewhere = false;
     // A relay the holder stopped midway (it died): its clients are cut off rather than left hanging.
+    this.flight?.progress.end('failed');
     this.flight?.source.destroy(new Error('the fill’s holder stopped relaying'));
     this.close();
     const pending = this.pending;

@@ -271,7 +271,7 @@ class ChunkCutter {
     await this.store.putChunk(this.view.service.id, this.view.primary.hash, this.id, this.count, chunk, this.ttlMs);
     this.count++;
     this.filled = 0;
-    this.progress?.chunk(this.id, this.count);
+    this.progress?.chunk(this.id, this.count, this.buffer.length);
   }
 }
 

@@ -12,6 +12,12 @@ import type { FillCoordination, FillOutcome, FlightPart } from './types.js';
 /** How long a fill's flight stays readable after its last part. */
 const FLIGHT_TTL_MS = 60_000;
 
+/** A `k` entry: the chunks the holder has stored so far, `[id, size, written]`. */
+function chunksPart(value: Buffer): FlightPart {
+  const [id, size, written] = JSON.parse(value.toString()) as [string, number, number];
+  return { kind: 'chunks', id, size, written };
+}
+
 /** The fill coordination of one Redis (the announcements reach nodes through the purge broadcast). */
 export class RedisFills implements Omit<FillCoordination, 'onFillDone'> {
   constructor(private readonly client: RedisClient) {
@@ -42,6 +48,7 @@ export class RedisFills implements Omit<FillCoordination, 'onFillDone'> {
     for (const part of parts) {
       if (part.kind === 'head') fields.push('h', part.json);
       else if (part.kind === 'chunk') fields.push('c', part.bytes);
+      else if (part.kind === 'chunks') fields.push('k', JSON.stringify([part.id, part.size, part.written]));
       else fields.push(part.kind === 'end' ? 'e' : 'x', '');
     }
     const keys = fillKeys(service, entryHash);
@@ -73,9 +80,11 @@ export class RedisFills implements Omit<FillCoordination, 'onFillDone'> {
           ? { kind: 'head', json: value.toString() }
           : field === 'c'
             ? { kind: 'chunk', bytes: value }
-            : field === 'e'
-              ? { kind: 'end' }
-              : { kind: 'aborted' };
+            : field === 'k'
+              ? chunksPart(value)
+              : field === 'e'
+                ? { kind: 'end' }
+                : { kind: 'aborted' };
       return { id: id.toString(), part };
     });
   }

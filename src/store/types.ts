@@ -310,10 +310,15 @@ export interface FillCoordination {
   ): Promise<{ id: string; part: FlightPart }[]>;
 }
 
-/** One part of a fill's flight: the head (JSON), a body chunk, the end, or an abort. */
+/**
+ * One part of a fill's flight: the head (JSON), a body chunk, the end, or an abort — or, once the
+ * holder stores the body in chunks, how many of them have landed (the waiting nodes read those from
+ * the store rather than having every byte relayed twice through Redis).
+ */
 export type FlightPart =
   | { kind: 'head'; json: string }
   | { kind: 'chunk'; bytes: Buffer }
+  | { kind: 'chunks'; id: string; size: number; written: number }
   | { kind: 'end' }
   | { kind: 'aborted' };
 

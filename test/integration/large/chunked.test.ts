@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect } from 'vitest';
-import { startEdge, type TestEdge, test } from '../../helpers/fixtures.js';
+import { newServiceId, startEdge, type TestEdge, test } from '../../helpers/fixtures.js';
 import type { TestOrigin } from '../../helpers/origin.js';
 import { gate, settled, waitFor } from '../../helpers/wait.js';
 
@@ -138,6 +138,61 @@ describe('a large object in chunks', () => {
       await settled(edge); // stored and indexed before the edge closes
     } finally {
       client.disconnect();
+    }
+  });
+
+  test('another node waiting for a large fill reads its chunks, not a second copy through Redis: one origin fetch', async ({
+    redis,
+    origin,
+  }) => {
+    const body = bodyOf(SIZE);
+    const rest = gate();
+    origin.handle(async (_req, res) => {
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'cache-control': 'max-age=600',
+        'content-length': String(SIZE),
+      });
+      res.write(body.subarray(0, 1_500_000));
+      await rest.opened;
+      for (let at = 1_500_000; at < SIZE; at += 100_000) res.write(body.subarray(at, Math.min(at + 100_000, SIZE)));
+      res.end();
+    });
+    const serviceId = newServiceId();
+    const setup = { serviceId, service: { cache: { chunks: { aboveBytes: 1024 * 1024, chunkBytes: CHUNK } } } };
+    const nodes = [await startEdge(redis.url, origin.url, setup), await startEdge(redis.url, origin.url, setup)];
+    const [a, b] = nodes as [TestEdge, TestEdge];
+    const client = redis.client();
+    try {
+      const fromA = a.get('/fleet.bin');
+      const fromB = b.get('/fleet.bin');
+      // The holder is past its first chunks; the other node reads them as they land.
+      await waitFor(async () => (await client.keys(`cf:{${serviceId}}:ch:*`)).length >= 4, 'chunks written');
+      const flightKey = (await waitFor(async () => (await client.keys(`cf:{${serviceId}}:flight:*`))[0], 'a relay'))!;
+      await waitFor(async () => {
+        const entries = await client.xrange(flightKey, '-', '+');
+        return entries.some(([, fields]) => fields[0] === 'k');
+      }, 'the relay to switch to the chunks');
+      // A request joining on the waiting node now follows the chunks from the first byte.
+      const late = b.get('/fleet.bin');
+      rest.open();
+      const answers = await Promise.all([fromA, fromB, late]);
+      for (const answer of answers) expect(answer.body.equals(body)).toBe(true);
+      expect(origin.requestsFor('/fleet.bin')).toHaveLength(1);
+      expect(answers.filter((x) => String(x.headers['cache-status']).includes('detail=fleet'))).not.toHaveLength(0);
+      // What went through the relay: the bytes before the first chunks landed, then chunk counts.
+      const relayed = await client.xrangeBuffer(flightKey, '-', '+');
+      const bytes = relayed
+        .filter(([, fields]) => fields[0]?.toString() === 'c')
+        .reduce((n, [, fields]) => n + (fields[1]?.length ?? 0), 0);
+      expect(bytes).toBeLessThan(1_500_000 + 100_000);
+      const counts = relayed.filter(([, fields]) => fields[0]?.toString() === 'k');
+      expect(counts.length).toBeGreaterThan(1);
+      expect(relayed.at(-1)?.[1][0]?.toString()).toBe('e');
+      await Promise.all(nodes.map((node) => settled(node)));
+    } finally {
+      client.disconnect();
+      await Promise.all(nodes.map((node) => node.close()));
     }
   });
 
