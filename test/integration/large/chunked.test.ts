@@ -141,6 +141,37 @@ describe('a large object in chunks', () => {
     }
   });
 
+  test('a range on a miss is answered as soon as its bytes are in, while the rest is still on its way', async ({
+    redis,
+    origin,
+  }) => {
+    const body = bodyOf(SIZE);
+    const rest = gate();
+    origin.handle(async (_req, res) => {
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'cache-control': 'max-age=600',
+        'content-length': String(SIZE),
+      });
+      res.write(body.subarray(0, 500_000));
+      await rest.opened;
+      res.end(body.subarray(500_000));
+    });
+    edge = await chunkingEdge(redis.url, origin.url);
+    // The origin holds back all but its first 500,000 bytes until the range is answered.
+    const range = await edge.get('/ranged.bin', { headers: { range: 'bytes=200000-299999' } });
+    expect(range.status).toBe(206);
+    expect(range.headers['content-range']).toBe(`bytes 200000-299999/${SIZE}`);
+    expect(range.body.equals(body.subarray(200_000, 300_000))).toBe(true);
+    rest.open();
+    await settled(edge);
+    // The fill went on without the client: the whole object is stored, in chunks.
+    const whole = await edge.get('/ranged.bin');
+    expect(whole.headers['x-cache-status']).toBe('Hit');
+    expect(whole.body.equals(body)).toBe(true);
+    expect(origin.requestsFor('/ranged.bin')).toHaveLength(1);
+  });
+
   test('another node waiting for a large fill reads its chunks, not a second copy through Redis: one origin fetch', async ({
     redis,
     origin,
