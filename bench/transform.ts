@@ -6,6 +6,8 @@
  *  3. Image re-encoding cost per megapixel, per output format, on photo-like images.
  *  4. Hit throughput of the edge for a 100 KiB HTML page: Brotli, gzip and identity delivery
  *     (wrk, 2 threads × 64 connections, BENCH_DURATION seconds each).
+ *  5–6. Images: bytes against SSIM per format and quality for each kind of picture, and the bytes
+ *     a browser mix downloads (bench/image-quality.ts).
  */
 import { execFile, fork, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { promisify } from 'node:util';
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
 import { startLocalRedis } from '../src/redis/local-server.js';
+import { imageQuality } from './image-quality.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
@@ -223,11 +226,15 @@ createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/html', '
   }
 }
 
+/** BENCH_PARTS: which parts to run (text, images, quality, hits; default all). */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'text,images,quality,hits').split(','));
+
 async function main(): Promise<void> {
   console.log(`transform costs on ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'})`);
-  textCost();
-  await imageCost();
-  await hitThroughput();
+  if (PARTS.has('text')) textCost();
+  if (PARTS.has('images')) await imageCost();
+  if (PARTS.has('hits')) await hitThroughput();
+  if (PARTS.has('quality')) await imageQuality();
 }
 
 main().catch((error: unknown) => {

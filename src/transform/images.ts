@@ -50,6 +50,12 @@ export interface ImageSettings {
   avifQuality: number;
   /** AVIF encoder effort 0–9: the cost per megapixel grows steeply (docs/benchmarks.md). */
   avifEffort: number;
+  /**
+   * PNG re-encoded without loss (deflate at its best), or quantised to a palette of at most 256
+   * colours with dithering (libimagequant at `quality`): far fewer bytes for photographs saved as
+   * PNG, at the cost of exact pixels (docs/transforms.md, "PNG: lossless or lossy").
+   */
+  png: 'lossless' | 'lossy';
   /** Larger images (width × height) are left as they are. */
   maxPixels: number;
   timeoutMs: number;
@@ -84,13 +90,41 @@ export async function optimise(
     .rotate() // apply EXIF orientation before the metadata goes
     .keepIccProfile(); // colours stay right on wide-gamut images
   if (format === 'jpeg') pipeline = pipeline.jpeg({ quality: settings.quality, mozjpeg: true });
-  else if (format === 'png') pipeline = pipeline.png({ compressionLevel: 9, effort: 7 });
-  else if (format === 'webp') pipeline = pipeline.webp({ quality: settings.quality, effort: 4 });
+  else if (format === 'png') {
+    pipeline = pipeline.png({ compressionLevel: 9, effort: 7 });
+    if (settings.png === 'lossy')
+      return smallerOf(original, await pipeline.toBuffer(), await palettePng(sharp, original, options, settings));
+  } else if (format === 'webp') pipeline = pipeline.webp({ quality: settings.quality, effort: 4 });
   else if (format === 'avif') pipeline = pipeline.avif({ quality: settings.avifQuality, effort: settings.avifEffort });
   else return undefined; // GIF (and anything else) stays as the origin made it
   const bytes = await pipeline.toBuffer();
   if (bytes.length >= original.length) return undefined;
   return { bytes, contentType: MIME[format] as string, format };
+}
+
+/**
+ * A PNG quantised to a palette of at most 256 colours, dithered (libimagequant at `quality`).
+ * Smooth gradients and soft transparency can come out larger than the lossless file
+ * (docs/transforms.md): the caller keeps the smaller.
+ */
+function palettePng(
+  sharp: typeof Sharp,
+  original: Buffer,
+  options: Parameters<typeof Sharp>[1],
+  settings: ImageSettings,
+): Promise<Buffer> {
+  return sharp(original, options)
+    .timeout({ seconds: Math.max(1, Math.ceil(settings.timeoutMs / 1000)) })
+    .rotate()
+    .keepIccProfile()
+    .png({ compressionLevel: 9, effort: 7, palette: true, quality: settings.quality })
+    .toBuffer();
+}
+
+/** The smaller of two PNG encodings, if it is smaller than the origin's bytes. */
+function smallerOf(original: Buffer, lossless: Buffer, palette: Buffer): Optimised | undefined {
+  const bytes = palette.length < lossless.length ? palette : lossless;
+  return bytes.length < original.length ? { bytes, contentType: 'image/png', format: 'png' } : undefined;
 }
 
 /** Runs jobs a few at a time; beyond `limit` waiting, new jobs are dropped (the originals stay). */
