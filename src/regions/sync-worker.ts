@@ -14,7 +14,7 @@ import type { RedisClient } from '../redis/connect.js';
 import { purgeMatching, purgeUrl } from '../store/bulk-purge.js';
 import { keySpace, shardPrefix } from '../store/keys.js';
 import { RedisStore } from '../store/redis-store.js';
-import type { CacheStore, JournalSource } from '../store/types.js';
+import type { CacheStore, ChunkManifest, JournalSource, StoredObject } from '../store/types.js';
 import { Copier, type CopierSettings } from './copier.js';
 import { type FillRecord, idBefore, idTime, type JournalRecord, type PurgeRecord, parseRecord } from './journal.js';
 import { type JournalEntry, type JournalStream, PeerJournals } from './peer-journals.js';
@@ -232,10 +232,9 @@ export class SyncWorker {
     const now = this.now();
     const object = await source.getObject(stream.service, record.object, now);
     if (!object) return void syncMetrics.skipped.inc({ from: peer, to, reason: 'gone' });
-    // A chunked body is not copied yet (its chunks would have to follow): the region fetches it.
-    if (object.representations.some((r) => 'entry' in r && r.entry.meta.chunks)) {
-      return void syncMetrics.skipped.inc({ from: peer, to, reason: 'chunked' });
-    }
+    // A chunked body's chunks come first, one at a time; the record that adopts them follows.
+    const copied = await this.copyChunks(source, stream.service, record.primary, object, now);
+    if (copied === undefined) return void syncMetrics.skipped.inc({ from: peer, to, reason: 'gone' });
     const outcome = await this.options.store.put(
       {
         service: stream.service,
@@ -248,15 +247,57 @@ export class SyncWorker {
       },
       now,
     );
+    if (outcome !== 'stored') await this.dropChunks(stream.service, record.primary, copied.manifests);
     if (outcome === 'conflict') return void syncMetrics.conflicts.inc({ from: peer, to });
     if (outcome !== 'stored') return void syncMetrics.skipped.inc({ from: peer, to, reason: outcome });
-    let bytes = 0;
+    let bytes = copied.bytes;
     for (const representation of object.representations) {
       if ('entry' in representation) bytes += representation.entry.body.length;
     }
     syncMetrics.entriesShipped.inc({ from: peer, to });
     syncMetrics.bytesShipped.inc({ from: peer, to }, bytes);
     syncMetrics.lag.observe({ from: peer, to, kind: 'fill' }, Math.max(0, this.now() - idTime(record.id)) / 1000);
+  }
+
+  /**
+   * Copies the chunks of an object's chunked bodies from the peer's store into this region's,
+   * one chunk in memory at a time, living as long as the object may until its record adopts them.
+   * Undefined when a chunk is gone at the peer (purged or evicted meanwhile): what was copied is
+   * dropped, and the region fetches the object itself when asked.
+   */
+  private async copyChunks(
+    source: RedisStore,
+    service: string,
+    primary: string,
+    object: StoredObject,
+    now: number,
+  ): Promise<{ bytes: number; manifests: ChunkManifest[] } | undefined> {
+    const manifests: ChunkManifest[] = [];
+    let bytes = 0;
+    for (const representation of object.representations) {
+      if (!('entry' in representation)) continue;
+      const { meta } = representation.entry;
+      const manifest = meta.chunks;
+      if (!manifest) continue;
+      manifests.push(manifest);
+      const ttlMs = Math.max(1, meta.deleteAt - now);
+      for (let index = 0; index < manifest.count; index++) {
+        const chunk = await source.getChunk(service, primary, manifest.id, index);
+        if (!chunk) {
+          await this.dropChunks(service, primary, manifests);
+          return undefined;
+        }
+        await this.options.store.putChunk(service, primary, manifest.id, index, chunk, ttlMs);
+        bytes += chunk.length;
+      }
+    }
+    return { bytes, manifests };
+  }
+
+  private async dropChunks(service: string, primary: string, manifests: readonly ChunkManifest[]): Promise<void> {
+    for (const { id, count } of manifests) {
+      await this.options.store.dropChunks(service, primary, id, count).catch(() => undefined);
+    }
   }
 
   private async applyPurge(stream: JournalStream, record: PurgeRecord, from: JournalSource): Promise<void> {

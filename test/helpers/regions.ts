@@ -51,6 +51,8 @@ export interface RegionsSetup {
   prewarm?: Partial<PrewarmSettings>;
   /** The edges' L1 (default on, a minute long: only purge announcements make it forget in time). */
   l1?: boolean;
+  /** Settings of the shared service (merged over the defaults), in every region. */
+  service?: Record<string, unknown>;
 }
 
 export async function startRegions(
@@ -72,6 +74,7 @@ export async function startRegions(
       config: { region: { id, peers }, admin: { tokens: { operator: [OPERATOR_TOKEN] } } },
       l1TtlMs: 60_000,
       l1: setup.l1 ?? true,
+      ...(setup.service ? { service: setup.service } : {}),
     });
     const admin = await startAdmin(edge);
     let clients: RedisClient[] = [];
