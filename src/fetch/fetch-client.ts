@@ -51,7 +51,8 @@ export class FetchClient {
   async request(service: ServiceConfig, upstream: FetchUpstream, req: OriginRequest): Promise<OriginResponse> {
     let url = upstream.url;
     for (let hop = 0; ; hop++) {
-      const destination = await destinationOf(url, this.resolve, upstream.privateNetworks);
+      const resolve = timeLimited(this.resolve, service.origin.connectTimeoutMs);
+      const destination = await destinationOf(url, resolve, upstream.privateNetworks);
       if (!destination.ok) throw FetchRefused(destination.detail);
       const pool = this.poolFor(service, url, destination.value);
       let response: Awaited<ReturnType<Pool['request']>>;
@@ -104,6 +105,24 @@ export class FetchClient {
     await Promise.all([...this.pools.values()].map((pool) => pool.destroy()));
     this.pools.clear();
   }
+}
+
+/** A resolver that gives up after `ms` (a name server that never answers must not hold a fill). */
+function timeLimited(resolve: Resolve, ms: number): Resolve {
+  return (hostname) =>
+    new Promise((done, fail) => {
+      const timer = setTimeout(() => fail(new Error(`no answer in ${ms} ms`)), ms);
+      resolve(hostname).then(
+        (addresses) => {
+          clearTimeout(timer);
+          done(addresses);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          fail(error);
+        },
+      );
+    });
 }
 
 /** A redirect's target, checked as the first URL was (form, allow-list); its address is checked next. */

@@ -312,7 +312,8 @@ export class FleetFill {
           const piece = offset === 0 ? chunk : chunk.subarray(offset);
           if (piece.length === 0) throw new Error('a relayed body longer than its chunks');
           flight.received += piece.length;
-          if (!source.write(piece)) await once(source, 'drain');
+          // Its clients all gone, the fan-out destroys the source: closed, never drained.
+          if (!source.write(piece)) await Promise.race([once(source, 'drain'), once(source, 'close')]);
           continue;
         }
         if (progress.ended === 'stored') return void source.end();

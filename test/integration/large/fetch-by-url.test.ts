@@ -67,6 +67,7 @@ const names = new Map<string, string[][]>();
 const lookups: string[] = [];
 const resolve: Resolve = async (hostname) => {
   lookups.push(hostname);
+  if (hostname === 'silent.test') return new Promise(() => undefined); // a name server that never answers
   const answers = names.get(hostname);
   if (!answers) throw Object.assign(new Error(`${hostname} not found`), { code: 'ENOTFOUND' });
   const answer = answers.length > 1 ? (answers.shift() as string[]) : (answers[0] as string[]);
@@ -193,7 +194,7 @@ describe('fetch-by-URL', () => {
   });
 
   test('bad requests are told what is wrong', async ({ redis, origin }) => {
-    const edge = await fetchEdge(redis.url, origin.url, { allow: ['artifacts.test'] });
+    const edge = await fetchEdge(redis.url, origin.url, { allow: ['artifacts.test', 'silent.test'] });
     try {
       const cases = [
         { path: '/fetch', code: 'CF_ERR_FETCH_BAD_REQUEST', status: 400 },
@@ -205,6 +206,10 @@ describe('fetch-by-URL', () => {
         expect(answer.status, path).toBe(status);
         expect(answer.text, path).toContain(code);
       }
+      // A name server that never answers: refused once the connect timeout (500 ms here) has passed.
+      const silent = await edge.get(fetchPath('http://silent.test/x'));
+      expect(silent.status).toBe(403);
+      expect(silent.text).toContain('no answer in 500 ms');
       const post = await edge.get(fetchPath(artefact('/x')), { method: 'POST', body: 'x' });
       expect(post.status).toBe(400);
       expect(post.text).toContain('GET or HEAD');
