@@ -4,15 +4,17 @@
  * fill does, its own requests sharing it; every other node waits for the outcome the holder
  * announces when its fill ends: stored — its waiters read the object from the store (a collapsed
  * miss); not stored or failed — they fetch on their own at once, so nobody queues behind a
- * `no-store` answer. When nodes already wait as the response head arrives, the holder also relays
- * the response through Redis as it lands (a stream: head, chunks, end), and they stream it to
- * their clients without waiting for the store. The holder renews its short lease while its fill runs; a holder that dies
+ * `no-store` answer. Once a node says it waits (a "waiting" notice, sent by the first node to lose
+ * the claim) and the response head has arrived, the holder also relays the response through Redis
+ * as it lands (a stream: head, chunks, end; from the first byte while the fill keeps it), and the
+ * waiting nodes stream it to their clients without waiting for the store. A miss nobody else asked
+ * for costs no relay call. The holder renews its short lease while its fill runs; a holder that dies
  * stops renewing it, and within a lease the waiters see it gone and fetch for themselves.
  */
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import type { StoreDecision } from '../policy/storable.js';
-import type { FillCoordination, FillOutcome, FlightPart } from '../store/types.js';
+import type { FillCoordination, FillNotice, FlightPart } from '../store/types.js';
 import { ChunkMissing, ChunkProgress, followChunks } from './chunk-reader.js';
 import { FanOut } from './fan-out.js';
 import {
@@ -85,6 +87,11 @@ export class FleetFill {
   /** Waiters attached before the claim was decided, or while another node's fill runs. */
   private pending: Pending[] = [];
   private waitingElsewhere = false;
+  /** Another node said it waits for this fill (a "waiting" notice): the response is relayed. */
+  private othersWait = false;
+  /** This node holds the fill and its response head has arrived. */
+  private headArrived = false;
+  private relaying = false;
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
   /** The holder's relayed response, while this node streams it. */
@@ -127,7 +134,14 @@ export class FleetFill {
   }
 
   /** The holder (another node) relayed more of its response, or announced how its fill ended. */
-  heard(outcome: FillOutcome | 'flight'): void {
+  heard(outcome: FillNotice): void {
+    // Another node waits for this fill: its holder will relay the response (even if the notice came
+    // before this node's own claim answer).
+    if (outcome === 'waiting') {
+      this.othersWait = true;
+      if (this.fill && this.headArrived) this.startRelay(this.fill);
+      return;
+    }
     if (!this.waitingElsewhere) return;
     if (outcome === 'flight') return void this.readFlight();
     // A relayed response ends by itself (its end is read before this outcome is announced).
@@ -164,11 +178,21 @@ export class FleetFill {
       }
       void attached.then((attachment) => {
         resolve(attachment);
-        // The head is here: relay the response to the nodes waiting for it, if any.
-        if (i === 0) void this.relay(fill).catch(() => undefined);
+        // The head is here: relay the response to the nodes waiting for it — now, or when the first
+        // says it waits (from the first byte, while the fill still keeps it).
+        if (i === 0) {
+          this.headArrived = true;
+          if (this.othersWait) this.startRelay(fill);
+        }
       });
     }
     fill.start();
+  }
+
+  private startRelay(fill: Fill): void {
+    if (this.relaying) return;
+    this.relaying = true;
+    void this.relay(fill).catch(() => undefined);
   }
 
   /** Streams this node's response through Redis for the nodes that wait for it, if any. */

@@ -7,7 +7,7 @@
 import { Cluster } from 'ioredis';
 import type { RedisClient } from '../redis/connect.js';
 import { FILL_CHANNEL, PURGE_CHANNEL } from './keys.js';
-import type { FillOutcome } from './types.js';
+import type { FillNotice } from './types.js';
 
 export interface PurgeMessage {
   service: string;
@@ -17,11 +17,11 @@ export interface PurgeMessage {
 export interface FillMessage {
   service: string;
   entry: string;
-  /** How the fill ended, or "flight": more of its response to read. */
-  outcome: FillOutcome | 'flight';
+  /** How the fill ended, "flight" (more of its response to read), or "waiting" (a node waits for it). */
+  outcome: FillNotice;
 }
 
-const OUTCOMES = new Set<string>(['stored', 'not-stored', 'failed', 'flight']);
+const OUTCOMES = new Set<string>(['stored', 'not-stored', 'failed', 'flight', 'waiting']);
 
 export class PurgeBroadcast {
   private constructor(

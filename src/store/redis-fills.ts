@@ -26,12 +26,19 @@ export class RedisFills implements Omit<FillCoordination, 'onFillDone'> {
 
   /**
    * Claims an entry's fleet-wide fill (lua/claimFill-2.lua). A node that loses the claim leaves the
-   * waiting flag in the same call, so the holder knows to relay and announce.
+   * waiting flag in the same call, so the holder knows to announce; the first to wait says so on the
+   * fill channel, so the holder knows to relay.
    */
   async claimFill(service: string, entryHash: string, ttlMs: number): Promise<boolean> {
     const keys = fillKeys(service, entryHash);
     const ttl = Math.max(1, Math.round(ttlMs));
-    return (await timed('lease', runScript(this.client, 'claimFill', [keys.lease, keys.waiting], [ttl]))) === 1;
+    const waiting = JSON.stringify({ service, entry: entryHash, outcome: 'waiting' });
+    return (
+      (await timed(
+        'lease',
+        runScript(this.client, 'claimFill', [keys.lease, keys.waiting], [ttl, FILL_CHANNEL, waiting]),
+      )) === 1
+    );
   }
 
   async renewFill(service: string, entryHash: string, ttlMs: number): Promise<boolean> {

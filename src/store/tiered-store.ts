@@ -14,6 +14,7 @@ import type {
   CoordinationStore,
   EntryWrite,
   FillCoordination,
+  FillNotice,
   FillOutcome,
   FlightPart,
   Found,
@@ -52,8 +53,7 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
     );
   }
 
-  private readonly fillListeners: ((service: string, entryHash: string, outcome: FillOutcome | 'flight') => void)[] =
-    [];
+  private readonly fillListeners: ((service: string, entryHash: string, outcome: FillNotice) => void)[] = [];
 
   /**
    * Fleet-wide fills need the announcements (listenForPurges): without them, a node waiting for
@@ -87,7 +87,7 @@ export class TieredStore implements CacheStore, RateLimitStore, CoordinationStor
     await this.shared.fills?.fillDone(service, entryHash, outcome).catch(() => undefined);
   }
 
-  onFillDone(listener: (service: string, entryHash: string, outcome: FillOutcome | 'flight') => void): void {
+  onFillDone(listener: (service: string, entryHash: string, outcome: FillNotice) => void): void {
     this.fillListeners.push(listener);
   }
 

@@ -282,6 +282,12 @@ export interface OriginHealthState {
 export type FillOutcome = 'stored' | 'not-stored' | 'failed';
 
 /**
+ * What nodes hear of a fleet-wide fill: how it ended; "flight", more of its relayed response to
+ * read; "waiting", another node waits for it (its holder relays the response only then).
+ */
+export type FillNotice = FillOutcome | 'flight' | 'waiting';
+
+/**
  * One origin fetch per cold object across the fleet: the first node to claim an entry's fill
  * fetches it; the others wait for its outcome (pipeline/fleet-fill.ts).
  */
@@ -294,8 +300,8 @@ export interface FillCoordination {
   fillHeld(service: string, entryHash: string): Promise<boolean>;
   /** Ends a fill this node held: its lease goes, and the nodes waiting hear the outcome. */
   fillDone(service: string, entryHash: string, outcome: FillOutcome): Promise<void>;
-  /** Every outcome announced by any node, for the fills this node waits for ("flight": more to read). */
-  onFillDone(listener: (service: string, entryHash: string, outcome: FillOutcome | 'flight') => void): void;
+  /** Every notice any node gives of a fill (FillNotice), for the fills this node holds or waits for. */
+  onFillDone(listener: (service: string, entryHash: string, outcome: FillNotice) => void): void;
   /**
    * Appends parts of the response (head, chunks, end or abort, in order) to the fill's flight. A
    * batch that starts with the head is appended only if another node waits for the fill: false
