@@ -51,7 +51,21 @@ function writeHead(res: ServerResponse, status: number, headers: Headers): void 
   if (typeof cacheStatus === 'string') exchange.cacheStatus = cacheStatus;
   const length = headers['content-length'];
   if (typeof length === 'string') exchange.bytes = Number(length);
+  if (exchange.sandbox) sandboxed(headers);
   res.writeHead(status, headers);
+}
+
+/**
+ * A fetched URL's response is a third party's content on the service's host: an HTML page or SVG
+ * from it must not run scripts, read the host's cookies or storage, or be sniffed into something
+ * else. `Content-Security-Policy: sandbox` is added as a policy of its own (a browser enforces every
+ * policy it gets, so whatever the upstream sent cannot loosen it), with `nosniff`.
+ */
+function sandboxed(headers: Headers): void {
+  const policy = headers['content-security-policy'];
+  headers['content-security-policy'] =
+    policy === undefined ? 'sandbox' : [...(Array.isArray(policy) ? policy : [policy]), 'sandbox'];
+  headers['x-content-type-options'] = 'nosniff';
 }
 
 /** Status codes that never have a body (RFC 9110 §6.4.1). */

@@ -109,6 +109,7 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
       return deliverError(res, fetched.error, { xCacheStatus: 'Bypass', cacheStatus: { fwd: 'bypass' } });
     }
     states.push('fetch');
+    notes.sandbox = true;
     view = fetched.view;
   }
   notes.key = view.primary.hash;

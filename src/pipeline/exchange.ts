@@ -20,6 +20,11 @@ export interface ExchangeNotes {
   states?: string[];
   /** Content-Length as sent (absent for a streamed body of unknown length). */
   bytes?: number;
+  /**
+   * A third party's response (fetch-by-URL), served under the service's host: sandboxed, so a
+   * fetched page can never run as the service's own (deliver.ts).
+   */
+  sandbox?: boolean;
 }
 
 const NOTES = Symbol('cachefront.exchange');

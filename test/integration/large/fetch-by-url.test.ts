@@ -33,6 +33,15 @@ async function startUpstream(): Promise<Upstream> {
       res.writeHead(302, { location: redirect(port), 'content-length': '0' });
       return void res.end();
     }
+    if (path === '/page.html') {
+      // A third party's page that would run script on the host it is served from, and a loose policy.
+      res.writeHead(200, {
+        'content-type': 'text/html',
+        'content-security-policy': "default-src * 'unsafe-inline'",
+        'cache-control': 'max-age=60',
+      });
+      return void res.end('<script>document.cookie</script>');
+    }
     const body = Buffer.from(`artefact ${url}`);
     res.writeHead(200, {
       'content-type': 'application/octet-stream',
@@ -162,6 +171,30 @@ describe('fetch-by-URL', () => {
       }
       expect((await edge.get(fetchPath(url))).headers['x-cache-status']).toBe('Miss');
       expect(upstream.seen.filter((r) => r.url === `/tool-${edge.service}.tgz`)).toHaveLength(2);
+    } finally {
+      await edge.close();
+    }
+  });
+
+  test("a fetched page never runs as the service's own: sandboxed, whatever policy the upstream sent", async ({
+    redis,
+    origin,
+  }) => {
+    names.set('artifacts.test', [['127.0.0.2']]);
+    const edge = await fetchEdge(redis.url, origin.url, { allow: ['artifacts.test'] });
+    try {
+      const url = artefact(`/page.html?v=${edge.service}`);
+      const miss = await edge.get(fetchPath(url));
+      await settled(edge);
+      const hit = await edge.get(fetchPath(url));
+      expect(hit.headers['x-cache-status']).toBe('Hit');
+      for (const answer of [miss, hit]) {
+        // Two policies, both enforced by a browser: the upstream's cannot loosen the sandbox.
+        expect(answer.headers['content-security-policy']).toBe("default-src * 'unsafe-inline', sandbox");
+        expect(answer.headers['x-content-type-options']).toBe('nosniff');
+      }
+      // The service's own responses are left as they are.
+      expect((await edge.get('/own')).headers['content-security-policy']).toBeUndefined();
     } finally {
       await edge.close();
     }
