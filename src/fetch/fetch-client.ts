@@ -69,7 +69,11 @@ export class FetchClient {
       }
       const location = response.headers.location;
       if (!REDIRECTS.has(response.statusCode) || typeof location !== 'string') {
-        return { status: response.statusCode, headers: response.headers as Headers, body: response.body };
+        return {
+          status: response.statusCode,
+          headers: withoutHostEffects(response.headers as Headers),
+          body: response.body,
+        };
       }
       // The redirect's own body is not wanted: read to its end, so the connection is reused.
       response.body.resume();
@@ -105,6 +109,28 @@ export class FetchClient {
     await Promise.all([...this.pools.values()].map((pool) => pool.destroy()));
     this.pools.clear();
   }
+}
+
+/**
+ * Response fields that act on the host a response is served from, not on the response: from a third
+ * party's URL served under the service's host they would set its cookies, pin its HTTPS, wipe its
+ * visitors' data, move its traffic or widen a service worker's reach. Dropped.
+ */
+const HOST_EFFECTS = [
+  'set-cookie',
+  'set-cookie2',
+  'strict-transport-security',
+  'clear-site-data',
+  'alt-svc',
+  'service-worker-allowed',
+  'public-key-pins',
+  'public-key-pins-report-only',
+  'refresh',
+];
+
+function withoutHostEffects(headers: Headers): Headers {
+  for (const name of HOST_EFFECTS) delete headers[name];
+  return headers;
 }
 
 /** A resolver that gives up after `ms` (a name server that never answers must not hold a fill). */

@@ -136,6 +136,10 @@ export function fetchView(req: IncomingMessage, route: FetchRoute, base: Request
   if (base.method !== 'GET' && base.method !== 'HEAD') {
     return { ok: false, error: FetchBadRequest(`${base.method} is not fetched (GET or HEAD)`) };
   }
+  // A service worker's script gets the scope of its path's directory — the whole host here.
+  if (base.headers['service-worker'] !== undefined) {
+    return { ok: false, error: FetchRefused('a service worker is never fetched from another site') };
+  }
   const params = rawQuery(req.url ?? '');
   const asked = params.get('url');
   if (asked === null || asked === '') return { ok: false, error: FetchBadRequest('the request names no url=') };

@@ -39,8 +39,17 @@ async function startUpstream(): Promise<Upstream> {
         'content-type': 'text/html',
         'content-security-policy': "default-src * 'unsafe-inline'",
         'cache-control': 'max-age=60',
+        // Fields that would act on the service's host: its cookies, its HTTPS, its visitors' data.
+        'strict-transport-security': 'max-age=63072000; includeSubDomains',
+        'clear-site-data': '"cookies", "storage"',
+        'alt-svc': 'h3=":443"',
+        refresh: '0; url=https://elsewhere.example/',
       });
       return void res.end('<script>document.cookie</script>');
+    }
+    if (path === '/cookie') {
+      res.writeHead(200, { 'content-type': 'text/plain', 'set-cookie': 'session=planted; Path=/' });
+      return void res.end('a cookie for whoever serves this');
     }
     const body = Buffer.from(`artefact ${url}`);
     res.writeHead(200, {
@@ -192,7 +201,19 @@ describe('fetch-by-URL', () => {
         // Two policies, both enforced by a browser: the upstream's cannot loosen the sandbox.
         expect(answer.headers['content-security-policy']).toBe("default-src * 'unsafe-inline', sandbox");
         expect(answer.headers['x-content-type-options']).toBe('nosniff');
+        for (const name of ['strict-transport-security', 'clear-site-data', 'alt-svc', 'refresh']) {
+          expect(answer.headers[name], name).toBeUndefined();
+        }
       }
+      // A third party's Set-Cookie never reaches the service's visitors either (and such an answer
+      // is not stored).
+      const cookie = await edge.get(fetchPath(artefact(`/cookie?v=${edge.service}`)));
+      expect(cookie.status).toBe(200);
+      expect(cookie.headers['set-cookie']).toBeUndefined();
+      // Nor is a fetched script ever a service worker, whose scope would be the whole host.
+      const worker = await edge.get(fetchPath(artefact('/sw.js')), { headers: { 'service-worker': 'script' } });
+      expect(worker.status).toBe(403);
+      expect(worker.text).toContain('service worker');
       // The service's own responses are left as they are.
       expect((await edge.get('/own')).headers['content-security-policy']).toBeUndefined();
     } finally {
