@@ -186,6 +186,24 @@ const service = dashboard(
     panel(0, 'Images re-encoded', [[sumBy('result', 'cachefront_images_optimised_total', S), '{{result}}']], {
       unit: 'ops',
     }),
+    panel(
+      0,
+      'Byte quota (cache.quota): stored against the quota, misses refused or passed',
+      [
+        [`max(cachefront_stored_bytes${S})`, 'stored'],
+        [`max(cachefront_quota_bytes${S})`, 'quota (0: none)'],
+      ],
+      { unit: 'bytes' },
+    ),
+    panel(0, 'Misses past the quota', [[sumBy('action', 'cachefront_quota_refusals_total', S), '{{action}}']], {
+      unit: 'reqps',
+    }),
+    panel(
+      0,
+      'Fetch-by-URL refusals (SSRF attempts show as address and redirect)',
+      [[sumBy('reason', 'cachefront_fetch_refusals_total', S), '{{reason}}']],
+      { unit: 'reqps' },
+    ),
   ],
   { service: true },
 );

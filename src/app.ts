@@ -124,7 +124,10 @@ export function buildEdge(options: EdgeOptions): EdgeApp {
           : log.warn({ service: change.service }, 'origin circuit closed: requests go to the origin again'),
       )
     : undefined;
-  const origin = new OriginClients(originOutcomes(warn, health), new FetchClient(options.resolve));
+  const fetcher = new FetchClient(options.resolve, (service, reason, detail) =>
+    warn.warn({ service, reason, detail }, 'fetch-by-URL refused'),
+  );
+  const origin = new OriginClients(originOutcomes(warn, health), fetcher);
   const hits = new HitCounter(
     store,
     now,

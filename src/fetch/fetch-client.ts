@@ -12,7 +12,8 @@ import { lookup } from 'node:dns/promises';
 import type { BlockList } from 'node:net';
 import { Pool } from 'undici';
 import type { ServiceConfig } from '../config/schema.js';
-import { FetchRefused } from '../errors.js';
+import { type CachefrontError, FetchRefused } from '../errors.js';
+import { type FetchRefusal, metrics } from '../metrics/metrics.js';
 import { type OriginRequest, type OriginResponse, originError } from '../origin/client.js';
 import type { Headers } from '../origin/hop-by-hop.js';
 import { checkUrl, destinationOf, type Resolve } from './destination.js';
@@ -46,14 +47,18 @@ function pinnedLookup(address: string, family: number) {
 export class FetchClient {
   private readonly pools = new Map<string, Pool>();
 
-  constructor(private readonly resolve: Resolve = systemResolve) {}
+  constructor(
+    private readonly resolve: Resolve = systemResolve,
+    /** Told of each refusal on the way to an upstream (the edge logs them, throttled). */
+    private readonly onRefused?: (service: string, reason: FetchRefusal, detail: string) => void,
+  ) {}
 
   async request(service: ServiceConfig, upstream: FetchUpstream, req: OriginRequest): Promise<OriginResponse> {
     let url = upstream.url;
     for (let hop = 0; ; hop++) {
       const resolve = timeLimited(this.resolve, service.origin.connectTimeoutMs);
       const destination = await destinationOf(url, resolve, upstream.privateNetworks);
-      if (!destination.ok) throw FetchRefused(destination.detail);
+      if (!destination.ok) throw this.refused(service, hop === 0 ? 'address' : 'redirect', destination.detail);
       const pool = this.poolFor(service, url, destination.value);
       let response: Awaited<ReturnType<Pool['request']>>;
       try {
@@ -78,9 +83,22 @@ export class FetchClient {
       // The redirect's own body is not wanted: read to its end, so the connection is reused.
       response.body.resume();
       if (hop >= upstream.maxRedirects)
-        throw FetchRefused(`more than ${upstream.maxRedirects} redirects from ${upstream.url.host}`);
-      url = nextHop(url, location, upstream.allow);
+        throw this.refused(
+          service,
+          'redirect',
+          `more than ${upstream.maxRedirects} redirects from ${upstream.url.host}`,
+        );
+      const next = nextHop(url, location, upstream.allow);
+      if (typeof next === 'string') throw this.refused(service, 'redirect', next);
+      url = next;
     }
+  }
+
+  /** A refusal on the way to the upstream: counted (cachefront_fetch_refusals_total), told, thrown. */
+  private refused(service: ServiceConfig, reason: FetchRefusal, detail: string): CachefrontError {
+    metrics.fetchRefusals.inc({ service: service.id, reason });
+    this.onRefused?.(service.id, reason, detail);
+    return FetchRefused(detail);
   }
 
   /** A pool per upstream origin and checked address, its connections made to that address only. */
@@ -151,15 +169,18 @@ function timeLimited(resolve: Resolve, ms: number): Resolve {
     });
 }
 
-/** A redirect's target, checked as the first URL was (form, allow-list); its address is checked next. */
-function nextHop(from: URL, location: string, allow: readonly string[]): URL {
+/**
+ * A redirect's target, checked as the first URL was (form, allow-list; its address is checked
+ * next), or why it is refused.
+ */
+function nextHop(from: URL, location: string, allow: readonly string[]): URL | string {
   let next: string;
   try {
     next = new URL(location, from).href;
   } catch {
-    throw FetchRefused(`a redirect from ${from.host} to an invalid URL`);
+    return `a redirect from ${from.host} to an invalid URL`;
   }
   const checked = checkUrl(next, allow);
-  if (!checked.ok) throw FetchRefused(`a redirect from ${from.host}: ${checked.detail}`);
+  if (!checked.ok) return `a redirect from ${from.host}: ${checked.detail}`;
   return checked.value;
 }

@@ -17,6 +17,7 @@ import type { BlockList } from 'node:net';
 import type { FetchConfig } from '../config/fetch.js';
 import { type CachefrontError, FetchBadRequest, FetchNotAllowed, FetchRefused } from '../errors.js';
 import { type PrimaryKey, primaryKey } from '../key/cache-key.js';
+import type { FetchRefusal } from '../metrics/metrics.js';
 import type { RequestView } from '../pipeline/recv.js';
 import type { CompiledRule, MatchedRules } from '../rules/match.js';
 import type { CacheRule } from '../rules/schema.js';
@@ -127,26 +128,32 @@ export function fetchedPrimaryOf(view: RequestView, requestUrl: string): Primary
   }
 }
 
-export type FetchViewResult = { ok: true; view: RequestView } | { ok: false; error: CachefrontError };
+export type FetchViewResult =
+  | { ok: true; view: RequestView }
+  | { ok: false; error: CachefrontError; reason: FetchRefusal };
 
 /** The view of the request for the URL a fetch-by-URL request names, or why there is none. */
 export function fetchView(req: IncomingMessage, route: FetchRoute, base: RequestView): FetchViewResult {
   const { config } = route;
-  if (!contains(route.clients, base.clientIp)) return { ok: false, error: FetchNotAllowed(base.service.id) };
+  if (!contains(route.clients, base.clientIp)) {
+    return { ok: false, error: FetchNotAllowed(base.service.id), reason: 'client' };
+  }
   if (base.method !== 'GET' && base.method !== 'HEAD') {
-    return { ok: false, error: FetchBadRequest(`${base.method} is not fetched (GET or HEAD)`) };
+    return { ok: false, error: FetchBadRequest(`${base.method} is not fetched (GET or HEAD)`), reason: 'request' };
   }
   // A service worker's script gets the scope of its path's directory — the whole host here.
   if (base.headers['service-worker'] !== undefined) {
-    return { ok: false, error: FetchRefused('a service worker is never fetched from another site') };
+    return { ok: false, error: FetchRefused('a service worker is never fetched from another site'), reason: 'request' };
   }
   const params = rawQuery(req.url ?? '');
   const asked = params.get('url');
-  if (asked === null || asked === '') return { ok: false, error: FetchBadRequest('the request names no url=') };
+  if (asked === null || asked === '') {
+    return { ok: false, error: FetchBadRequest('the request names no url='), reason: 'request' };
+  }
   const ttl = requestedTtl(params.get('ttl'), config);
-  if (typeof ttl !== 'number') return { ok: false, error: ttl };
+  if (typeof ttl !== 'number') return { ok: false, error: ttl, reason: 'request' };
   const checked = checkUrl(asked, config.allow);
-  if (!checked.ok) return { ok: false, error: FetchRefused(checked.detail) };
+  if (!checked.ok) return { ok: false, error: FetchRefused(checked.detail), reason: 'url' };
   const url = checked.value;
   url.hash = '';
   const scheme = url.protocol === 'https:' ? 'https' : 'http';

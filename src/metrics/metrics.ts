@@ -101,6 +101,11 @@ export const metrics = {
     'Misses past the service’s byte quota: refused (507) or passed through uncached.',
     ['service', 'action'],
   ),
+  fetchRefusals: counter(
+    'cachefront_fetch_refusals_total',
+    'Fetch-by-URL requests refused: client (not in fetch.clients), url (its form or the allow-list), address (not public, or no answer), redirect (a hop refused, or too many), request (no url=, a bad ttl=, a method, a service worker).',
+    ['service', 'reason'],
+  ),
   storeLookupFailures: counter(
     'cachefront_store_lookup_failures_total',
     'Lookups that could not read the store and went to the origin: store-timeout (past the read deadline) or store-error.',
@@ -261,6 +266,10 @@ export function initMetrics(source: ServiceGaugeSource): void {
   for (const service of source.services) declareServiceSeries(service);
 }
 
+/** Why a fetch-by-URL request was refused (cachefront_fetch_refusals_total's reasons). */
+export const FETCH_REFUSALS = ['client', 'url', 'address', 'redirect', 'request'] as const;
+export type FetchRefusal = (typeof FETCH_REFUSALS)[number];
+
 /** Every label set of a service at zero, so each series exists before its first event. */
 export function declareServiceSeries(service: string): void {
   for (const status of CACHE_STATUSES) requestTally.declare(service, status);
@@ -270,6 +279,7 @@ export function declareServiceSeries(service: string): void {
   for (const reason of ['while_revalidate', 'error', 'circuit_open']) metrics.stale.inc({ service, reason }, 0);
   for (const kind of ['compression', 'images']) metrics.saved.inc({ service, kind }, 0);
   for (const action of ['refuse', 'pass']) metrics.quotaRefusals.inc({ service, action }, 0);
+  for (const reason of FETCH_REFUSALS) metrics.fetchRefusals.inc({ service, reason }, 0);
   for (const result of ['smaller', 'kept', 'refused']) metrics.imagesOptimised.inc({ service, result }, 0);
   for (const reason of ['store-timeout', 'store-error']) metrics.storeLookupFailures.inc({ service, reason }, 0);
   metrics.coalesced.inc({ service }, 0);

@@ -105,6 +105,13 @@ export async function handleEdgeRequest(req: IncomingMessage, res: ServerRespons
     const fetched = fetchView(req, fetchRoute, view);
     if (!fetched.ok) {
       states.push('synth:fetch-refused');
+      metrics.fetchRefusals.inc({ service: view.service.id, reason: fetched.reason });
+      if (fetched.reason !== 'request') {
+        deps.log.warn(
+          { service: view.service.id, reason: fetched.reason, client: view.clientIp, detail: fetched.error.message },
+          'fetch-by-URL refused',
+        );
+      }
       req.resume();
       return deliverError(res, fetched.error, { xCacheStatus: 'Bypass', cacheStatus: { fwd: 'bypass' } });
     }

@@ -11,6 +11,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { Resolve } from '../../../src/fetch/destination.js';
+import { metrics } from '../../../src/metrics/metrics.js';
 import { OPERATOR_TOKEN, startAdmin } from '../../helpers/admin.js';
 import { startEdge, type TestEdge, test } from '../../helpers/fixtures.js';
 import { settled } from '../../helpers/wait.js';
@@ -312,6 +313,12 @@ describe('fetch-by-URL', () => {
           expect(answer.text, attack).toContain('CF_ERR_FETCH_REFUSED');
         }
         expect(origin.requests).toHaveLength(0);
+        // Counted by reason for the operator's dashboard: the URL's form, or where it leads.
+        const refusals = await metrics.fetchRefusals.get();
+        const count = (reason: string) =>
+          refusals.values.find((v) => v.labels.service === edge.service && v.labels.reason === reason)?.value ?? 0;
+        expect(count('url')).toBe(3); // userinfo, file:, gopher:
+        expect(count('address')).toBe(attacks.length - 3);
       } finally {
         await edge.close();
       }
