@@ -80,18 +80,25 @@ export interface ResponsePolicy {
   source: (typeof TARGETED_FIELDS)[number] | 'cache-control';
 }
 
+/** Directives whose value is a number of seconds: in a targeted field, a non-negative Integer. */
+const DELTA_SECONDS = new Set(['max-age', 's-maxage', 'stale-while-revalidate', 'stale-if-error']);
+
 /**
  * A targeted field's directives (RFC 9213 §2.1): a Dictionary Structured Field, ignored as a whole
- * (undefined) when it does not parse. Values are kept only where they can mean what the directive
- * says: an Integer for delta-seconds (a Decimal or negative max-age is not consumed), a String for
- * field-name lists, true for flags; a Boolean false reads as absent.
+ * (undefined) when it does not parse, or when a delta-seconds directive has a value of another
+ * type or a negative one (`max-age="60"`, `max-age=1.5`, a bare `max-age`): a field the edge cannot
+ * read as its author meant is not half-read. Otherwise a String carries a field-name list, true a
+ * flag; a Boolean false reads as absent.
  */
 export function parseTargetedField(value: string | readonly string[]): Directives | undefined {
   const dictionary = parseDictionary(value);
   if (dictionary === undefined) return undefined;
   const directives = new Map<string, string | true>();
   for (const [name, item] of dictionary) {
-    if (item.type === 'boolean') {
+    if (DELTA_SECONDS.has(name)) {
+      if (item.type !== 'integer' || item.value < 0) return undefined;
+      directives.set(name, String(item.value));
+    } else if (item.type === 'boolean') {
       if (item.value) directives.set(name, true);
     } else if (item.type === 'integer') {
       if (item.value >= 0) directives.set(name, String(item.value));

@@ -63,9 +63,21 @@ describe('targeted fields are Dictionary Structured Fields (RFC 9213 §2.1, RFC 
     expect(d?.has('ext')).toBe(false);
   });
 
-  it("does not consume values that break a directive's constraints: decimal or negative max-age, false flags", () => {
-    expect(parseTargetedField('max-age=1.5')?.has('max-age')).toBe(false);
-    expect(parseTargetedField('max-age=-5')?.has('max-age')).toBe(false);
+  it.each([
+    'max-age="10000"', // a String where an Integer belongs (the HTTP WG cache-tests' cdn-cc-invalid-sh-type-wrong)
+    'max-age=1.5',
+    'max-age=-5',
+    'max-age', // a bare flag
+    's-maxage=token',
+    'stale-if-error=?1, max-age=60',
+  ])('a delta-seconds directive of the wrong type or sign makes the field invalid: %s', (value) => {
+    expect(parseTargetedField(value)).toBeUndefined();
+    const policy = responsePolicy({ 'cdn-cache-control': value, 'cache-control': 'no-store' });
+    expect(policy.source).toBe('cache-control');
+    expect(policy.directives.has('no-store')).toBe(true);
+  });
+
+  it('a Boolean false reads as absent, true as the flag', () => {
     expect(parseTargetedField('no-store=?0')?.has('no-store')).toBe(false);
     expect(parseTargetedField('no-store=?1')?.get('no-store')).toBe(true);
   });
