@@ -95,9 +95,11 @@ export function evaluatePreconditions(
     return 'proceed';
   }
   if (isGetOrHead) {
-    // §13.1.3: only without If-None-Match; false when not modified since the date.
+    // §13.1.3: only without If-None-Match; false when not modified since the date. RFC 9111 §4.3.2:
+    // a response without Last-Modified is judged by its Date.
     const since = parseHttpDate(single(requestHeaders, 'if-modified-since'));
-    if (since !== undefined && lastModified !== undefined && lastModified <= since) return 'not-modified';
+    const modified = lastModified ?? parseHttpDate(single(responseHeaders, 'date'));
+    if (since !== undefined && modified !== undefined && modified <= since) return 'not-modified';
   }
   return 'proceed';
 }
