@@ -4,7 +4,8 @@
  *
  * Systems: cachefront serve (2 workers, default config, access log off, a local redis-server),
  * the same with its L1 off (every hit read from Redis), the same with its access log on (a JSON
- * line per request into a file; 1 KiB hits only), nginx with the production settings of
+ * line per request into a file; 1 KiB hits only), the same with each Redis command written on its
+ * own (redis.autoPipelining off; misses only), nginx with the production settings of
  * bench/nginx.conf.template, Varnish with `-s malloc`, and, as the ceiling of a Node server here, a
  * bare node:http server with 2 workers (bench/bare-node.mjs; 1 KiB hits only). Workloads: a 1 KiB hit, a 100 KiB hit,
  * and a miss (every request a new URL of a 1 KiB HTML page, counted at the origin). Each
@@ -79,6 +80,8 @@ function edgeConfig(
   origin: number,
   l1: boolean,
   accessLog = false,
+  /** More top-level lines (a redis section, say). */
+  extra: readonly string[] = [],
 ) {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(
@@ -88,6 +91,7 @@ function edgeConfig(
       `admin: { listen: { host: 127.0.0.1, port: ${admin} } }`,
       `metrics: { listen: { host: 127.0.0.1, port: ${metrics} } }`,
       ...(l1 ? [] : ['l1: { maxBytes: 0 }']),
+      ...extra,
       'services:',
       '  - id: bench',
       `    hosts: [${HOST}]`,
@@ -104,7 +108,7 @@ async function main(): Promise<void> {
   left.dir = dir;
   const redis = await startLocalRedis();
   left.redis = redis;
-  const ports = await Promise.all(Array.from({ length: 13 }, freePort));
+  const ports = await Promise.all(Array.from({ length: 16 }, freePort));
   const [
     originPort,
     edgePort,
@@ -119,7 +123,27 @@ async function main(): Promise<void> {
     logPort,
     logAdmin,
     logMetrics,
-  ] = ports as [number, number, number, number, number, number, number, number, number, number, number, number, number];
+    plainPort,
+    plainAdmin,
+    plainMetrics,
+  ] = ports as number[] as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
 
   const origin = fork(join(ROOT, 'bench', 'origin.mjs'), [String(originPort)], { stdio: 'ignore' });
   left.children.push(origin);
@@ -135,6 +159,15 @@ async function main(): Promise<void> {
     startServe(edgeConfig(dir, 'edge-no-l1', rawPort, rawAdmin, rawMetrics, originPort, false), {
       REDIS_URL: redis.url,
     }),
+  );
+  // Every Redis command written on its own, as before redis.autoPipelining (misses only).
+  const plainPid = started(
+    startServe(
+      edgeConfig(dir, 'edge-unpipelined', plainPort, plainAdmin, plainMetrics, originPort, true, false, [
+        'redis: { autoPipelining: false }',
+      ]),
+      { REDIS_URL: redis.url },
+    ),
   );
   // The access log on, written where an operator's would go: a file (each line an info log line).
   const logFile = openSync(join(dir, 'access.log'), 'a');
@@ -176,6 +209,7 @@ async function main(): Promise<void> {
     { name: 'cachefront', port: edgePort, pids: () => [...processTree(edgePid), redisPid] },
     { name: 'cachefront, no L1', port: rawPort, pids: () => [...processTree(rawPid), redisPid] },
     { name: 'cachefront, access log', port: logPort, pids: () => [...processTree(loggingPid), redisPid] },
+    { name: 'cachefront, unpipelined', port: plainPort, pids: () => [...processTree(plainPid), redisPid] },
     { name: 'nginx', port: nginxPort, pids: () => processTree(nginxPid) },
     { name: 'varnish', port: varnishPort, pids: () => processTree(varnishPid) },
     // Not a cache: the ceiling of a Node server on this machine (bench/bare-node.mjs).
@@ -188,7 +222,7 @@ async function main(): Promise<void> {
       name: 'miss (new URL, 1 KiB HTML)',
       path: (run) => `/miss/${run}/`,
       script: join(ROOT, 'bench', 'miss.lua'),
-      only: ['cachefront', 'cachefront, no L1', 'nginx', 'varnish'],
+      only: ['cachefront', 'cachefront, no L1', 'cachefront, unpipelined', 'nginx', 'varnish'],
     },
   ];
 
@@ -199,6 +233,7 @@ async function main(): Promise<void> {
   await waitUntilUp(`http://127.0.0.1:${edgeAdmin}/readyz`);
   await waitUntilUp(`http://127.0.0.1:${rawAdmin}/readyz`);
   await waitUntilUp(`http://127.0.0.1:${logAdmin}/readyz`);
+  await waitUntilUp(`http://127.0.0.1:${plainAdmin}/readyz`);
   for (const system of systems) {
     await waitUntilUp(url(system, '/1k'), { host: HOST });
     // Prime: every cache stores on a miss; a few requests leave the hit objects stored everywhere.
@@ -283,6 +318,7 @@ async function main(): Promise<void> {
       ['cachefront, no L1', 'nginx'],
       ['cachefront', 'node:http, bare'],
       ['cachefront, access log', 'cachefront'],
+      ['cachefront', 'cachefront, unpipelined'],
     ] as const) {
       if (!samples.has(`${workload.name}|${a}`) || !samples.has(`${workload.name}|${b}`)) continue;
       const value = ratio(workload, a, b);

@@ -15,6 +15,8 @@ export interface RedisSettings {
   /** `redis://…`, `rediss://…` or `redis+cluster://host:port,host:port…`. */
   url: string;
   commandTimeoutMs: number;
+  /** One write for the commands of a turn (single-node Redis only; default off). */
+  autoPipelining?: boolean;
 }
 
 const CLUSTER_SCHEME = 'redis+cluster://';
@@ -52,6 +54,7 @@ export function createRedisClient(settings: RedisSettings): RedisClient {
   const client = seeds
     ? new Cluster(seeds, {
         enableOfflineQueue: false,
+        // Never on a cluster: ioredis routes some pipelined scripts to the wrong slot group.
         enableAutoPipelining: false,
         lazyConnect: true,
         // Masters only: a replica's copy may lag, and a hit must never see a purged entry again.
@@ -63,7 +66,7 @@ export function createRedisClient(settings: RedisSettings): RedisClient {
         commandTimeout: settings.commandTimeoutMs,
         maxRetriesPerRequest: 0,
         enableOfflineQueue: false,
-        enableAutoPipelining: false,
+        enableAutoPipelining: settings.autoPipelining ?? false,
         lazyConnect: true,
         // Reconnect for ever, never more than a second apart: the edge serves without Redis meanwhile.
         retryStrategy: (times) => Math.min(50 * times, 1000),

@@ -17,6 +17,8 @@ export interface RedisStoreSettings {
   serviceShards?: number;
   /** This region's id, when regions are configured: fills and purges are journaled for the others. */
   region?: string;
+  /** The commands of a turn in one write (redis.autoPipelining; single-node Redis only). */
+  autoPipelining?: boolean;
 }
 
 /**
@@ -29,8 +31,13 @@ export function openRedisStore(settings: RedisStoreSettings): {
   client: RedisClient;
   reader: RedisClient;
 } {
-  const client = createRedisClient({ url: settings.url, commandTimeoutMs: settings.commandTimeoutMs });
-  const reader = createRedisClient({ url: settings.url, commandTimeoutMs: 2 * settings.readTimeoutMaxMs });
+  const pipelining = { autoPipelining: settings.autoPipelining ?? false };
+  const client = createRedisClient({ url: settings.url, commandTimeoutMs: settings.commandTimeoutMs, ...pipelining });
+  const reader = createRedisClient({
+    url: settings.url,
+    commandTimeoutMs: 2 * settings.readTimeoutMaxMs,
+    ...pipelining,
+  });
   const deadline = new ReadDeadline(settings.readTimeoutMs, settings.readTimeoutMaxMs);
   const store = new RedisStore(client, true, reader, deadline, settings.serviceShards ?? 1, settings.region ?? '');
   return { store, client, reader };
