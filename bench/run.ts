@@ -4,8 +4,8 @@
  *
  * Systems: cachefront serve (2 workers, default config, access log off, a local redis-server),
  * the same with its L1 off (every hit read from Redis), the same with its access log on (a JSON
- * line per request into a file; 1 KiB hits only), the same with each Redis command written on its
- * own (redis.autoPipelining off; misses only), nginx with the production settings of
+ * line per request into a file; 1 KiB hits only), the same with the Redis commands of a turn
+ * written together (redis.autoPipelining on; misses only), nginx with the production settings of
  * bench/nginx.conf.template, Varnish with `-s malloc`, and, as the ceiling of a Node server here, a
  * bare node:http server with 2 workers (bench/bare-node.mjs; 1 KiB hits only). Workloads: a 1 KiB hit, a 100 KiB hit,
  * and a miss (every request a new URL of a 1 KiB HTML page, counted at the origin). Each
@@ -123,9 +123,9 @@ async function main(): Promise<void> {
     logPort,
     logAdmin,
     logMetrics,
-    plainPort,
-    plainAdmin,
-    plainMetrics,
+    pipelinedPort,
+    pipelinedAdmin,
+    pipelinedMetrics,
   ] = ports as number[] as [
     number,
     number,
@@ -160,11 +160,11 @@ async function main(): Promise<void> {
       REDIS_URL: redis.url,
     }),
   );
-  // Every Redis command written on its own, as before redis.autoPipelining (misses only).
-  const plainPid = started(
+  // The commands of a turn written to Redis together (redis.autoPipelining; misses only).
+  const pipelinedPid = started(
     startServe(
-      edgeConfig(dir, 'edge-unpipelined', plainPort, plainAdmin, plainMetrics, originPort, true, false, [
-        'redis: { autoPipelining: false }',
+      edgeConfig(dir, 'edge-pipelined', pipelinedPort, pipelinedAdmin, pipelinedMetrics, originPort, true, false, [
+        'redis: { autoPipelining: true }',
       ]),
       { REDIS_URL: redis.url },
     ),
@@ -209,7 +209,7 @@ async function main(): Promise<void> {
     { name: 'cachefront', port: edgePort, pids: () => [...processTree(edgePid), redisPid] },
     { name: 'cachefront, no L1', port: rawPort, pids: () => [...processTree(rawPid), redisPid] },
     { name: 'cachefront, access log', port: logPort, pids: () => [...processTree(loggingPid), redisPid] },
-    { name: 'cachefront, unpipelined', port: plainPort, pids: () => [...processTree(plainPid), redisPid] },
+    { name: 'cachefront, pipelined', port: pipelinedPort, pids: () => [...processTree(pipelinedPid), redisPid] },
     { name: 'nginx', port: nginxPort, pids: () => processTree(nginxPid) },
     { name: 'varnish', port: varnishPort, pids: () => processTree(varnishPid) },
     // Not a cache: the ceiling of a Node server on this machine (bench/bare-node.mjs).
@@ -222,7 +222,7 @@ async function main(): Promise<void> {
       name: 'miss (new URL, 1 KiB HTML)',
       path: (run) => `/miss/${run}/`,
       script: join(ROOT, 'bench', 'miss.lua'),
-      only: ['cachefront', 'cachefront, no L1', 'cachefront, unpipelined', 'nginx', 'varnish'],
+      only: ['cachefront', 'cachefront, no L1', 'cachefront, pipelined', 'nginx', 'varnish'],
     },
   ];
 
@@ -233,7 +233,7 @@ async function main(): Promise<void> {
   await waitUntilUp(`http://127.0.0.1:${edgeAdmin}/readyz`);
   await waitUntilUp(`http://127.0.0.1:${rawAdmin}/readyz`);
   await waitUntilUp(`http://127.0.0.1:${logAdmin}/readyz`);
-  await waitUntilUp(`http://127.0.0.1:${plainAdmin}/readyz`);
+  await waitUntilUp(`http://127.0.0.1:${pipelinedAdmin}/readyz`);
   for (const system of systems) {
     await waitUntilUp(url(system, '/1k'), { host: HOST });
     // Prime: every cache stores on a miss; a few requests leave the hit objects stored everywhere.
@@ -318,7 +318,7 @@ async function main(): Promise<void> {
       ['cachefront, no L1', 'nginx'],
       ['cachefront', 'node:http, bare'],
       ['cachefront, access log', 'cachefront'],
-      ['cachefront', 'cachefront, unpipelined'],
+      ['cachefront, pipelined', 'cachefront'],
     ] as const) {
       if (!samples.has(`${workload.name}|${a}`) || !samples.has(`${workload.name}|${b}`)) continue;
       const value = ratio(workload, a, b);

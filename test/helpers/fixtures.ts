@@ -117,7 +117,6 @@ export async function startEdge(redisUrl: string, originUrl: string, setup: Edge
   if (setup.productionRedis) {
     const opened = openRedisStore({
       url: redisUrl,
-      autoPipelining: true,
       readTimeoutMaxMs: setup.productionRedis.readTimeoutMs,
       ...setup.productionRedis,
       region: config.region?.id ?? '',
@@ -127,11 +126,10 @@ export async function startEdge(redisUrl: string, originUrl: string, setup: Edge
     await Promise.all([connectRedis(redis), connectRedis(reader)]);
     shared = opened.store;
   } else {
-    // A cluster target gets ioredis' Cluster client, as `cachefront serve` makes it; one Redis is
-    // auto-pipelined, as `cachefront serve` talks to it by default (redis.autoPipelining).
+    // A cluster target gets ioredis' Cluster client, as `cachefront serve` makes it.
     redis = redisUrl.startsWith('redis+cluster://')
       ? createRedisClient({ url: redisUrl, commandTimeoutMs: 5000 })
-      : new Redis(redisUrl, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
+      : new Redis(redisUrl, { maxRetriesPerRequest: 1 });
     await connectRedis(redis);
     shared = new RedisStore(redis, false, redis, undefined, setup.serviceShards ?? 1, config.region?.id ?? '');
   }
