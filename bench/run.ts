@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   left.dir = dir;
   const redis = await startLocalRedis();
   left.redis = redis;
-  const ports = await Promise.all(Array.from({ length: 16 }, freePort));
+  const ports = await Promise.all(Array.from({ length: 13 }, freePort));
   const [
     originPort,
     edgePort,
@@ -123,27 +123,12 @@ async function main(): Promise<void> {
     logPort,
     logAdmin,
     logMetrics,
-    pipelinedPort,
-    pipelinedAdmin,
-    pipelinedMetrics,
-  ] = ports as number[] as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  ] = ports as [number, number, number, number, number, number, number, number, number, number, number, number, number];
+  const [pipelinedPort, pipelinedAdmin, pipelinedMetrics] = (await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+  ])) as [number, number, number];
 
   const origin = fork(join(ROOT, 'bench', 'origin.mjs'), [String(originPort)], { stdio: 'ignore' });
   left.children.push(origin);

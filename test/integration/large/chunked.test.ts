@@ -37,6 +37,25 @@ function serve(origin: TestOrigin, body: Buffer): void {
   });
 }
 
+/**
+ * The origin answers with `body` (its length announced), sends its first `first` bytes at once and
+ * the rest, in pieces, only once `rest` is opened: a large download still on its way.
+ */
+function serveHeldBack(origin: TestOrigin, body: Buffer, first: number, rest: { opened: Promise<void> }): void {
+  origin.handle(async (_req, res) => {
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'cache-control': 'max-age=600',
+      'content-length': String(body.length),
+    });
+    res.write(body.subarray(0, first));
+    await rest.opened;
+    for (let at = first; at < body.length; at += 100_000)
+      res.write(body.subarray(at, Math.min(at + 100_000, body.length)));
+    res.end();
+  });
+}
+
 /** An edge chunking bodies past 1 MiB into CHUNK-sized chunks. */
 const chunkingEdge = (redisUrl: string, originUrl: string, cache: Record<string, unknown> = {}) =>
   startEdge(redisUrl, originUrl, {
@@ -108,16 +127,7 @@ describe('a large object in chunks', () => {
   }) => {
     const body = bodyOf(SIZE);
     const rest = gate();
-    origin.handle(async (_req, res) => {
-      res.writeHead(200, {
-        'content-type': 'application/octet-stream',
-        'cache-control': 'max-age=600',
-        'content-length': String(SIZE),
-      });
-      res.write(body.subarray(0, 1_500_000));
-      await rest.opened;
-      res.end(body.subarray(1_500_000));
-    });
+    serveHeldBack(origin, body, 1_500_000, rest);
     edge = await chunkingEdge(redis.url, origin.url);
     const client = redis.client();
     try {
@@ -147,16 +157,7 @@ describe('a large object in chunks', () => {
   }) => {
     const body = bodyOf(SIZE);
     const rest = gate();
-    origin.handle(async (_req, res) => {
-      res.writeHead(200, {
-        'content-type': 'application/octet-stream',
-        'cache-control': 'max-age=600',
-        'content-length': String(SIZE),
-      });
-      res.write(body.subarray(0, 500_000));
-      await rest.opened;
-      res.end(body.subarray(500_000));
-    });
+    serveHeldBack(origin, body, 500_000, rest);
     edge = await chunkingEdge(redis.url, origin.url);
     // The origin holds back all but its first 500,000 bytes until the range is answered.
     const range = await edge.get('/ranged.bin', { headers: { range: 'bytes=200000-299999' } });
@@ -178,17 +179,7 @@ describe('a large object in chunks', () => {
   }) => {
     const body = bodyOf(SIZE);
     const rest = gate();
-    origin.handle(async (_req, res) => {
-      res.writeHead(200, {
-        'content-type': 'application/octet-stream',
-        'cache-control': 'max-age=600',
-        'content-length': String(SIZE),
-      });
-      res.write(body.subarray(0, 1_500_000));
-      await rest.opened;
-      for (let at = 1_500_000; at < SIZE; at += 100_000) res.write(body.subarray(at, Math.min(at + 100_000, SIZE)));
-      res.end();
-    });
+    serveHeldBack(origin, body, 1_500_000, rest);
     const serviceId = newServiceId();
     const setup = { serviceId, service: { cache: { chunks: { aboveBytes: 1024 * 1024, chunkBytes: CHUNK } } } };
     const nodes = [await startEdge(redis.url, origin.url, setup), await startEdge(redis.url, origin.url, setup)];
