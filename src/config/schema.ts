@@ -283,10 +283,10 @@ const redis = z
     serviceShards: z.number().int().min(1).max(256).default(1),
     /**
      * Commands issued in the same turn of the event loop go to Redis in one write and are read back
-     * together (ioredis' auto-pipelining). It halved Redis' CPU per miss on one busy worker, but the
-     * edge's misses were no faster, slower in the interleaved bench (docs/redis-layout.md): off by
-     * default, for a fleet whose shared Redis is the bottleneck. Never on a Redis Cluster target
-     * (ioredis' cluster pipelines mis-route some scripts).
+     * together (ioredis' auto-pipelining): fewer writes and reads for Redis, but the edge's misses
+     * were slower in the interleaved bench (docs/redis-layout.md), so off by default, for a fleet
+     * whose shared Redis is the bottleneck. Never on a Redis Cluster target (ioredis' cluster
+     * pipelines mis-route some scripts).
      */
     autoPipelining: z.boolean().default(false),
   })
